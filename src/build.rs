@@ -1,0 +1,102 @@
+//! From a lock to a release directory: assembled under a temporary name
+//! beside its final place and renamed in only when complete, so no later
+//! run can mistake a half-built release for a good one.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use git2::Oid;
+
+use crate::context::Context;
+use crate::fetch::archive::{self, ArchiveFormat};
+use crate::layout::{remove_path, Instance, LOCK_FILE};
+use crate::lockfile::{LockFile, LockedComponent};
+use crate::manifest::ManifestBranch;
+
+/// A release directory being built; removed on drop unless committed.
+struct StagedRelease {
+    dir: PathBuf,
+    committed: bool,
+}
+
+impl Drop for StagedRelease {
+    fn drop(&mut self) {
+        if !self.committed {
+            if let Err(err) = remove_path(&self.dir) {
+                tracing::warn!("{err:#}");
+            }
+        }
+    }
+}
+
+/// Builds `release` from `lock` and renames it into `code/<release>`.
+/// Does not touch `current`.
+pub fn build_release(
+    ctx: &Context,
+    instance: &Instance,
+    release: &str,
+    lock: &LockFile,
+    branch: &ManifestBranch,
+) -> Result<PathBuf> {
+    let mut staged = StagedRelease {
+        dir: instance.temp_release_dir(release),
+        committed: false,
+    };
+    remove_path(&staged.dir)?;
+    let src = staged.dir.join("src");
+    for dir in [&src, &staged.dir.join("bin")] {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let local = staged.dir.join("local");
+    std::os::unix::fs::symlink("../../local", &local)
+        .with_context(|| format!("cannot create symlink {}", local.display()))?;
+
+    let sources: Vec<(&String, &LockedComponent)> = lock
+        .components
+        .iter()
+        .filter(|(_, c)| !matches!(c, LockedComponent::Python { .. }))
+        .collect();
+    if !sources.is_empty() {
+        tracing::info!("fetching {} components", sources.len());
+    }
+    let results = crate::util::parallel_map(&sources, ctx.config.jobs, |(name, component)| {
+        let started = std::time::Instant::now();
+        let result = fetch_component(ctx, branch, component, &src.join(name))
+            .with_context(|| format!("component {name} ({})", component.origin(name)));
+        tracing::debug!("{name}: fetched in {:.2?}", started.elapsed());
+        result
+    });
+    crate::util::combine_errors(results.into_iter().filter_map(Result::err).collect(), "components could not be fetched")?;
+
+    // The lock is written last: a release directory without one is not a release.
+    let lock_path = staged.dir.join(LOCK_FILE);
+    fs::write(&lock_path, lock.to_toml()).with_context(|| format!("cannot write {}", lock_path.display()))?;
+    let final_dir = instance.release_dir(release);
+    fs::rename(&staged.dir, &final_dir)
+        .with_context(|| format!("cannot move the new release into {}", final_dir.display()))?;
+    staged.committed = true;
+    crate::layout::sync_dir(&instance.code_dir());
+    Ok(final_dir)
+}
+
+/// Puts one component's tree at `dest`.
+fn fetch_component(ctx: &Context, branch: &ManifestBranch, component: &LockedComponent, dest: &Path) -> Result<()> {
+    match component {
+        LockedComponent::Git { git, commit, .. } => {
+            let mirror = ctx.git.mirror(git)?;
+            let oid = Oid::from_str(commit)?;
+            // The commit is in the mirror after resolution; a rebuild from an
+            // old lock may need to fetch it again.
+            mirror.resolve(Some(commit), ctx.config.offline)?;
+            mirror.export(oid, dest)
+        }
+        LockedComponent::Url { url, sha256, .. } => {
+            let download = ctx.downloader()?.fetch(url, Some(sha256), ctx.config.offline)?;
+            let format = ArchiveFormat::from_url(url).with_context(|| format!("{url} is not a known archive type"))?;
+            archive::extract(&download.path, format, dest)
+        }
+        LockedComponent::Path { path, .. } => branch.tree.export_dir(path, dest),
+        LockedComponent::Python { .. } => Ok(()),
+    }
+}

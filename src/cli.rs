@@ -1,0 +1,136 @@
+//! The command line: parsed by clap into a [`Config`] plus a [`Command`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::env_vars;
+
+/// Install and upgrade named service instances from a versioned manifest kept in a git branch.
+#[derive(Debug, Parser)]
+#[command(name = "lava-deploy", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Root of all instances and the shared cache [default: /srv/lava]
+    #[arg(long, global = true, env = env_vars::LAVA_ROOT, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Use only the cache, never the network
+    #[arg(long, global = true, env = env_vars::LAVA_OFFLINE, value_parser = clap::builder::BoolishValueParser::new())]
+    pub offline: bool,
+    /// How many components are fetched at once
+    #[arg(long, short = 'j', global = true, env = env_vars::LAVA_JOBS, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: Option<u16>,
+    /// More output (-v: per-component detail, -vv: debug)
+    #[arg(long, short, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only warnings and errors
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+/// Which manifest to use: the branch and the file inside it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SourceArgs {
+    /// Git repository of the manifest branch (URL or path), optionally `#REF`
+    #[arg(long, env = env_vars::LAVA_MANIFEST_BRANCH, value_name = "SPEC")]
+    pub manifest_branch: Option<String>,
+    /// Manifest file inside the branch [default: lava.toml, else buildout.cfg]
+    #[arg(long, env = env_vars::LAVA_BUILDOUT_CFG, value_name = "FILE")]
+    pub cfg: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an instance and its first release
+    Install {
+        /// Instance name
+        name: String,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Re-read the manifest branch and switch to a new release if anything changed
+    Upgrade {
+        name: String,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Show what `upgrade` would change, without changing anything
+    Plan {
+        name: String,
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// What is deployed: one instance in detail, or every instance
+    Status {
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The instances under the root, one line each
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Point `current` back at the previous (or the named) release
+    Rollback {
+        name: String,
+        /// Release to switch to [default: the one before current]
+        release: Option<String>,
+    },
+    /// Work with manifests
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ManifestCommand {
+    /// Print the effective manifest after `extends`
+    Show {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Settings every command shares, resolved from the global flags.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub root: PathBuf,
+    pub offline: bool,
+    pub jobs: usize,
+    pub verbose: u8,
+    pub quiet: bool,
+}
+
+/// Components fetched at once when `--jobs` is not given: network-bound work,
+/// so a little more than the core count, but small enough to be polite.
+pub const DEFAULT_JOBS: usize = 4;
+
+/// The root used when neither `--root` nor `LAVA_ROOT` is given.
+pub const DEFAULT_ROOT: &str = "/srv/lava";
+
+impl Config {
+    pub fn from_args(args: &GlobalArgs) -> Self {
+        Config {
+            root: args
+                .root
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT)),
+            offline: args.offline,
+            jobs: args.jobs.map(usize::from).unwrap_or(DEFAULT_JOBS),
+            verbose: args.verbose,
+            quiet: args.quiet,
+        }
+    }
+}

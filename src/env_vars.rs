@@ -1,0 +1,15 @@
+//! Every environment variable lava-deploy reads, in one place. clap's `env =`
+//! attributes refer to these constants so the names cannot drift from the docs.
+
+/// Root directory of all instances and the shared cache (`--root`). Default `/srv/lava`.
+pub const LAVA_ROOT: &str = "LAVA_ROOT";
+/// Git repository (URL or path) of the manifest branch, optionally `#REF` (`--manifest-branch`).
+pub const LAVA_MANIFEST_BRANCH: &str = "LAVA_MANIFEST_BRANCH";
+/// Manifest file inside the branch (`--cfg`). Default `lava.toml`, else `buildout.cfg`.
+pub const LAVA_BUILDOUT_CFG: &str = "LAVA_BUILDOUT_CFG";
+/// `1`/`true`: never touch the network, use only the cache (`--offline`).
+pub const LAVA_OFFLINE: &str = "LAVA_OFFLINE";
+/// How many components are fetched at once (`--jobs`).
+pub const LAVA_JOBS: &str = "LAVA_JOBS";
+/// Log filter for tracing (`RUST_LOG` syntax), overrides `-v`/`-q`.
+pub const LAVA_LOG: &str = "LAVA_LOG";

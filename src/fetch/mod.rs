@@ -1,0 +1,5 @@
+//! Getting component sources: git mirrors, downloads and archives.
+
+pub mod archive;
+pub mod git;
+pub mod http;

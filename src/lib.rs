@@ -1,0 +1,59 @@
+//! lava-deploy: install and upgrade named service instances from a
+//! versioned manifest kept in a git branch.
+
+pub mod build;
+pub mod cache;
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod deploy;
+pub mod env_vars;
+pub mod error;
+pub mod fetch;
+pub mod layout;
+pub mod lockfile;
+pub mod manifest;
+pub mod record;
+pub mod resolve;
+pub mod util;
+
+mod logging;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, Config, ManifestCommand};
+use context::Context;
+
+/// The whole program: parse, run, map the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { error::exit::INVALID } else { error::exit::OK });
+        }
+    };
+    let config = Config::from_args(&cli.global);
+    logging::init(&config);
+    match run(Context::new(config), &cli.command) {
+        Ok(()) => ExitCode::from(error::exit::OK),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(error::exit_code(&err))
+        }
+    }
+}
+
+pub fn run(ctx: Context, command: &Command) -> anyhow::Result<()> {
+    match command {
+        Command::Install { name, source } => commands::install::run(&ctx, name, source),
+        Command::Upgrade { name, source } => commands::upgrade::run(&ctx, name, source),
+        Command::Plan { name, source, json } => commands::plan::run(&ctx, name, source, *json),
+        Command::Status { name, json } => commands::status::run(&ctx, name.as_deref(), *json),
+        Command::List { json } => commands::list::run(&ctx, *json),
+        Command::Rollback { name, release } => commands::rollback::run(&ctx, name, release.as_deref()),
+        Command::Manifest(ManifestCommand::Show { source, json }) => commands::manifest::show(&ctx, source, *json),
+    }
+}

@@ -1,0 +1,181 @@
+//! `lava.lock`: the fully resolved pins of one release, and the comparison
+//! that decides whether an upgrade builds anything.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::PythonSettings;
+
+pub const LOCK_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LockFile {
+    pub version: u32,
+    pub manifest: LockedManifest,
+    #[serde(default, skip_serializing_if = "PythonSettings::is_empty")]
+    pub python: PythonSettings,
+    #[serde(default)]
+    pub components: BTreeMap<String, LockedComponent>,
+}
+
+/// Where the manifest came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LockedManifest {
+    /// The branch spec (`URL#REF`) or `builtin`.
+    pub source: String,
+    pub commit: String,
+    pub describe: String,
+    /// The manifest file in the branch.
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// One component: what was asked and what it resolved to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum LockedComponent {
+    Git {
+        git: String,
+        /// As written in the manifest; absent: the default branch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rev: Option<String>,
+        commit: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        install: Option<String>,
+    },
+    Url {
+        url: String,
+        sha256: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        install: Option<String>,
+    },
+    Path {
+        path: String,
+        /// Digest of the directory's contents in the manifest branch.
+        tree: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        install: Option<String>,
+    },
+    Python {
+        /// As written in the manifest (an exact version or `latest`).
+        python: String,
+        version: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hashes: Vec<String>,
+    },
+}
+
+impl LockedComponent {
+    /// The resolved pin in one short word: commit, hash, tree or version.
+    pub fn pin(&self) -> String {
+        match self {
+            LockedComponent::Git { commit, .. } => commit.clone(),
+            LockedComponent::Url { sha256, .. } => format!("sha256:{sha256}"),
+            LockedComponent::Path { tree, .. } => tree.clone(),
+            LockedComponent::Python { version, .. } => version.clone(),
+        }
+    }
+
+    /// The pin, short enough for a table.
+    pub fn short_pin(&self) -> String {
+        match self {
+            LockedComponent::Git { commit, rev, .. } => match rev {
+                Some(rev) if rev != commit => format!("{rev} ({:.12})", commit),
+                _ => format!("{:.12}", commit),
+            },
+            LockedComponent::Url { sha256, .. } => format!("sha256:{:.12}", sha256),
+            LockedComponent::Path { tree, .. } => format!("{:.16}", tree),
+            LockedComponent::Python { version, .. } => version.clone(),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LockedComponent::Git { .. } => "git",
+            LockedComponent::Url { .. } => "url",
+            LockedComponent::Path { .. } => "path",
+            LockedComponent::Python { .. } => "python",
+        }
+    }
+
+    /// Where the source comes from (URL, path or package name).
+    pub fn origin(&self, name: &str) -> String {
+        match self {
+            LockedComponent::Git { git, .. } => git.clone(),
+            LockedComponent::Url { url, .. } => url.clone(),
+            LockedComponent::Path { path, .. } => format!("{path} (manifest branch)"),
+            LockedComponent::Python { .. } => format!("{name} (python package)"),
+        }
+    }
+}
+
+impl LockFile {
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("{} is not a valid lava.lock", path.display()))
+    }
+
+    pub fn to_toml(&self) -> String {
+        format!(
+            "# lava.lock: the resolved pins of this release, written by lava-deploy. Do not edit.\n{}",
+            toml::to_string_pretty(self).expect("a lock is TOML")
+        )
+    }
+
+    /// Whether a release built from `self` would equal one built from
+    /// `other`: the manifest's own commit does not matter, only what it pins.
+    pub fn same_build(&self, other: &LockFile) -> bool {
+        self.components == other.components && self.python == other.python
+    }
+}
+
+/// How one component differs between two locks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "change")]
+pub enum Change {
+    Added { new: String },
+    Removed { old: String },
+    Changed { old: String, new: String },
+    Unchanged { pin: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentChange {
+    pub component: String,
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+/// Component by component, old → new.
+pub fn diff(old: Option<&LockFile>, new: &LockFile) -> Vec<ComponentChange> {
+    let empty = BTreeMap::new();
+    let old_components = old.map(|l| &l.components).unwrap_or(&empty);
+    let mut names: Vec<&String> = old_components.keys().chain(new.components.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            let change = match (old_components.get(name), new.components.get(name)) {
+                (None, Some(n)) => Change::Added { new: n.short_pin() },
+                (Some(o), None) => Change::Removed { old: o.short_pin() },
+                (Some(o), Some(n)) if o == n => Change::Unchanged { pin: n.short_pin() },
+                (Some(o), Some(n)) => Change::Changed {
+                    old: o.short_pin(),
+                    new: n.short_pin(),
+                },
+                (None, None) => unreachable!("name comes from one of the maps"),
+            };
+            ComponentChange {
+                component: name.clone(),
+                change,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,233 @@
+//! Manifests: where they come from (`source`), how they are read (`native`,
+//! with its serde schema in `raw`), and the validated model every later step
+//! works on.
+
+mod native;
+mod raw;
+pub mod source;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use native::unpinned_message;
+pub use source::{BranchSpec, BranchTree, ManifestBranch};
+
+/// The effective manifest after `extends`, validated.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Manifest {
+    /// The selected manifest file, relative to the branch root.
+    pub file: String,
+    /// Every file read, bases before the files that extend them.
+    pub files: Vec<String>,
+    pub description: Option<String>,
+    pub allow_unpinned: bool,
+    pub local_overrides: bool,
+    pub python: PythonSettings,
+    pub components: BTreeMap<String, Component>,
+}
+
+/// How the release's Python environment is built (`[python]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PythonSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interpreter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub find_links: Vec<String>,
+}
+
+impl PythonSettings {
+    pub fn is_empty(&self) -> bool {
+        *self == PythonSettings::default()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Component {
+    pub name: String,
+    pub source: ComponentSource,
+    /// `install = "python"`: pip-install the fetched tree into the env.
+    pub install_python: bool,
+    /// `hashes = ["sha256:…"]` of a python component.
+    pub hashes: Vec<String>,
+    #[serde(skip)]
+    pub defined_at: Location,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ComponentSource {
+    Git { url: String, rev: Option<String> },
+    Url { url: String, sha256: Option<String> },
+    Path { path: String },
+    Python { version: String },
+}
+
+impl ComponentSource {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ComponentSource::Git { .. } => "git",
+            ComponentSource::Url { .. } => "url",
+            ComponentSource::Path { .. } => "path",
+            ComponentSource::Python { .. } => "python",
+        }
+    }
+}
+
+/// `"latest"`: the newest version from the index (needs `allow-unpinned`).
+pub const LATEST: &str = "latest";
+
+impl Component {
+    /// This entry as it would be written in a native manifest.
+    pub fn to_toml(&self) -> toml::Table {
+        let mut table = toml::Table::new();
+        let mut put = |key: &str, value: &str| {
+            table.insert(key.to_owned(), toml::Value::String(value.to_owned()));
+        };
+        match &self.source {
+            ComponentSource::Git { url, rev } => {
+                put("git", url);
+                if let Some(rev) = rev {
+                    put("rev", rev);
+                }
+            }
+            ComponentSource::Url { url, sha256 } => {
+                put("url", url);
+                if let Some(sha256) = sha256 {
+                    put("sha256", sha256);
+                }
+            }
+            ComponentSource::Path { path } => put("path", path),
+            ComponentSource::Python { version } => put("python", version),
+        }
+        if self.install_python {
+            put("install", "python");
+        }
+        if !self.hashes.is_empty() {
+            table.insert(
+                "hashes".to_owned(),
+                toml::Value::Array(self.hashes.iter().cloned().map(toml::Value::String).collect()),
+            );
+        }
+        table
+    }
+}
+
+impl Manifest {
+    /// The effective manifest as a native TOML document (`manifest show`).
+    pub fn to_toml_string(&self) -> String {
+        let mut header = toml::Table::new();
+        if let Some(description) = &self.description {
+            header.insert("description".into(), description.clone().into());
+        }
+        header.insert("allow-unpinned".into(), self.allow_unpinned.into());
+        header.insert("local-overrides".into(), self.local_overrides.into());
+        let mut doc = toml::Table::new();
+        doc.insert("manifest".into(), header.into());
+        if !self.python.is_empty() {
+            let python = toml::Table::try_from(&self.python).expect("python settings are TOML");
+            doc.insert("python".into(), python.into());
+        }
+        let components: toml::Table = self
+            .components
+            .iter()
+            .map(|(name, c)| (name.clone(), toml::Value::Table(c.to_toml())))
+            .collect();
+        doc.insert("components".into(), components.into());
+        let files = self.files.join(", ");
+        format!(
+            "# effective manifest {} (read from: {files})\n{}",
+            self.file,
+            toml::to_string_pretty(&doc).expect("manifest is TOML")
+        )
+    }
+}
+
+/// Where something was written: a file of the branch and, when known, a line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    pub line: Option<usize>,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}", self.file),
+            None => f.write_str(&self.file),
+        }
+    }
+}
+
+/// One problem in a manifest.
+#[derive(Debug, Clone)]
+pub struct ManifestError {
+    pub at: Location,
+    pub message: String,
+}
+
+/// Every problem found in a manifest, reported at once. Exit code 2.
+#[derive(Debug)]
+pub struct ManifestErrors(pub Vec<ManifestError>);
+
+impl ManifestErrors {
+    pub fn one(at: Location, message: impl Into<String>) -> Self {
+        ManifestErrors(vec![ManifestError {
+            at,
+            message: message.into(),
+        }])
+    }
+}
+
+impl fmt::Display for ManifestErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.as_slice() {
+            [one] => write!(f, "invalid manifest {}: {}", one.at, one.message),
+            many => {
+                write!(f, "invalid manifest ({} problems):", many.len())?;
+                for error in many {
+                    write!(f, "\n  {}: {}", error.at, error.message)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ManifestErrors {}
+
+/// Reads the manifest `file` of `tree` with everything it extends.
+pub fn load(tree: &BranchTree, file: &str) -> anyhow::Result<Manifest> {
+    if file.ends_with(".cfg") {
+        return Err(ManifestErrors::one(
+            Location {
+                file: file.to_owned(),
+                line: None,
+            },
+            "zc.buildout configurations (*.cfg) are not supported by this version yet; \
+             select a native *.toml manifest with --cfg or LAVA_BUILDOUT_CFG",
+        )
+        .into());
+    }
+    native::load(tree, file)
+}
+
+/// Component names become directory names under `src/`.
+pub fn valid_component_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// A full 40-hex git commit id.
+pub fn is_full_commit(rev: &str) -> bool {
+    rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit())
+}

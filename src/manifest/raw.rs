@@ -1,0 +1,65 @@
+//! The native manifest file exactly as written: serde schema types, kept
+//! apart from the validated model in `super`. Spans give error lines.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawManifestFile {
+    #[serde(default)]
+    pub manifest: Option<Spanned<RawHeader>>,
+    #[serde(default)]
+    pub python: Option<Spanned<RawPython>>,
+    #[serde(default)]
+    pub components: BTreeMap<Spanned<String>, Spanned<RawComponent>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawHeader {
+    pub description: Option<String>,
+    pub extends: Option<Spanned<StringOrList>>,
+    pub allow_unpinned: Option<bool>,
+    pub local_overrides: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum StringOrList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl StringOrList {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            StringOrList::One(one) => vec![one],
+            StringOrList::Many(many) => many,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawPython {
+    pub interpreter: Option<String>,
+    pub index_url: Option<String>,
+    pub find_links: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawComponent {
+    pub git: Option<String>,
+    pub rev: Option<String>,
+    pub url: Option<String>,
+    pub sha256: Option<String>,
+    pub path: Option<String>,
+    pub python: Option<String>,
+    pub install: Option<String>,
+    pub hashes: Option<Vec<String>>,
+    pub remove: Option<bool>,
+}

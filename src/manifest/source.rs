@@ -1,0 +1,337 @@
+//! Where the manifest comes from: the built-in `manifests/` directory or a
+//! git branch mirrored into the cache, and reading files out of either.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use include_dir::{include_dir, Dir, DirEntry};
+use sha2::{Digest, Sha256};
+
+use crate::fetch::git::{GitCache, ResolvedRev};
+use crate::invalid;
+
+/// The project's `manifests/` directory, compiled in: the default branch.
+static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/manifests");
+
+/// What `LAVA_MANIFEST_BRANCH` / `--manifest-branch` selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BranchSpec {
+    Builtin,
+    Git {
+        /// URL, or an absolute local path.
+        url: String,
+        /// Branch, tag or commit; `None`: the default branch.
+        reference: Option<String>,
+    },
+}
+
+/// Manifest file used when none is selected, and the fallback when the
+/// branch has no such file.
+pub const DEFAULT_CFG: &str = "lava.toml";
+pub const FALLBACK_CFG: &str = "buildout.cfg";
+const BUILTIN_SPEC: &str = "builtin";
+
+impl BranchSpec {
+    /// Parses `REPO[#REF]`. Local paths are made absolute so that a recorded
+    /// spec works from any working directory.
+    pub fn parse(spec: &str) -> Result<Self> {
+        let spec = spec.trim();
+        if spec.is_empty() || spec == BUILTIN_SPEC {
+            return Ok(BranchSpec::Builtin);
+        }
+        let (repo, reference) = match spec.rsplit_once('#') {
+            Some((repo, reference)) if !reference.is_empty() => (repo, Some(reference.to_owned())),
+            Some((repo, _)) => (repo, None),
+            None => (spec, None),
+        };
+        if repo.is_empty() {
+            return Err(invalid!("manifest branch {spec:?} names no repository before '#'"));
+        }
+        let url = if is_remote(repo) {
+            repo.to_owned()
+        } else {
+            let path = Path::new(repo);
+            let absolute = path.canonicalize().map_err(|err| {
+                invalid!(
+                    "manifest branch {repo:?} is neither a URL nor an existing directory ({err}); \
+                     give a git URL (https://, ssh://, file://) or the path of a git repository"
+                )
+            })?;
+            absolute.to_string_lossy().into_owned()
+        };
+        Ok(BranchSpec::Git { url, reference })
+    }
+
+    /// The spec as written back into `instance.toml` and shown to users.
+    pub fn to_spec_string(&self) -> String {
+        match self {
+            BranchSpec::Builtin => BUILTIN_SPEC.to_owned(),
+            BranchSpec::Git { url, reference: Some(r) } => format!("{url}#{r}"),
+            BranchSpec::Git { url, reference: None } => url.clone(),
+        }
+    }
+}
+
+fn is_remote(repo: &str) -> bool {
+    repo.contains("://") || (repo.contains('@') && repo.contains(':') && !repo.starts_with('/'))
+}
+
+/// A manifest branch at one commit.
+pub struct ManifestBranch {
+    pub spec: BranchSpec,
+    /// The commit, or `builtin-<version>` for the built-in manifests.
+    pub commit: String,
+    /// `git describe --tags` style, else date and short commit.
+    pub describe: String,
+    pub tree: BranchTree,
+}
+
+/// The files of a manifest branch at one commit.
+pub enum BranchTree {
+    Builtin,
+    Git { repo: PathBuf, tree: git2::Oid },
+}
+
+impl ManifestBranch {
+    pub fn open(spec: &BranchSpec, git: &GitCache, offline: bool) -> Result<Self> {
+        match spec {
+            BranchSpec::Builtin => Ok(ManifestBranch {
+                spec: spec.clone(),
+                commit: format!("builtin-{}", env!("CARGO_PKG_VERSION")),
+                describe: format!("builtin-{}", env!("CARGO_PKG_VERSION")),
+                tree: BranchTree::Builtin,
+            }),
+            BranchSpec::Git { url, reference } => {
+                let mirror = git.mirror(url)?;
+                let resolved = mirror
+                    .resolve(reference.as_deref(), offline)
+                    .with_context(|| format!("cannot read the manifest branch {}", spec.to_spec_string()))?;
+                Self::at_commit(spec, git, resolved)
+            }
+        }
+    }
+
+    /// The branch at a commit already in the cache (a release's lock).
+    pub fn at_recorded_commit(spec: &BranchSpec, git: &GitCache, commit: &str, offline: bool) -> Result<Self> {
+        match spec {
+            BranchSpec::Builtin => Self::open(spec, git, offline),
+            BranchSpec::Git { url, .. } => {
+                let mirror = git.mirror(url)?;
+                let resolved = mirror.resolve(Some(commit), offline)?;
+                Self::at_commit(spec, git, resolved)
+            }
+        }
+    }
+
+    fn at_commit(spec: &BranchSpec, git: &GitCache, resolved: ResolvedRev) -> Result<Self> {
+        let BranchSpec::Git { url, .. } = spec else {
+            unreachable!("only git branches have commits")
+        };
+        let mirror = git.mirror(url)?;
+        let repo = mirror.open()?;
+        let commit = repo.find_commit(resolved.commit)?;
+        Ok(ManifestBranch {
+            spec: spec.clone(),
+            commit: resolved.commit.to_string(),
+            describe: mirror.describe(&repo, resolved.commit),
+            tree: BranchTree::Git {
+                repo: mirror.path.clone(),
+                tree: commit.tree_id(),
+            },
+        })
+    }
+}
+
+impl BranchTree {
+    pub fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        let Some(path) = normalize_branch_path(path) else {
+            return Ok(None);
+        };
+        match self {
+            BranchTree::Builtin => Ok(BUILTIN.get_file(&path).map(|f| f.contents().to_vec())),
+            BranchTree::Git { repo, tree } => {
+                let repo = open_repo(repo)?;
+                let tree = repo.find_tree(*tree)?;
+                let Ok(entry) = tree.get_path(Path::new(&path)) else {
+                    return Ok(None);
+                };
+                let object = entry.to_object(&repo)?;
+                let content = object.as_blob().map(|blob| blob.content().to_vec());
+                Ok(content)
+            }
+        }
+    }
+
+    pub fn is_dir(&self, path: &str) -> Result<bool> {
+        match self {
+            BranchTree::Builtin => Ok(BUILTIN.get_dir(path).is_some()),
+            BranchTree::Git { repo, tree } => {
+                let repo = open_repo(repo)?;
+                let tree = repo.find_tree(*tree)?;
+                Ok(tree
+                    .get_path(Path::new(path))
+                    .is_ok_and(|e| e.kind() == Some(git2::ObjectType::Tree)))
+            }
+        }
+    }
+
+    /// Every file of the branch, as branch paths.
+    pub fn files(&self) -> Result<Vec<String>> {
+        let mut files = Vec::new();
+        match self {
+            BranchTree::Builtin => collect_builtin(&BUILTIN, &mut files),
+            BranchTree::Git { repo, tree } => {
+                let repo = open_repo(repo)?;
+                let tree = repo.find_tree(*tree)?;
+                tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+                    if entry.kind() == Some(git2::ObjectType::Blob) {
+                        files.push(format!("{dir}{}", entry.name().unwrap_or("")));
+                    }
+                    git2::TreeWalkResult::Ok
+                })?;
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    /// The files a user could select with `--cfg`.
+    pub fn manifest_files(&self) -> Result<Vec<String>> {
+        Ok(self
+            .files()?
+            .into_iter()
+            .filter(|f| f.ends_with(".toml") || f.ends_with(".cfg"))
+            .collect())
+    }
+
+    /// A digest of a directory's contents, recorded in the lock so that a
+    /// changed `path` component makes a new release.
+    pub fn dir_digest(&self, path: &str) -> Result<String> {
+        match self {
+            BranchTree::Builtin => {
+                let dir = BUILTIN
+                    .get_dir(path)
+                    .with_context(|| format!("{path} is not a directory of the built-in manifests"))?;
+                let mut files = Vec::new();
+                collect_builtin_files(dir, &mut files);
+                files.sort_by_key(|f| f.path());
+                let mut hasher = Sha256::new();
+                for file in files {
+                    hasher.update(file.path().to_string_lossy().as_bytes());
+                    hasher.update([0]);
+                    hasher.update((file.contents().len() as u64).to_le_bytes());
+                    hasher.update(file.contents());
+                }
+                Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+            }
+            BranchTree::Git { repo, tree } => {
+                let repo = open_repo(repo)?;
+                let tree = repo.find_tree(*tree)?;
+                let entry = tree
+                    .get_path(Path::new(path))
+                    .with_context(|| format!("{path} is not a directory of the manifest branch"))?;
+                Ok(format!("git:{}", entry.id()))
+            }
+        }
+    }
+
+    /// Writes the directory `path` of the branch to `dest`.
+    pub fn export_dir(&self, path: &str, dest: &Path) -> Result<()> {
+        match self {
+            BranchTree::Builtin => {
+                let dir = BUILTIN
+                    .get_dir(path)
+                    .with_context(|| format!("{path} is not a directory of the built-in manifests"))?;
+                std::fs::create_dir_all(dest)?;
+                let mut files = Vec::new();
+                collect_builtin_files(dir, &mut files);
+                for file in files {
+                    let relative = file.path().strip_prefix(dir.path()).unwrap_or(file.path());
+                    let target = dest.join(relative);
+                    if let Some(parent) = target.parent() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                    std::fs::write(&target, file.contents())
+                        .with_context(|| format!("cannot write {}", target.display()))?;
+                }
+                Ok(())
+            }
+            BranchTree::Git { repo, tree } => {
+                let repo = open_repo(repo)?;
+                let tree = repo.find_tree(*tree)?;
+                let entry = tree
+                    .get_path(Path::new(path))
+                    .with_context(|| format!("{path} is not a directory of the manifest branch"))?;
+                crate::fetch::git::export_tree(&repo, entry.id(), dest)
+            }
+        }
+    }
+}
+
+/// Picks the manifest file: the selection, else `lava.toml`, else
+/// `buildout.cfg`. A missing file names it and lists what the branch has.
+pub fn select_file(branch: &ManifestBranch, cfg: Option<&str>) -> Result<String> {
+    let tree = &branch.tree;
+    let candidates: Vec<&str> = match cfg {
+        Some(cfg) => vec![cfg],
+        None => vec![DEFAULT_CFG, FALLBACK_CFG],
+    };
+    for candidate in &candidates {
+        if let Some(path) = normalize_branch_path(candidate) {
+            if tree.read_file(&path)?.is_some() {
+                return Ok(path);
+            }
+        }
+    }
+    let files = tree.manifest_files()?;
+    let listing = if files.is_empty() {
+        "it has no *.toml or *.cfg files".to_owned()
+    } else {
+        format!("manifest files in the branch: {}", files.join(", "))
+    };
+    Err(invalid!(
+        "manifest file {} not found in the manifest branch {} (commit {}); {listing}; \
+         select one with --cfg or LAVA_BUILDOUT_CFG",
+        candidates.join(" or "),
+        branch.spec.to_spec_string(),
+        branch.commit
+    ))
+}
+
+/// Normalizes a path inside the branch (`a/./b/../c` → `a/c`); `None` when it
+/// is absolute or climbs out of the branch.
+pub fn normalize_branch_path(path: &str) -> Option<String> {
+    if path.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+fn open_repo(path: &Path) -> Result<git2::Repository> {
+    git2::Repository::open_bare(path).with_context(|| format!("cannot open git mirror {}", path.display()))
+}
+
+fn collect_builtin(dir: &'static Dir<'static>, out: &mut Vec<String>) {
+    let mut files = Vec::new();
+    collect_builtin_files(dir, &mut files);
+    out.extend(files.iter().map(|f| f.path().to_string_lossy().into_owned()));
+}
+
+fn collect_builtin_files(dir: &'static Dir<'static>, out: &mut Vec<&'static include_dir::File<'static>>) {
+    for entry in dir.entries() {
+        match entry {
+            DirEntry::Dir(sub) => collect_builtin_files(sub, out),
+            DirEntry::File(file) => out.push(file),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! From a validated manifest to a lock: every component's asked revision
+//! turned into an exact pin, concurrently, with all failures reported at once.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result};
+
+use crate::context::Context;
+use crate::fetch::git::RevKind;
+use crate::lockfile::{LockFile, LockedComponent, LockedManifest, LOCK_VERSION};
+use crate::manifest::{Component, ComponentSource, Manifest, ManifestBranch, ManifestError, ManifestErrors};
+
+/// A component's pin, or why it is not acceptable as one.
+enum Outcome {
+    Locked(LockedComponent),
+    Unpinned(ManifestError),
+}
+
+pub fn resolve(ctx: &Context, branch: &ManifestBranch, manifest: &Manifest) -> Result<LockFile> {
+    let components: Vec<&Component> = manifest.components.values().collect();
+    tracing::info!("resolving {} components of {}", components.len(), manifest.file);
+    let outcomes = crate::util::parallel_map(&components, ctx.config.jobs, |component| {
+        resolve_component(ctx, branch, manifest, component)
+            .with_context(|| format!("component {} ({})", component.name, describe_source(&component.source)))
+    });
+    let mut locked = BTreeMap::new();
+    let mut unpinned = Vec::new();
+    let mut failures = Vec::new();
+    for (component, outcome) in components.iter().zip(outcomes) {
+        match outcome {
+            Ok(Outcome::Locked(lock)) => {
+                locked.insert(component.name.clone(), lock);
+            }
+            Ok(Outcome::Unpinned(error)) => unpinned.push(error),
+            Err(err) => failures.push(err),
+        }
+    }
+    crate::util::combine_errors(failures, "components could not be resolved")?;
+    if !unpinned.is_empty() {
+        return Err(ManifestErrors(unpinned).into());
+    }
+    Ok(LockFile {
+        version: LOCK_VERSION,
+        manifest: LockedManifest {
+            source: branch.spec.to_spec_string(),
+            commit: branch.commit.clone(),
+            describe: branch.describe.clone(),
+            file: manifest.file.clone(),
+            description: manifest.description.clone(),
+        },
+        python: manifest.python.clone(),
+        components: locked,
+    })
+}
+
+/// A one-line description of where a component comes from.
+pub fn describe_source(source: &ComponentSource) -> String {
+    match source {
+        ComponentSource::Git { url, rev: Some(rev) } => format!("git {url} at {rev}"),
+        ComponentSource::Git { url, rev: None } => format!("git {url}, default branch"),
+        ComponentSource::Url { url, .. } => format!("url {url}"),
+        ComponentSource::Path { path } => format!("path {path} of the manifest branch"),
+        ComponentSource::Python { version } => format!("python package {version}"),
+    }
+}
+
+fn resolve_component(
+    ctx: &Context,
+    branch: &ManifestBranch,
+    manifest: &Manifest,
+    component: &Component,
+) -> Result<Outcome> {
+    let install = component.install_python.then(|| "python".to_owned());
+    let locked = match &component.source {
+        ComponentSource::Git { url, rev } => {
+            let resolved = ctx.git.mirror(url)?.resolve(rev.as_deref(), ctx.config.offline)?;
+            if !manifest.allow_unpinned && !resolved.kind.is_pinned() {
+                let what = match resolved.kind {
+                    RevKind::Branch => "is at a branch, which moves",
+                    _ => "is at an abbreviated commit",
+                };
+                return Ok(Outcome::Unpinned(ManifestError {
+                    at: component.defined_at.clone(),
+                    message: crate::manifest::unpinned_message(&component.name, what),
+                }));
+            }
+            tracing::debug!("{}: {} -> {}", component.name, rev.as_deref().unwrap_or("HEAD"), resolved.commit);
+            LockedComponent::Git {
+                git: url.clone(),
+                rev: rev.clone(),
+                commit: resolved.commit.to_string(),
+                install,
+            }
+        }
+        ComponentSource::Url { url, sha256 } => {
+            let sha256 = match sha256 {
+                Some(sha256) => sha256.clone(),
+                // Unpinned (allowed): the pin is whatever the server has now.
+                None => ctx.downloader()?.fetch(url, None, ctx.config.offline)?.sha256,
+            };
+            LockedComponent::Url {
+                url: url.clone(),
+                sha256,
+                install,
+            }
+        }
+        ComponentSource::Path { path } => LockedComponent::Path {
+            path: path.clone(),
+            tree: branch.tree.dir_digest(path)?,
+            install,
+        },
+        ComponentSource::Python { version } => LockedComponent::Python {
+            python: version.clone(),
+            version: version.clone(),
+            hashes: component.hashes.clone(),
+        },
+    };
+    Ok(Outcome::Locked(locked))
+}

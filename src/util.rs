@@ -1,0 +1,85 @@
+//! Small helpers with no better home.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// `YYYYMMDD` (UTC) of a Unix time.
+pub fn date_yyyymmdd(unix_seconds: i64) -> String {
+    // Howard Hinnant's civil-from-days.
+    let days = unix_seconds.div_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}{month:02}{day:02}")
+}
+
+/// Now, as RFC 3339 UTC seconds.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// Runs `work` on every item with at most `jobs` threads; results keep the
+/// items' order.
+pub fn parallel_map<T, R, F>(items: &[T], jobs: usize, work: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> R + Sync,
+{
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    let threads = jobs.clamp(1, items.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(index) else { break };
+                let result = work(item);
+                results.lock().expect("no worker panics while holding the lock")[index] = Some(result);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .expect("workers finished")
+        .into_iter()
+        .map(|r| r.expect("every item was processed"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(date_yyyymmdd(0), "19700101");
+        assert_eq!(date_yyyymmdd(1_343_148_875), "20120724");
+        assert_eq!(date_yyyymmdd(951_782_400), "20000229");
+    }
+
+    #[test]
+    fn parallel_keeps_order() {
+        let items: Vec<u32> = (0..50).collect();
+        assert_eq!(parallel_map(&items, 4, |x| x * 2), items.iter().map(|x| x * 2).collect::<Vec<_>>());
+        assert!(parallel_map(&[] as &[u32], 4, |x| *x).is_empty());
+    }
+}
+
+/// One error for many: the single error as it is, several as a list.
+pub fn combine_errors(mut errors: Vec<anyhow::Error>, what: &str) -> anyhow::Result<()> {
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors.remove(0)),
+        n => {
+            let list: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
+            Err(anyhow::anyhow!("{n} {what}:\n  - {}", list.join("\n  - ")))
+        }
+    }
+}
