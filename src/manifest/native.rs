@@ -85,8 +85,8 @@ struct Layer {
 }
 
 impl Layer {
-    /// Applies `base` underneath what is already here… called in extends order
-    /// before the file's own entries, so later calls win.
+    /// Lays `over` on top of this layer: called for each base in extends
+    /// order, then for the file's own entries, so later calls win.
     fn apply(&mut self, over: Layer) {
         self.files.extend(over.files);
         if over.description.is_some() {
@@ -372,8 +372,10 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 
 /// `parent` relative to the directory of `file`, both branch paths.
 fn join_relative(file: &str, parent: &str) -> Option<String> {
-    let dir = file.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("");
-    super::source::normalize_branch_path(&format!("{dir}/{parent}"))
+    match file.rsplit_once('/') {
+        Some((dir, _)) => super::source::normalize_branch_path(&format!("{dir}/{parent}")),
+        None => super::source::normalize_branch_path(parent),
+    }
 }
 
 fn is_sha256(s: &str) -> bool {
