@@ -67,11 +67,15 @@ pub fn build_release(
         tracing::debug!("{name}: fetched in {:.2?}", started.elapsed());
         result
     });
-    crate::util::combine_errors(results.into_iter().filter_map(Result::err).collect(), "components could not be fetched")?;
+    crate::util::combine_errors(
+        results.into_iter().filter_map(Result::err).collect(),
+        "components could not be fetched",
+    )?;
 
     // The lock is written last: a release directory without one is not a release.
     let lock_path = staged.dir.join(LOCK_FILE);
-    fs::write(&lock_path, lock.to_toml()).with_context(|| format!("cannot write {}", lock_path.display()))?;
+    fs::write(&lock_path, lock.to_toml())
+        .with_context(|| format!("cannot write {}", lock_path.display()))?;
     let final_dir = instance.release_dir(release);
     fs::rename(&staged.dir, &final_dir)
         .with_context(|| format!("cannot move the new release into {}", final_dir.display()))?;
@@ -81,7 +85,12 @@ pub fn build_release(
 }
 
 /// Puts one component's tree at `dest`.
-fn fetch_component(ctx: &Context, branch: &ManifestBranch, component: &LockedComponent, dest: &Path) -> Result<()> {
+fn fetch_component(
+    ctx: &Context,
+    branch: &ManifestBranch,
+    component: &LockedComponent,
+    dest: &Path,
+) -> Result<()> {
     match component {
         LockedComponent::Git { git, commit, .. } => {
             let mirror = ctx.git.mirror(git)?;
@@ -92,8 +101,11 @@ fn fetch_component(ctx: &Context, branch: &ManifestBranch, component: &LockedCom
             mirror.export(oid, dest)
         }
         LockedComponent::Url { url, sha256, .. } => {
-            let download = ctx.downloader()?.fetch(url, Some(sha256), ctx.config.offline)?;
-            let format = ArchiveFormat::from_url(url).with_context(|| format!("{url} is not a known archive type"))?;
+            let download = ctx
+                .downloader()?
+                .fetch(url, Some(sha256), ctx.config.offline)?;
+            let format = ArchiveFormat::from_url(url)
+                .with_context(|| format!("{url} is not a known archive type"))?;
             archive::extract(&download.path, format, dest)
         }
         LockedComponent::Path { path, .. } => branch.tree.export_dir(path, dest),

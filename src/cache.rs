@@ -71,7 +71,8 @@ pub fn lock_entry(entry: &Path) -> Result<fs::File> {
     lock_path.push(".lock");
     let lock_path = PathBuf::from(lock_path);
     if let Some(parent) = lock_path.parent() {
-        fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     let file = fs::OpenOptions::new()
         .create(true)
@@ -92,7 +93,10 @@ mod tests {
     fn entry_names_are_readable_and_distinct() {
         let a = entry_name("https://git.example.org/lava/lava-server.git");
         assert!(a.starts_with("lava-server-"), "{a}");
-        assert_ne!(a, entry_name("https://other.example.org/lava/lava-server.git"));
+        assert_ne!(
+            a,
+            entry_name("https://other.example.org/lava/lava-server.git")
+        );
         assert!(entry_name("/").len() == 16);
     }
 }

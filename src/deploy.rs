@@ -72,10 +72,12 @@ pub fn deploy(
     branch: &ManifestBranch,
     command: &str,
 ) -> Result<String> {
+    // Numbered before leftovers go, so not even a failed attempt's number is reused.
+    let release = instance.next_release_name(record.max_release_number(), &branch.describe)?;
     instance.remove_leftovers()?;
     let local = instance.local_dir();
-    std::fs::create_dir_all(&local).with_context(|| format!("cannot create {}", local.display()))?;
-    let release = instance.next_release_name(record.max_release_number(), &branch.describe)?;
+    std::fs::create_dir_all(&local)
+        .with_context(|| format!("cannot create {}", local.display()))?;
     tracing::info!("building release {release}");
     build_release(ctx, instance, &release, lock, branch)?;
     record.releases.push(ReleaseEntry {
@@ -96,6 +98,10 @@ pub fn current_lock(instance: &Instance) -> Result<Option<(String, LockFile)>> {
     let Some(release) = instance.current_release() else {
         return Ok(None);
     };
-    let lock = LockFile::read(&instance.release_dir(&release).join(crate::layout::LOCK_FILE))?;
+    let lock = LockFile::read(
+        &instance
+            .release_dir(&release)
+            .join(crate::layout::LOCK_FILE),
+    )?;
     Ok(Some((release, lock)))
 }

@@ -84,7 +84,9 @@ impl Root {
                 return Err(self.unwritable(&dir, err));
             }
         }
-        let probe = self.instances_dir().join(format!(".write-test-{}", std::process::id()));
+        let probe = self
+            .instances_dir()
+            .join(format!(".write-test-{}", std::process::id()));
         match fs::write(&probe, b"") {
             Ok(()) => {
                 let _ = fs::remove_file(&probe);
@@ -231,7 +233,10 @@ impl Instance {
         std::os::unix::fs::symlink(release, &temp)
             .with_context(|| format!("cannot create symlink {}", temp.display()))?;
         fs::rename(&temp, self.current_link()).with_context(|| {
-            format!("cannot switch {} to {release}", self.current_link().display())
+            format!(
+                "cannot switch {} to {release}",
+                self.current_link().display()
+            )
         })?;
         sync_dir(&code);
         self.ensure_bin_link()
@@ -243,7 +248,9 @@ impl Instance {
         if fs::read_link(&link).ok().as_deref() == Some(target) {
             return Ok(());
         }
-        let temp = self.dir.join(format!("{TEMP_PREFIX}bin-{}", std::process::id()));
+        let temp = self
+            .dir
+            .join(format!("{TEMP_PREFIX}bin-{}", std::process::id()));
         let _ = fs::remove_file(&temp);
         std::os::unix::fs::symlink(target, &temp)
             .with_context(|| format!("cannot create symlink {}", temp.display()))?;
@@ -372,7 +379,16 @@ mod tests {
         for good in ["testinstance", "a", "lab-1.prod_2", &"x".repeat(64)] {
             assert!(InstanceName::parse(good).is_ok(), "{good}");
         }
-        for bad in ["", "../x", "a/b", ".hidden", "-x", "a b", &"x".repeat(65), "é"] {
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            ".hidden",
+            "-x",
+            "a b",
+            &"x".repeat(65),
+            "é",
+        ] {
             assert!(InstanceName::parse(bad).is_err(), "{bad}");
         }
     }

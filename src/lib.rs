@@ -32,7 +32,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { error::exit::INVALID } else { error::exit::OK });
+            return ExitCode::from(if err.use_stderr() {
+                error::exit::INVALID
+            } else {
+                error::exit::OK
+            });
         }
     };
     let config = Config::from_args(&cli.global);
@@ -53,7 +57,11 @@ pub fn run(ctx: Context, command: &Command) -> anyhow::Result<()> {
         Command::Plan { name, source, json } => commands::plan::run(&ctx, name, source, *json),
         Command::Status { name, json } => commands::status::run(&ctx, name.as_deref(), *json),
         Command::List { json } => commands::list::run(&ctx, *json),
-        Command::Rollback { name, release } => commands::rollback::run(&ctx, name, release.as_deref()),
-        Command::Manifest(ManifestCommand::Show { source, json }) => commands::manifest::show(&ctx, source, *json),
+        Command::Rollback { name, release } => {
+            commands::rollback::run(&ctx, name, release.as_deref())
+        }
+        Command::Manifest(ManifestCommand::Show { source, json }) => {
+            commands::manifest::show(&ctx, source, *json)
+        }
     }
 }

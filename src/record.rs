@@ -42,8 +42,10 @@ pub struct ReleaseEntry {
 
 impl InstanceRecord {
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("{} is not a valid instance record", path.display()))
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid instance record", path.display()))
     }
 
     pub fn write(&self, path: &Path) -> Result<()> {

@@ -8,7 +8,9 @@ use anyhow::{Context as _, Result};
 use crate::context::Context;
 use crate::fetch::git::RevKind;
 use crate::lockfile::{LockFile, LockedComponent, LockedManifest, LOCK_VERSION};
-use crate::manifest::{Component, ComponentSource, Manifest, ManifestBranch, ManifestError, ManifestErrors};
+use crate::manifest::{
+    Component, ComponentSource, Manifest, ManifestBranch, ManifestError, ManifestErrors,
+};
 
 /// A component's pin, or why it is not acceptable as one.
 enum Outcome {
@@ -18,10 +20,19 @@ enum Outcome {
 
 pub fn resolve(ctx: &Context, branch: &ManifestBranch, manifest: &Manifest) -> Result<LockFile> {
     let components: Vec<&Component> = manifest.components.values().collect();
-    tracing::info!("resolving {} components of {}", components.len(), manifest.file);
+    tracing::info!(
+        "resolving {} components of {}",
+        components.len(),
+        manifest.file
+    );
     let outcomes = crate::util::parallel_map(&components, ctx.config.jobs, |component| {
-        resolve_component(ctx, branch, manifest, component)
-            .with_context(|| format!("component {} ({})", component.name, describe_source(&component.source)))
+        resolve_component(ctx, branch, manifest, component).with_context(|| {
+            format!(
+                "component {} ({})",
+                component.name,
+                describe_source(&component.source)
+            )
+        })
     });
     let mut locked = BTreeMap::new();
     let mut unpinned = Vec::new();
@@ -56,7 +67,10 @@ pub fn resolve(ctx: &Context, branch: &ManifestBranch, manifest: &Manifest) -> R
 /// A one-line description of where a component comes from.
 pub fn describe_source(source: &ComponentSource) -> String {
     match source {
-        ComponentSource::Git { url, rev: Some(rev) } => format!("git {url} at {rev}"),
+        ComponentSource::Git {
+            url,
+            rev: Some(rev),
+        } => format!("git {url} at {rev}"),
         ComponentSource::Git { url, rev: None } => format!("git {url}, default branch"),
         ComponentSource::Url { url, .. } => format!("url {url}"),
         ComponentSource::Path { path } => format!("path {path} of the manifest branch"),
@@ -73,7 +87,10 @@ fn resolve_component(
     let install = component.install_python.then(|| "python".to_owned());
     let locked = match &component.source {
         ComponentSource::Git { url, rev } => {
-            let resolved = ctx.git.mirror(url)?.resolve(rev.as_deref(), ctx.config.offline)?;
+            let resolved = ctx
+                .git
+                .mirror(url)?
+                .resolve(rev.as_deref(), ctx.config.offline)?;
             if !manifest.allow_unpinned && !resolved.kind.is_pinned() {
                 let what = match resolved.kind {
                     RevKind::Branch => "is at a branch, which moves",
@@ -84,7 +101,12 @@ fn resolve_component(
                     message: crate::manifest::unpinned_message(&component.name, what),
                 }));
             }
-            tracing::debug!("{}: {} -> {}", component.name, rev.as_deref().unwrap_or("HEAD"), resolved.commit);
+            tracing::debug!(
+                "{}: {} -> {}",
+                component.name,
+                rev.as_deref().unwrap_or("HEAD"),
+                resolved.commit
+            );
             LockedComponent::Git {
                 git: url.clone(),
                 rev: rev.clone(),
@@ -96,7 +118,11 @@ fn resolve_component(
             let sha256 = match sha256 {
                 Some(sha256) => sha256.clone(),
                 // Unpinned (allowed): the pin is whatever the server has now.
-                None => ctx.downloader()?.fetch(url, None, ctx.config.offline)?.sha256,
+                None => {
+                    ctx.downloader()?
+                        .fetch(url, None, ctx.config.offline)?
+                        .sha256
+                }
             };
             LockedComponent::Url {
                 url: url.clone(),

@@ -41,7 +41,9 @@ where
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(item) = items.get(index) else { break };
                 let result = work(item);
-                results.lock().expect("no worker panics while holding the lock")[index] = Some(result);
+                results
+                    .lock()
+                    .expect("no worker panics while holding the lock")[index] = Some(result);
             });
         }
     });
@@ -51,6 +53,18 @@ where
         .into_iter()
         .map(|r| r.expect("every item was processed"))
         .collect()
+}
+
+/// One error for many: the single error as it is, several as a list.
+pub fn combine_errors(mut errors: Vec<anyhow::Error>, what: &str) -> anyhow::Result<()> {
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors.remove(0)),
+        n => {
+            let list: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
+            Err(anyhow::anyhow!("{n} {what}:\n  - {}", list.join("\n  - ")))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -67,19 +81,10 @@ mod tests {
     #[test]
     fn parallel_keeps_order() {
         let items: Vec<u32> = (0..50).collect();
-        assert_eq!(parallel_map(&items, 4, |x| x * 2), items.iter().map(|x| x * 2).collect::<Vec<_>>());
+        assert_eq!(
+            parallel_map(&items, 4, |x| x * 2),
+            items.iter().map(|x| x * 2).collect::<Vec<_>>()
+        );
         assert!(parallel_map(&[] as &[u32], 4, |x| *x).is_empty());
-    }
-}
-
-/// One error for many: the single error as it is, several as a list.
-pub fn combine_errors(mut errors: Vec<anyhow::Error>, what: &str) -> anyhow::Result<()> {
-    match errors.len() {
-        0 => Ok(()),
-        1 => Err(errors.remove(0)),
-        n => {
-            let list: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
-            Err(anyhow::anyhow!("{n} {what}:\n  - {}", list.join("\n  - ")))
-        }
     }
 }

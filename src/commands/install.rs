@@ -32,7 +32,14 @@ pub fn run(ctx: &Context, name: &str, args: &SourceArgs) -> Result<()> {
         record.name = name.to_string();
         record.source = selection.to_record();
         record.write(&instance.record_path())?;
-        deploy::deploy(ctx, &instance, &mut record, &lock_file, &loaded.branch, "install")
+        deploy::deploy(
+            ctx,
+            &instance,
+            &mut record,
+            &lock_file,
+            &loaded.branch,
+            "install",
+        )
     })();
     match result {
         Ok(release) => {

@@ -26,7 +26,11 @@ pub fn existing_instance(ctx: &Context, name: &str) -> Result<(Instance, Instanc
         } else {
             format!(
                 "known instances: {}",
-                known.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+                known
+                    .iter()
+                    .map(|n| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         };
         return Err(invalid!(

@@ -13,7 +13,11 @@ pub fn run(ctx: &Context, name: &str, release: Option<&str>) -> Result<()> {
     let target = match release {
         Some(wanted) => releases
             .iter()
-            .find(|r| r.as_str() == wanted || r.split_once('-').is_some_and(|(n, _)| n.trim_start_matches('0') == wanted))
+            .find(|r| {
+                r.as_str() == wanted
+                    || r.split_once('-')
+                        .is_some_and(|(n, _)| n.trim_start_matches('0') == wanted)
+            })
             .cloned()
             .ok_or_else(|| {
                 invalid!(
@@ -23,7 +27,9 @@ pub fn run(ctx: &Context, name: &str, release: Option<&str>) -> Result<()> {
                 )
             })?,
         None => {
-            let position = current.as_ref().and_then(|c| releases.iter().position(|r| r == c));
+            let position = current
+                .as_ref()
+                .and_then(|c| releases.iter().position(|r| r == c));
             match position {
                 Some(index) if index > 0 => releases[index - 1].clone(),
                 _ => {

@@ -39,7 +39,12 @@ impl InstanceStatus {
 
     fn print(&self) {
         println!("instance {}  ({})", self.name, self.path);
-        println!("  current:    {}", self.current.as_deref().unwrap_or("none (install did not finish)"));
+        println!(
+            "  current:    {}",
+            self.current
+                .as_deref()
+                .unwrap_or("none (install did not finish)")
+        );
         let cfg = self.follows.cfg.as_deref().unwrap_or("default");
         println!("  follows:    {} (file: {cfg})", self.follows.branch);
         if let Some(m) = &self.manifest {

@@ -37,7 +37,14 @@ pub fn run(ctx: &Context, name: &str, args: &SourceArgs) -> Result<()> {
             }
         }
     }
-    let release = deploy::deploy(ctx, &instance, &mut record, &lock, &loaded.branch, "upgrade")?;
+    let release = deploy::deploy(
+        ctx,
+        &instance,
+        &mut record,
+        &lock,
+        &loaded.branch,
+        "upgrade",
+    )?;
     println!("upgraded {}: release {release} is current", instance.name);
     Ok(())
 }

@@ -15,11 +15,16 @@ pub enum ArchiveFormat {
 }
 
 impl ArchiveFormat {
-    pub const SUFFIXES: &'static [&'static str] = &[".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar", ".zip"];
+    pub const SUFFIXES: &'static [&'static str] =
+        &[".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar", ".zip"];
 
     /// The format named by the URL's path (query and fragment ignored).
     pub fn from_url(url: &str) -> Option<Self> {
-        let path = url.split(['?', '#']).next().unwrap_or(url).to_ascii_lowercase();
+        let path = url
+            .split(['?', '#'])
+            .next()
+            .unwrap_or(url)
+            .to_ascii_lowercase();
         if path.ends_with(".tar.gz") || path.ends_with(".tgz") {
             Some(ArchiveFormat::TarGz)
         } else if path.ends_with(".tar.xz") || path.ends_with(".txz") {
@@ -42,19 +47,30 @@ pub fn extract(archive: &Path, format: ArchiveFormat, dest: &Path) -> Result<()>
     fs::create_dir_all(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
     let result = unpack(archive, format, &staging).and_then(|()| {
         let root = single_top_dir(&staging)?.unwrap_or_else(|| staging.clone());
-        fs::rename(&root, dest).with_context(|| format!("cannot move unpacked files to {}", dest.display()))
+        fs::rename(&root, dest)
+            .with_context(|| format!("cannot move unpacked files to {}", dest.display()))
     });
     let _ = fs::remove_dir_all(&staging);
     result
 }
 
 fn unpack(archive: &Path, format: ArchiveFormat, into: &Path) -> Result<()> {
-    let file = fs::File::open(archive).with_context(|| format!("cannot open {}", archive.display()))?;
+    let file =
+        fs::File::open(archive).with_context(|| format!("cannot open {}", archive.display()))?;
     let reader = BufReader::new(file);
-    let corrupt = || format!("cannot unpack {} (corrupt or not a {format:?} archive)", archive.display());
+    let corrupt = || {
+        format!(
+            "cannot unpack {} (corrupt or not a {format:?} archive)",
+            archive.display()
+        )
+    };
     match format {
-        ArchiveFormat::TarGz => untar(flate2::read::GzDecoder::new(reader), into).with_context(corrupt),
-        ArchiveFormat::TarXz => untar(xz2::read::XzDecoder::new(reader), into).with_context(corrupt),
+        ArchiveFormat::TarGz => {
+            untar(flate2::read::GzDecoder::new(reader), into).with_context(corrupt)
+        }
+        ArchiveFormat::TarXz => {
+            untar(xz2::read::XzDecoder::new(reader), into).with_context(corrupt)
+        }
         ArchiveFormat::Tar => untar(reader, into).with_context(corrupt),
         ArchiveFormat::Zip => unzip(reader, into).with_context(corrupt),
     }
@@ -68,7 +84,10 @@ fn untar(reader: impl std::io::Read, into: &Path) -> Result<()> {
         let mut entry = entry?;
         // unpack_in refuses paths that climb out of `into`.
         if !entry.unpack_in(into)? {
-            bail!("archive entry {:?} points outside the archive", entry.path()?);
+            bail!(
+                "archive entry {:?} points outside the archive",
+                entry.path()?
+            );
         }
     }
     Ok(())
@@ -80,7 +99,10 @@ fn unzip(reader: impl std::io::Read + std::io::Seek, into: &Path) -> Result<()> 
     for index in 0..zip.len() {
         let mut entry = zip.by_index(index)?;
         let Some(relative) = entry.enclosed_name() else {
-            bail!("archive entry {:?} points outside the archive", entry.name());
+            bail!(
+                "archive entry {:?} points outside the archive",
+                entry.name()
+            );
         };
         let target = into.join(relative);
         if entry.is_dir() {
@@ -90,7 +112,8 @@ fn unzip(reader: impl std::io::Read + std::io::Seek, into: &Path) -> Result<()> 
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent)?;
         }
-        let mut out = fs::File::create(&target).with_context(|| format!("cannot write {}", target.display()))?;
+        let mut out = fs::File::create(&target)
+            .with_context(|| format!("cannot write {}", target.display()))?;
         std::io::copy(&mut entry, &mut out)?;
         if let Some(mode) = entry.unix_mode() {
             fs::set_permissions(&target, fs::Permissions::from_mode(mode & 0o777))?;
@@ -115,10 +138,22 @@ mod tests {
 
     #[test]
     fn formats_from_urls() {
-        assert_eq!(ArchiveFormat::from_url("https://x/theme-1.2.tar.gz"), Some(ArchiveFormat::TarGz));
-        assert_eq!(ArchiveFormat::from_url("https://x/a.TGZ?x=1"), Some(ArchiveFormat::TarGz));
-        assert_eq!(ArchiveFormat::from_url("https://x/a.tar.xz"), Some(ArchiveFormat::TarXz));
-        assert_eq!(ArchiveFormat::from_url("https://x/a.zip"), Some(ArchiveFormat::Zip));
+        assert_eq!(
+            ArchiveFormat::from_url("https://x/theme-1.2.tar.gz"),
+            Some(ArchiveFormat::TarGz)
+        );
+        assert_eq!(
+            ArchiveFormat::from_url("https://x/a.TGZ?x=1"),
+            Some(ArchiveFormat::TarGz)
+        );
+        assert_eq!(
+            ArchiveFormat::from_url("https://x/a.tar.xz"),
+            Some(ArchiveFormat::TarXz)
+        );
+        assert_eq!(
+            ArchiveFormat::from_url("https://x/a.zip"),
+            Some(ArchiveFormat::Zip)
+        );
         assert_eq!(ArchiveFormat::from_url("https://x/a.rar"), None);
     }
 }

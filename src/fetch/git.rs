@@ -79,7 +79,8 @@ fn init_mirror(path: &Path, url: &str) -> Result<()> {
     repo.remote_with_fetch("origin", url, "+refs/heads/*:refs/heads/*")?;
     fs::write(temp.join(cache::COMPLETE_MARKER), url)?;
     let _ = fs::remove_dir_all(path);
-    fs::rename(&temp, path).with_context(|| format!("cannot create git mirror {}", path.display()))?;
+    fs::rename(&temp, path)
+        .with_context(|| format!("cannot create git mirror {}", path.display()))?;
     Ok(())
 }
 
@@ -92,8 +93,13 @@ pub struct Mirror {
 
 impl Mirror {
     pub fn open(&self) -> Result<Repository> {
-        Repository::open_bare(&self.path)
-            .with_context(|| format!("cannot open git mirror {} of {}", self.path.display(), self.url))
+        Repository::open_bare(&self.path).with_context(|| {
+            format!(
+                "cannot open git mirror {} of {}",
+                self.path.display(),
+                self.url
+            )
+        })
     }
 
     /// Finds `rev` (tag, branch, commit; `None`: default branch), fetching
@@ -104,9 +110,12 @@ impl Mirror {
             return Ok(found);
         }
         if offline {
-            return self
-                .lookup(&repo, rev)
-                .with_context(|| format!("{} (offline: only the cache was searched)", self.not_found(rev)));
+            return self.lookup(&repo, rev).with_context(|| {
+                format!(
+                    "{} (offline: only the cache was searched)",
+                    self.not_found(rev)
+                )
+            });
         }
         self.fetch()?;
         let repo = self.open()?;
@@ -115,7 +124,10 @@ impl Mirror {
 
     fn not_found(&self, rev: Option<&str>) -> String {
         match rev {
-            Some(rev) => format!("revision {rev:?} not found in {} (no such tag, branch or commit)", self.url),
+            Some(rev) => format!(
+                "revision {rev:?} not found in {} (no such tag, branch or commit)",
+                self.url
+            ),
             None => format!("{} has no default branch", self.url),
         }
     }
@@ -125,27 +137,42 @@ impl Mirror {
         let rev = rev?;
         if is_full_commit(rev) {
             let commit = repo.find_commit(Oid::from_str(rev).ok()?).ok()?;
-            return Some(ResolvedRev { commit: commit.id(), kind: RevKind::Commit });
+            return Some(ResolvedRev {
+                commit: commit.id(),
+                kind: RevKind::Commit,
+            });
         }
         let commit = peel_ref(repo, &format!("refs/tags/{rev}"))?;
-        Some(ResolvedRev { commit, kind: RevKind::Tag })
+        Some(ResolvedRev {
+            commit,
+            kind: RevKind::Tag,
+        })
     }
 
     fn lookup(&self, repo: &Repository, rev: Option<&str>) -> Option<ResolvedRev> {
         let Some(rev) = rev else {
             let commit = peel_ref(repo, REMOTE_HEAD)?;
-            return Some(ResolvedRev { commit, kind: RevKind::DefaultBranch });
+            return Some(ResolvedRev {
+                commit,
+                kind: RevKind::DefaultBranch,
+            });
         };
         if let Some(found) = self.lookup_immutable(repo, Some(rev)) {
             return Some(found);
         }
         if let Some(commit) = peel_ref(repo, &format!("refs/heads/{rev}")) {
-            return Some(ResolvedRev { commit, kind: RevKind::Branch });
+            return Some(ResolvedRev {
+                commit,
+                kind: RevKind::Branch,
+            });
         }
         if rev.len() >= 4 && rev.len() < 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
             let object = repo.revparse_single(rev).ok()?;
             let commit = object.peel_to_commit().ok()?;
-            return Some(ResolvedRev { commit: commit.id(), kind: RevKind::ShortCommit });
+            return Some(ResolvedRev {
+                commit: commit.id(),
+                kind: RevKind::ShortCommit,
+            });
         }
         None
     }
@@ -185,7 +212,10 @@ impl Mirror {
             describe.format(Some(&format)).ok()
         });
         described.unwrap_or_else(|| {
-            let time = repo.find_commit(commit).map(|c| c.time().seconds()).unwrap_or(0);
+            let time = repo
+                .find_commit(commit)
+                .map(|c| c.time().seconds())
+                .unwrap_or(0);
             format!("{}-{:.7}", crate::util::date_yyyymmdd(time), commit)
         })
     }

@@ -67,7 +67,8 @@ impl Downloader {
         if offline {
             bail!("{url} is not in the cache and --offline forbids downloading it");
         }
-        fs::create_dir_all(&self.dir).with_context(|| format!("cannot create {}", self.dir.display()))?;
+        fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -83,7 +84,11 @@ impl Downloader {
         }
     }
 
-    fn try_fetch(&self, url: &str, expected: Option<&str>) -> std::result::Result<Download, Attempt> {
+    fn try_fetch(
+        &self,
+        url: &str,
+        expected: Option<&str>,
+    ) -> std::result::Result<Download, Attempt> {
         let partial = cache::temp_sibling(&self.dir.join("download.partial"));
         let result = self.stream_to(url, &partial);
         let sha256 = match result {
@@ -109,19 +114,33 @@ impl Downloader {
         let path = self.dir.join(&sha256);
         fs::rename(&partial, &path)
             .with_context(|| format!("cannot store download in {}", path.display()))
-            .map_err(|error| Attempt { error, transient: false })?;
+            .map_err(|error| Attempt {
+                error,
+                transient: false,
+            })?;
         Ok(Download { path, sha256 })
     }
 
     /// Streams the body to `partial`, hashing as it goes.
-    fn stream_to(&self, url: &str, partial: &std::path::Path) -> std::result::Result<String, Attempt> {
-        let fatal = |error: anyhow::Error| Attempt { error, transient: false };
+    fn stream_to(
+        &self,
+        url: &str,
+        partial: &std::path::Path,
+    ) -> std::result::Result<String, Attempt> {
+        let fatal = |error: anyhow::Error| Attempt {
+            error,
+            transient: false,
+        };
         let mut file = fs::File::create(partial)
             .with_context(|| format!("cannot create {}", partial.display()))
             .map_err(fatal)?;
         let mut hasher = Sha256::new();
         let mut body: Box<dyn Read> = if let Some(path) = url.strip_prefix("file://") {
-            Box::new(fs::File::open(path).with_context(|| format!("cannot read {url}")).map_err(fatal)?)
+            Box::new(
+                fs::File::open(path)
+                    .with_context(|| format!("cannot read {url}"))
+                    .map_err(fatal)?,
+            )
         } else {
             let response = self.client.get(url).send().map_err(|err| Attempt {
                 transient: err.is_connect() || err.is_timeout() || err.is_request(),

@@ -111,7 +111,13 @@ impl Component {
         if !self.hashes.is_empty() {
             table.insert(
                 "hashes".to_owned(),
-                toml::Value::Array(self.hashes.iter().cloned().map(toml::Value::String).collect()),
+                toml::Value::Array(
+                    self.hashes
+                        .iter()
+                        .cloned()
+                        .map(toml::Value::String)
+                        .collect(),
+                ),
             );
         }
         table

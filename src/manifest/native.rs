@@ -9,8 +9,8 @@ use toml::Spanned;
 
 use super::raw::{RawComponent, RawManifestFile};
 use super::{
-    valid_component_name, BranchTree, Component, ComponentSource, Location,
-    Manifest, ManifestError, ManifestErrors, PythonSettings, LATEST,
+    valid_component_name, BranchTree, Component, ComponentSource, Location, Manifest,
+    ManifestError, ManifestErrors, PythonSettings, LATEST,
 };
 use crate::fetch::archive::ArchiveFormat;
 
@@ -123,26 +123,33 @@ impl Loader<'_> {
         self.errors.push(ManifestError { at, message });
     }
 
-    fn load_file(&mut self, file: &str, extended_at: Option<Location>) -> anyhow::Result<Option<Layer>> {
+    fn load_file(
+        &mut self,
+        file: &str,
+        extended_at: Option<Location>,
+    ) -> anyhow::Result<Option<Layer>> {
         let at = extended_at.clone().unwrap_or(Location {
             file: file.to_owned(),
             line: None,
         });
         if self.stack.iter().any(|f| f == file) {
-            let chain = [self.stack.as_slice(), &[file.to_owned()]].concat().join(" -> ");
+            let chain = [self.stack.as_slice(), &[file.to_owned()]]
+                .concat()
+                .join(" -> ");
             self.error(at, format!("extends cycle: {chain}"));
             return Ok(None);
         }
         let Some(bytes) = self.tree.read_file(file)? else {
-            let message = match &extended_at {
-                Some(_) => format!(
+            let message =
+                match &extended_at {
+                    Some(_) => format!(
                     "extends {file:?}, which does not exist in the manifest branch (chain: {}); \
                      manifest files in the branch: {}",
                     [self.stack.as_slice(), &[file.to_owned()]].concat().join(" -> "),
                     self.tree.manifest_files()?.join(", ")
                 ),
-                None => format!("{file} does not exist in the manifest branch"),
-            };
+                    None => format!("{file} does not exist in the manifest branch"),
+                };
             self.error(at, message);
             return Ok(None);
         };
@@ -158,7 +165,13 @@ impl Loader<'_> {
             Err(err) => {
                 let line = err.span().map(|span| line_of(&text, span.start));
                 let message = err.message().trim().to_owned();
-                self.error(Location { file: file.to_owned(), line }, message);
+                self.error(
+                    Location {
+                        file: file.to_owned(),
+                        line,
+                    },
+                    message,
+                );
                 return Ok(None);
             }
         };
@@ -213,7 +226,10 @@ impl Loader<'_> {
             let component = component.into_inner();
             if component.remove == Some(true) {
                 if component_has_source_keys(&component) {
-                    self.error(at, format!("component {name}: remove = true takes no other keys"));
+                    self.error(
+                        at,
+                        format!("component {name}: remove = true takes no other keys"),
+                    );
                 }
                 removed.push(name);
                 continue;
@@ -274,13 +290,17 @@ impl Loader<'_> {
                 false
             }
             Some(other) => {
-                fail(format!("install = {other:?} is not known; the only installer is \"python\""));
+                fail(format!(
+                    "install = {other:?} is not known; the only installer is \"python\""
+                ));
                 false
             }
         };
         if let Some(git) = &raw.git {
             if !looks_like_git_location(git) {
-                fail(format!("git = {git:?} is not a URL or absolute path of a git repository"));
+                fail(format!(
+                    "git = {git:?} is not a URL or absolute path of a git repository"
+                ));
             }
         }
         if let Some(rev) = &raw.rev {
@@ -295,8 +315,13 @@ impl Loader<'_> {
             }
         }
         if let Some(url) = &raw.url {
-            if !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with("file://")) {
-                fail(format!("url = {url:?} must start with http://, https:// or file://"));
+            if !(url.starts_with("http://")
+                || url.starts_with("https://")
+                || url.starts_with("file://"))
+            {
+                fail(format!(
+                    "url = {url:?} must start with http://, https:// or file://"
+                ));
             } else if ArchiveFormat::from_url(url).is_none() {
                 fail(format!(
                     "url = {url:?} is not an archive lava-deploy can unpack ({})",
@@ -316,12 +341,16 @@ impl Loader<'_> {
         }
         if let Some(version) = &raw.python {
             if version != LATEST && !is_exact_version(version) {
-                fail(format!("python = {version:?} is not an exact version (like \"3.1.0\") or \"latest\""));
+                fail(format!(
+                    "python = {version:?} is not an exact version (like \"3.1.0\") or \"latest\""
+                ));
             }
         }
         for hash in raw.hashes.iter().flatten() {
             if !hash.strip_prefix("sha256:").is_some_and(is_sha256) {
-                fail(format!("hashes entry {hash:?} is not \"sha256:\" followed by 64 hexadecimal digits"));
+                fail(format!(
+                    "hashes entry {hash:?} is not \"sha256:\" followed by 64 hexadecimal digits"
+                ));
             }
         }
         if self.errors.len() > errors_before {
@@ -344,7 +373,12 @@ impl Loader<'_> {
             name: name.to_owned(),
             source,
             install_python,
-            hashes: raw.hashes.unwrap_or_default().into_iter().map(|h| h.to_ascii_lowercase()).collect(),
+            hashes: raw
+                .hashes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
             defined_at: at,
         })
     }
@@ -385,7 +419,8 @@ fn is_sha256(s: &str) -> bool {
 /// An exact version as pip understands one: no operators, no spaces.
 fn is_exact_version(v: &str) -> bool {
     v.starts_with(|c: char| c.is_ascii_digit())
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '!' | '-' | '_'))
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '!' | '-' | '_'))
 }
 
 /// URLs with a scheme, scp-like `user@host:path`, or absolute paths.
@@ -399,8 +434,14 @@ mod tests {
 
     #[test]
     fn relative_paths() {
-        assert_eq!(join_relative("lava.toml", "base.toml").as_deref(), Some("base.toml"));
-        assert_eq!(join_relative("sub/a.toml", "../base.toml").as_deref(), Some("base.toml"));
+        assert_eq!(
+            join_relative("lava.toml", "base.toml").as_deref(),
+            Some("base.toml")
+        );
+        assert_eq!(
+            join_relative("sub/a.toml", "../base.toml").as_deref(),
+            Some("base.toml")
+        );
         assert_eq!(join_relative("a.toml", "../x.toml"), None);
     }
 

@@ -45,7 +45,9 @@ impl BranchSpec {
             None => (spec, None),
         };
         if repo.is_empty() {
-            return Err(invalid!("manifest branch {spec:?} names no repository before '#'"));
+            return Err(invalid!(
+                "manifest branch {spec:?} names no repository before '#'"
+            ));
         }
         let url = if is_remote(repo) {
             repo.to_owned()
@@ -66,8 +68,14 @@ impl BranchSpec {
     pub fn to_spec_string(&self) -> String {
         match self {
             BranchSpec::Builtin => BUILTIN_SPEC.to_owned(),
-            BranchSpec::Git { url, reference: Some(r) } => format!("{url}#{r}"),
-            BranchSpec::Git { url, reference: None } => url.clone(),
+            BranchSpec::Git {
+                url,
+                reference: Some(r),
+            } => format!("{url}#{r}"),
+            BranchSpec::Git {
+                url,
+                reference: None,
+            } => url.clone(),
         }
     }
 }
@@ -103,16 +111,24 @@ impl ManifestBranch {
             }),
             BranchSpec::Git { url, reference } => {
                 let mirror = git.mirror(url)?;
-                let resolved = mirror
-                    .resolve(reference.as_deref(), offline)
-                    .with_context(|| format!("cannot read the manifest branch {}", spec.to_spec_string()))?;
+                let resolved =
+                    mirror
+                        .resolve(reference.as_deref(), offline)
+                        .with_context(|| {
+                            format!("cannot read the manifest branch {}", spec.to_spec_string())
+                        })?;
                 Self::at_commit(spec, git, resolved)
             }
         }
     }
 
     /// The branch at a commit already in the cache (a release's lock).
-    pub fn at_recorded_commit(spec: &BranchSpec, git: &GitCache, commit: &str, offline: bool) -> Result<Self> {
+    pub fn at_recorded_commit(
+        spec: &BranchSpec,
+        git: &GitCache,
+        commit: &str,
+        offline: bool,
+    ) -> Result<Self> {
         match spec {
             BranchSpec::Builtin => Self::open(spec, git, offline),
             BranchSpec::Git { url, .. } => {
@@ -209,9 +225,9 @@ impl BranchTree {
     pub fn dir_digest(&self, path: &str) -> Result<String> {
         match self {
             BranchTree::Builtin => {
-                let dir = BUILTIN
-                    .get_dir(path)
-                    .with_context(|| format!("{path} is not a directory of the built-in manifests"))?;
+                let dir = BUILTIN.get_dir(path).with_context(|| {
+                    format!("{path} is not a directory of the built-in manifests")
+                })?;
                 let mut files = Vec::new();
                 collect_builtin_files(dir, &mut files);
                 files.sort_by_key(|f| f.path());
@@ -239,9 +255,9 @@ impl BranchTree {
     pub fn export_dir(&self, path: &str, dest: &Path) -> Result<()> {
         match self {
             BranchTree::Builtin => {
-                let dir = BUILTIN
-                    .get_dir(path)
-                    .with_context(|| format!("{path} is not a directory of the built-in manifests"))?;
+                let dir = BUILTIN.get_dir(path).with_context(|| {
+                    format!("{path} is not a directory of the built-in manifests")
+                })?;
                 std::fs::create_dir_all(dest)?;
                 let mut files = Vec::new();
                 collect_builtin_files(dir, &mut files);
@@ -318,16 +334,24 @@ pub fn normalize_branch_path(path: &str) -> Option<String> {
 }
 
 fn open_repo(path: &Path) -> Result<git2::Repository> {
-    git2::Repository::open_bare(path).with_context(|| format!("cannot open git mirror {}", path.display()))
+    git2::Repository::open_bare(path)
+        .with_context(|| format!("cannot open git mirror {}", path.display()))
 }
 
 fn collect_builtin(dir: &'static Dir<'static>, out: &mut Vec<String>) {
     let mut files = Vec::new();
     collect_builtin_files(dir, &mut files);
-    out.extend(files.iter().map(|f| f.path().to_string_lossy().into_owned()));
+    out.extend(
+        files
+            .iter()
+            .map(|f| f.path().to_string_lossy().into_owned()),
+    );
 }
 
-fn collect_builtin_files(dir: &'static Dir<'static>, out: &mut Vec<&'static include_dir::File<'static>>) {
+fn collect_builtin_files(
+    dir: &'static Dir<'static>,
+    out: &mut Vec<&'static include_dir::File<'static>>,
+) {
     for entry in dir.entries() {
         match entry {
             DirEntry::Dir(sub) => collect_builtin_files(sub, out),

@@ -1,1 +1,10 @@
+//! Integration tests: the real binary against real git repositories and a
+//! real HTTP server, all in temp dirs.
 
+mod support;
+
+mod archives;
+mod install;
+mod manifests;
+mod status;
+mod upgrade;

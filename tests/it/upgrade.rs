@@ -1,0 +1,253 @@
+use predicates::prelude::*;
+
+use crate::support::{read_toml, stderr_of, stdout_of, Env, GitRepo};
+
+/// A component repo with tags v1 and v2 and a moving `main`.
+fn component(env: &Env) -> GitRepo {
+    let repo = env.git_repo("tool");
+    repo.write("VERSION", "1\n");
+    repo.commit("one");
+    repo.tag("v1");
+    repo.write("VERSION", "2\n");
+    repo.commit("two");
+    repo.tag("v2");
+    repo
+}
+
+fn pinned(tool: &GitRepo, rev: &str) -> String {
+    format!(
+        "[components.tool]\ngit = \"{}\"\nrev = \"{rev}\"\n",
+        tool.url()
+    )
+}
+
+#[test]
+fn unchanged_manifest_is_a_no_op() {
+    let env = Env::new();
+    let tool = component(&env);
+    let manifest = env.manifest_repo(&pinned(&tool, "v1"), Some("2012.07"));
+    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
+        .success();
+    // A new manifest commit that pins the same things builds nothing.
+    manifest.write("README", "docs only\n");
+    manifest.commit("docs");
+    env.run(&["upgrade", "x"])
+        .success()
+        .stdout(predicate::str::contains(
+            "x is up to date (release 0001-2012.07)",
+        ));
+    assert_eq!(env.code_entries("x"), ["0001-2012.07", "current"]);
+}
+
+#[test]
+fn changed_pin_builds_a_new_release_and_switches() {
+    let env = Env::new();
+    let tool = component(&env);
+    let manifest = env.manifest_repo(&pinned(&tool, "v1"), Some("2012.07"));
+    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
+        .success();
+    let old_release = env.instance_dir("x").join("code/0001-2012.07");
+
+    manifest.write("lava.toml", &pinned(&tool, "v2"));
+    manifest.commit("v2");
+    manifest.tag("2012.08");
+    let plan = env.run(&["plan", "x"]).success();
+    let plan_out = stdout_of(&plan);
+    assert!(plan_out.contains("~ tool: v1 ("), "{plan_out}");
+    assert!(plan_out.contains("-> v2 ("), "{plan_out}");
+    assert!(
+        plan_out.contains("upgrade would build a new release"),
+        "{plan_out}"
+    );
+    assert_eq!(env.current("x"), "0001-2012.07", "plan changes nothing");
+
+    let json = env.run(&["plan", "x", "--json"]).success();
+    let plan: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(plan["up_to_date"], false);
+    assert_eq!(plan["components"][0]["component"], "tool");
+    assert_eq!(plan["components"][0]["change"], "changed");
+
+    env.run(&["upgrade", "x"])
+        .success()
+        .stdout(predicate::str::contains(
+            "upgraded x: release 0002-2012.08 is current",
+        ));
+    assert_eq!(env.current("x"), "0002-2012.08");
+    let new_release = env.instance_dir("x").join("code/0002-2012.08");
+    assert_eq!(
+        std::fs::read_to_string(new_release.join("src/tool/VERSION")).unwrap(),
+        "2\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(old_release.join("src/tool/VERSION")).unwrap(),
+        "1\n",
+        "old release kept"
+    );
+    env.run(&["plan", "x"])
+        .success()
+        .stdout(predicate::str::contains("up to date"));
+}
+
+#[test]
+fn branches_are_followed_when_unpinned_is_allowed() {
+    let env = Env::new();
+    let tool = component(&env);
+    let manifest = env.manifest_repo(
+        &format!(
+            "[manifest]\nallow-unpinned = true\n[components.tool]\ngit = \"{}\"\n",
+            tool.url()
+        ),
+        None,
+    );
+    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
+        .success();
+    assert_eq!(
+        env.current_lock("x")["components"]["tool"]["commit"].as_str(),
+        Some(tool.head().as_str())
+    );
+    env.run(&["upgrade", "x"])
+        .success()
+        .stdout(predicate::str::contains("up to date"));
+
+    tool.write("VERSION", "3\n");
+    let three = tool.commit("three");
+    env.run(&["upgrade", "x"])
+        .success()
+        .stdout(predicate::str::contains("release 0002-"));
+    assert_eq!(
+        env.current_lock("x")["components"]["tool"]["commit"].as_str(),
+        Some(three.as_str())
+    );
+}
+
+#[test]
+fn override_given_to_upgrade_is_recorded_and_followed() {
+    let env = Env::new();
+    let tool = component(&env);
+    let manifest = env.git_repo("manifest");
+    manifest
+        .write("lava.toml", &pinned(&tool, "v1"))
+        .write("v2.toml", &pinned(&tool, "v2"));
+    manifest.commit("m");
+    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
+        .success();
+
+    env.cmd()
+        .args(["upgrade", "x"])
+        .env("LAVA_BUILDOUT_CFG", "v2.toml")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("release 0002-"));
+    let record = read_toml(&env.instance_dir("x").join("instance.toml"));
+    assert_eq!(record["source"]["cfg"].as_str(), Some("v2.toml"));
+    // Later upgrades follow the recorded override without being told again.
+    env.run(&["upgrade", "x"])
+        .success()
+        .stdout(predicate::str::contains("up to date"));
+    assert_eq!(
+        env.current_lock("x")["manifest"]["file"].as_str(),
+        Some("v2.toml")
+    );
+
+    // A new branch given to upgrade is recorded even when nothing changes.
+    let mirror = env.git_repo("mirror-of-manifest");
+    mirror.write("v2.toml", &pinned(&tool, "v2"));
+    mirror.commit("m");
+    env.run(&["upgrade", "x", "--manifest-branch", &mirror.url()])
+        .success()
+        .stdout(predicate::str::contains("now follows"));
+    let record = read_toml(&env.instance_dir("x").join("instance.toml"));
+    assert_eq!(
+        record["source"]["branch"].as_str(),
+        Some(mirror.url().as_str())
+    );
+}
+
+#[test]
+fn upgrade_of_an_unknown_instance_writes_nothing() {
+    let env = Env::new();
+    env.run(&["upgrade", "ghost"])
+        .code(2)
+        .stderr(predicate::str::contains("no instance ghost"))
+        .stderr(predicate::str::contains("lava-deploy install ghost"));
+    assert!(!env.root.exists());
+}
+
+#[test]
+fn failed_upgrade_keeps_current_and_leaves_no_release() {
+    let env = Env::new();
+    let tool = component(&env);
+    let manifest = env.manifest_repo(&pinned(&tool, "v1"), Some("r1"));
+    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
+        .success();
+    let before = std::fs::read_to_string(env.instance_dir("x").join("instance.toml")).unwrap();
+
+    let cases = [
+        (
+            pinned(&tool, "no-such-tag"),
+            "revision \"no-such-tag\" not found",
+        ),
+        (pinned(&tool, &"0".repeat(40)), "not found"),
+        (
+            "[components.tool]\ngit = \"/nonexistent/repo\"\nrev = \"v1\"\n".to_owned(),
+            "/nonexistent/repo",
+        ),
+    ];
+    for (text, expected) in cases {
+        manifest.write("lava.toml", &text);
+        manifest.commit("broken");
+        let assert = env.run(&["upgrade", "x"]).code(1);
+        let stderr = stderr_of(&assert);
+        assert!(stderr.contains("component tool"), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+        assert_eq!(env.current("x"), "0001-r1");
+        assert_eq!(env.code_entries("x"), ["0001-r1", "current"]);
+        let after = std::fs::read_to_string(env.instance_dir("x").join("instance.toml")).unwrap();
+        assert_eq!(before, after, "the record is untouched");
+    }
+}
+
+#[test]
+fn unknown_manifest_ref_fails_naming_it() {
+    let env = Env::new();
+    let manifest = env.manifest_repo("[manifest]\n", None);
+    env.run(&[
+        "install",
+        "x",
+        "--manifest-branch",
+        &manifest.spec("no-such-branch"),
+    ])
+    .code(1)
+    .stderr(predicate::str::contains("\"no-such-branch\" not found"));
+    assert!(!env.instance_dir("x").exists());
+    env.run(&["install", "x", "--manifest-branch", "/no/such/dir"])
+        .code(2)
+        .stderr(predicate::str::contains("/no/such/dir"));
+}
+
+#[test]
+fn pinned_commits_already_mirrored_are_not_fetched_again() {
+    let env = Env::new();
+    let tool = component(&env);
+    let commit = tool.head();
+    let manifest = env.manifest_repo(&pinned(&tool, &commit), None);
+    env.run(&["install", "a", "--manifest-branch", &manifest.url()])
+        .success();
+    // The component's remote disappears: a second install still works from the mirror.
+    std::fs::rename(&tool.path, env.path("tool-gone")).unwrap();
+    env.run(&["install", "b", "--manifest-branch", &manifest.url()])
+        .success();
+    assert_eq!(
+        env.current_lock("b")["components"]["tool"]["commit"].as_str(),
+        Some(commit.as_str())
+    );
+    // Offline, everything comes from the cache.
+    env.run(&[
+        "install",
+        "c",
+        "--offline",
+        "--manifest-branch",
+        &manifest.url(),
+    ])
+    .success();
+}
