@@ -5,6 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+
 use anyhow::{Context as _, Result};
 use git2::Oid;
 
@@ -31,14 +32,15 @@ impl Drop for StagedRelease {
 }
 
 /// Builds `release` from `lock` and renames it into `code/<release>`.
-/// Does not touch `current`.
+/// Does not touch `current`. Returns the lock as written into the release
+/// (with the installed environment).
 pub fn build_release(
     ctx: &Context,
     instance: &Instance,
     release: &str,
     lock: &LockFile,
     branch: &ManifestBranch,
-) -> Result<PathBuf> {
+) -> Result<LockFile> {
     let mut staged = StagedRelease {
         dir: instance.temp_release_dir(release),
         committed: false,
@@ -72,16 +74,44 @@ pub fn build_release(
         "components could not be fetched",
     )?;
 
+    let final_dir = instance.release_dir(release);
+    let mut lock = lock.clone();
+    if lock.components.values().any(LockedComponent::installs_python) {
+        let plan = env_plan(&lock, &src);
+        let environment = crate::python::build_env(ctx, &plan, &staged.dir, &final_dir)
+            .context("cannot build the python environment")?;
+        lock.environment = Some(environment);
+    }
+
     // The lock is written last: a release directory without one is not a release.
     let lock_path = staged.dir.join(LOCK_FILE);
     fs::write(&lock_path, lock.to_toml())
         .with_context(|| format!("cannot write {}", lock_path.display()))?;
-    let final_dir = instance.release_dir(release);
     fs::rename(&staged.dir, &final_dir)
         .with_context(|| format!("cannot move the new release into {}", final_dir.display()))?;
     staged.committed = true;
     crate::layout::sync_dir(&instance.code_dir());
-    Ok(final_dir)
+    Ok(lock)
+}
+
+/// The python packages and source trees of a lock.
+fn env_plan<'a>(lock: &'a LockFile, src: &Path) -> crate::python::EnvPlan<'a> {
+    let mut plan = crate::python::EnvPlan {
+        settings: &lock.python,
+        allow_unpinned: lock.manifest.allow_unpinned,
+        packages: Vec::new(),
+        trees: Vec::new(),
+    };
+    for (name, component) in &lock.components {
+        match component {
+            LockedComponent::Python { version, hashes, .. } => {
+                plan.packages.push((name.clone(), version.clone(), hashes.clone()))
+            }
+            other if other.installs_python() => plan.trees.push((name.clone(), src.join(name))),
+            _ => {}
+        }
+    }
+    plan
 }
 
 /// Puts one component's tree at `dest`.

@@ -27,6 +27,9 @@ pub struct GlobalArgs {
     /// How many components are fetched at once
     #[arg(long, short = 'j', global = true, env = env_vars::LAVA_JOBS, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: Option<u16>,
+    /// Python installer: uv or pip [default: uv when on PATH, else pip]
+    #[arg(long, global = true, env = env_vars::LAVA_PYTHON_INSTALLER, value_name = "NAME")]
+    pub python_installer: Option<String>,
     /// More output (-v: per-component detail, -vv: debug)
     #[arg(long, short, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -111,6 +114,7 @@ pub struct Config {
     pub jobs: usize,
     pub verbose: u8,
     pub quiet: bool,
+    pub python_installer: Option<String>,
 }
 
 /// Components fetched at once when `--jobs` is not given: network-bound work,
@@ -131,6 +135,7 @@ impl Config {
             jobs: args.jobs.map(usize::from).unwrap_or(DEFAULT_JOBS),
             verbose: args.verbose,
             quiet: args.quiet,
+            python_installer: args.python_installer.clone(),
         }
     }
 }

@@ -11,5 +11,8 @@ pub const LAVA_BUILDOUT_CFG: &str = "LAVA_BUILDOUT_CFG";
 pub const LAVA_OFFLINE: &str = "LAVA_OFFLINE";
 /// How many components are fetched at once (`--jobs`).
 pub const LAVA_JOBS: &str = "LAVA_JOBS";
+/// `uv` or `pip`: which installer builds Python environments. Default: uv
+/// when it is on PATH, else the interpreter's venv + pip.
+pub const LAVA_PYTHON_INSTALLER: &str = "LAVA_PYTHON_INSTALLER";
 /// Log filter for tracing (`RUST_LOG` syntax), overrides `-v`/`-q`.
 pub const LAVA_LOG: &str = "LAVA_LOG";

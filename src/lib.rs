@@ -13,6 +13,7 @@ pub mod fetch;
 pub mod layout;
 pub mod lockfile;
 pub mod manifest;
+pub mod python;
 pub mod record;
 pub mod resolve;
 pub mod util;

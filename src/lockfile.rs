@@ -20,6 +20,39 @@ pub struct LockFile {
     pub python: PythonSettings,
     #[serde(default)]
     pub components: BTreeMap<String, LockedComponent>,
+    /// What the python installer put into `env/` (filled in by the build).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<LockedEnvironment>,
+}
+
+/// The release's Python environment as installed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LockedEnvironment {
+    /// `uv` or `pip`.
+    pub installer: String,
+    /// Every installed package, by normalized name.
+    #[serde(default)]
+    pub packages: BTreeMap<String, LockedPackage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LockedPackage {
+    pub name: String,
+    pub version: String,
+    /// The installed artifact's hash (pip's report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The hashes of the version's artifacts, one of which was installed (uv).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hashes: Vec<String>,
+    /// Built from a component's source tree (`install = "python"`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub source_tree: bool,
+    /// Chosen by the installer, not pinned by the manifest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub picked: bool,
 }
 
 /// Where the manifest came from.
@@ -34,6 +67,8 @@ pub struct LockedManifest {
     pub file: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(default)]
+    pub allow_unpinned: bool,
 }
 
 /// One component: what was asked and what it resolved to.
@@ -82,6 +117,16 @@ impl LockedComponent {
         }
     }
 
+    /// Whether the build pip-installs this component's tree.
+    pub fn installs_python(&self) -> bool {
+        match self {
+            LockedComponent::Git { install, .. }
+            | LockedComponent::Url { install, .. }
+            | LockedComponent::Path { install, .. } => install.as_deref() == Some("python"),
+            LockedComponent::Python { .. } => true,
+        }
+    }
+
     /// The pin, short enough for a table.
     pub fn short_pin(&self) -> String {
         match self {
@@ -91,6 +136,9 @@ impl LockedComponent {
             },
             LockedComponent::Url { sha256, .. } => format!("sha256:{:.12}", sha256),
             LockedComponent::Path { tree, .. } => format!("{:.16}", tree),
+            LockedComponent::Python { version, python, .. } if python != version => {
+                format!("{version} ({python})")
+            }
             LockedComponent::Python { version, .. } => version.clone(),
         }
     }
@@ -132,6 +180,8 @@ impl LockFile {
 
     /// Whether a release built from `self` would equal one built from
     /// `other`: the manifest's own commit does not matter, only what it pins.
+    ///
+    /// The environment is left out: it follows from the pins.
     pub fn same_build(&self, other: &LockFile) -> bool {
         self.components == other.components && self.python == other.python
     }

@@ -9,7 +9,7 @@ use crate::context::Context;
 use crate::fetch::git::RevKind;
 use crate::lockfile::{LockFile, LockedComponent, LockedManifest, LOCK_VERSION};
 use crate::manifest::{
-    Component, ComponentSource, Manifest, ManifestBranch, ManifestError, ManifestErrors,
+    Component, ComponentSource, Manifest, ManifestBranch, ManifestError, ManifestErrors, LATEST,
 };
 
 /// A component's pin, or why it is not acceptable as one.
@@ -50,6 +50,7 @@ pub fn resolve(ctx: &Context, branch: &ManifestBranch, manifest: &Manifest) -> R
     if !unpinned.is_empty() {
         return Err(ManifestErrors(unpinned).into());
     }
+    resolve_latest(ctx, manifest, &mut locked)?;
     Ok(LockFile {
         version: LOCK_VERSION,
         manifest: LockedManifest {
@@ -58,10 +59,34 @@ pub fn resolve(ctx: &Context, branch: &ManifestBranch, manifest: &Manifest) -> R
             describe: branch.describe.clone(),
             file: manifest.file.clone(),
             description: manifest.description.clone(),
+            allow_unpinned: manifest.allow_unpinned,
         },
         python: manifest.python.clone(),
         components: locked,
+        environment: None,
     })
+}
+
+/// `python = "latest"`: the newest version now, asked of the installer in
+/// one call for all such components.
+fn resolve_latest(ctx: &Context, manifest: &Manifest, locked: &mut BTreeMap<String, LockedComponent>) -> Result<()> {
+    let names: Vec<String> = locked
+        .iter()
+        .filter(|(_, c)| matches!(c, LockedComponent::Python { python, .. } if python == LATEST))
+        .map(|(name, _)| name.clone())
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let versions = crate::python::installer::resolve_latest(ctx, &manifest.python, &names)
+        .with_context(|| format!("cannot find the latest version of {}", names.join(", ")))?;
+    for (name, newest) in versions {
+        if let Some(LockedComponent::Python { version, .. }) = locked.get_mut(&name) {
+            tracing::info!("{name}: latest is {newest}");
+            *version = newest;
+        }
+    }
+    Ok(())
 }
 
 /// A one-line description of where a component comes from.

@@ -67,6 +67,18 @@ pub fn combine_errors(mut errors: Vec<anyhow::Error>, what: &str) -> anyhow::Res
     }
 }
 
+/// Names of the entries of a directory, sorted.
+pub fn dir_names(dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    use anyhow::Context;
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

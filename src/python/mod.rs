@@ -1,0 +1,302 @@
+//! The release's Python environment: a virtualenv built with the
+//! ecosystem's installers, checked against the manifest's pins, with the
+//! console scripts linked into the release's `bin/`.
+
+pub mod dist;
+pub mod installer;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+
+use crate::context::Context;
+use crate::invalid;
+use crate::lockfile::{LockedEnvironment, LockedPackage};
+use crate::manifest::PythonSettings;
+use installer::{find_program, index_args, interpreter, Installer, PipReport};
+
+/// What goes into an environment.
+pub struct EnvPlan<'a> {
+    pub settings: &'a PythonSettings,
+    pub allow_unpinned: bool,
+    /// Python components: package name, exact version, optional hashes.
+    pub packages: Vec<(String, String, Vec<String>)>,
+    /// `install = "python"` components: component name and its source tree.
+    pub trees: Vec<(String, PathBuf)>,
+}
+
+/// Where a package came from, as the installer reported it.
+struct Resolved {
+    version: String,
+    sha256: Option<String>,
+    hashes: Vec<String>,
+    from_tree: bool,
+}
+
+/// Builds `staged/env` and `staged/bin`. Paths inside the environment are
+/// rewritten from `staged` to `final_dir`, where the release will live.
+pub fn build_env(ctx: &Context, plan: &EnvPlan, staged: &Path, final_dir: &Path) -> Result<LockedEnvironment> {
+    let installer = Installer::choose(ctx.config.python_installer.as_deref())?;
+    let python = interpreter(plan.settings)?;
+    let env = staged.join("env");
+    tracing::info!(
+        "building the python environment with {} ({} packages, {} source trees)",
+        installer.name(),
+        plan.packages.len(),
+        plan.trees.len()
+    );
+    create_venv(ctx, installer, &python, &env)?;
+    let env_python = env.join("bin/python");
+    let baseline_bins: BTreeSet<String> = crate::util::dir_names(&env.join("bin"))?.into_iter().collect();
+    let baseline_dists = dist::installed(&env)?;
+
+    let scratch = tempfile::Builder::new().prefix("lava-deploy-env-").tempdir()?;
+    let requirements = scratch.path().join("requirements.txt");
+    fs::write(&requirements, requirements_text(plan))?;
+    let index = index_args(plan.settings, installer, ctx.config.offline);
+    let resolved = match installer {
+        Installer::Pip => install_with_pip(ctx, &env_python, &index, &requirements, scratch.path())?,
+        Installer::Uv => install_with_uv(ctx, &env_python, &index, &requirements, scratch.path())?,
+    };
+
+    let installed = dist::installed(&env)?;
+    let pinned: BTreeMap<String, &String> = plan
+        .packages
+        .iter()
+        .map(|(name, version, _)| (dist::normalize(name), version))
+        .collect();
+    let mut packages = BTreeMap::new();
+    let mut picked = Vec::new();
+    for (key, dist) in &installed {
+        let from_tree = resolved.get(key).is_some_and(|r| r.from_tree);
+        let is_picked = !pinned.contains_key(key) && !from_tree && !baseline_dists.contains_key(key);
+        if let Some(wanted) = pinned.get(key) {
+            if *wanted != &dist.version {
+                return Err(anyhow::anyhow!(
+                    "the environment has {}=={} but the manifest pins {wanted}",
+                    dist.name,
+                    dist.version
+                ));
+            }
+        }
+        if is_picked {
+            picked.push(format!("{}=={}", dist.name, dist.version));
+        }
+        if baseline_dists.contains_key(key) && !pinned.contains_key(key) {
+            continue;
+        }
+        let report = resolved.get(key);
+        packages.insert(
+            key.clone(),
+            LockedPackage {
+                name: dist.name.clone(),
+                version: dist.version.clone(),
+                sha256: report.and_then(|r| r.sha256.clone()),
+                hashes: report.map(|r| r.hashes.clone()).unwrap_or_default(),
+                source_tree: from_tree,
+                picked: is_picked,
+            },
+        );
+    }
+    if !picked.is_empty() {
+        if !plan.allow_unpinned {
+            return Err(invalid!(
+                "picked versions: the python installer chose versions the manifest does not pin: {}; \
+                 pin each of them as a python component (python = \"VERSION\") or set allow-unpinned = true",
+                picked.join(", ")
+            ));
+        }
+        tracing::warn!("picked versions (not pinned by the manifest): {}", picked.join(", "));
+    }
+    for (key, r) in &resolved {
+        if r.from_tree && !packages.contains_key(key) {
+            tracing::debug!("source tree {key} {} not found installed", r.version);
+        }
+    }
+
+    link_console_scripts(&env, &staged.join("bin"), &baseline_bins)?;
+    relocate(&env, &final_dir.join("env"))?;
+    Ok(LockedEnvironment {
+        installer: installer.name().to_owned(),
+        packages,
+    })
+}
+
+fn create_venv(ctx: &Context, installer: Installer, python: &Path, env: &Path) -> Result<()> {
+    match installer {
+        Installer::Uv => {
+            let uv = find_program("uv").context("uv is not on PATH")?;
+            let mut cmd = installer::command(ctx, installer, &uv);
+            cmd.args(["venv", "--quiet", "--no-project", "--python"]).arg(python).arg(env);
+            installer::run(cmd, "uv venv")?;
+        }
+        Installer::Pip => {
+            let mut cmd = installer::command(ctx, installer, python);
+            cmd.args(["-m", "venv"]).arg(env);
+            installer::run(cmd, &format!("{} -m venv", python.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn requirements_text(plan: &EnvPlan) -> String {
+    let mut text = String::new();
+    for (name, version, hashes) in &plan.packages {
+        text.push_str(&format!("{name}=={version}"));
+        for hash in hashes {
+            text.push_str(&format!(" --hash={hash}"));
+        }
+        text.push('\n');
+    }
+    for (_, tree) in &plan.trees {
+        text.push_str(&format!("{}\n", tree.display()));
+    }
+    text
+}
+
+fn install_with_pip(
+    ctx: &Context,
+    env_python: &Path,
+    index: &[String],
+    requirements: &Path,
+    scratch: &Path,
+) -> Result<BTreeMap<String, Resolved>> {
+    let report_path = scratch.join("report.json");
+    let mut cmd = installer::command(ctx, Installer::Pip, env_python);
+    cmd.args(["-m", "pip", "install", "--quiet", "--report"])
+        .arg(&report_path)
+        .args(index)
+        .arg("-r")
+        .arg(requirements);
+    installer::run(cmd, "pip install")?;
+    let report = PipReport::parse(&fs::read_to_string(&report_path)?)?;
+    Ok(report
+        .install
+        .into_iter()
+        .map(|item| {
+            let sha256 = item.download_info.archive_info.as_ref().and_then(|a| a.sha256());
+            let key = dist::normalize(&item.metadata.name);
+            (
+                key,
+                Resolved {
+                    version: item.metadata.version,
+                    hashes: Vec::new(),
+                    sha256,
+                    from_tree: item.download_info.dir_info.is_some() || item.download_info.url.starts_with("file:")
+                        && item.download_info.archive_info.is_none(),
+                },
+            )
+        })
+        .collect())
+}
+
+/// uv has no installation report: resolve with `uv pip compile
+/// --generate-hashes` (every package, its version and the hashes of its
+/// artifacts), then install exactly that, uv verifying the hashes.
+fn install_with_uv(
+    ctx: &Context,
+    env_python: &Path,
+    index: &[String],
+    requirements: &Path,
+    scratch: &Path,
+) -> Result<BTreeMap<String, Resolved>> {
+    let uv = find_program("uv").context("uv is not on PATH")?;
+    let compiled = scratch.join("compiled.txt");
+    let mut cmd = installer::command(ctx, Installer::Uv, &uv);
+    cmd.args(["pip", "compile", "--quiet", "--generate-hashes", "--no-header", "--no-annotate", "--python"])
+        .arg(env_python)
+        .args(index)
+        .arg("--output-file")
+        .arg(&compiled)
+        .arg(requirements);
+    installer::run(cmd, "uv pip compile")?;
+    let mut cmd = installer::command(ctx, Installer::Uv, &uv);
+    cmd.args(["pip", "install", "--quiet", "--no-deps", "--python"])
+        .arg(env_python)
+        .args(index)
+        .arg("-r")
+        .arg(&compiled);
+    installer::run(cmd, "uv pip install")?;
+    Ok(installer::parse_compiled(&fs::read_to_string(&compiled)?)
+        .into_iter()
+        .map(|pin| {
+            (
+                dist::normalize(&pin.name),
+                Resolved {
+                    from_tree: pin.version.is_none(),
+                    version: pin.version.unwrap_or_default(),
+                    sha256: (pin.hashes.len() == 1).then(|| pin.hashes[0].clone()),
+                    hashes: if pin.hashes.len() > 1 { pin.hashes } else { Vec::new() },
+                },
+            )
+        })
+        .collect())
+}
+
+/// `bin/python` and every console script the install added, as relative
+/// symlinks into `env/bin`.
+fn link_console_scripts(env: &Path, bin: &Path, baseline: &BTreeSet<String>) -> Result<()> {
+    fs::create_dir_all(bin)?;
+    let mut names: Vec<String> = crate::util::dir_names(&env.join("bin"))?
+        .into_iter()
+        .filter(|n| !baseline.contains(n))
+        .collect();
+    names.push("python".to_owned());
+    for name in names {
+        let link = bin.join(&name);
+        std::os::unix::fs::symlink(Path::new("../env/bin").join(&name), &link)
+            .with_context(|| format!("cannot create {}", link.display()))?;
+    }
+    Ok(())
+}
+
+/// Virtualenvs hold their own absolute path (script shebangs, activate
+/// scripts, pyvenv.cfg). The env is built under the staged release's name;
+/// point those paths at the final one before the release is renamed there.
+fn relocate(env: &Path, final_env: &Path) -> Result<()> {
+    let from = env.as_os_str().as_encoded_bytes();
+    let to = final_env.as_os_str().as_encoded_bytes();
+    let mut files: Vec<PathBuf> = crate::util::dir_names(&env.join("bin"))?
+        .into_iter()
+        .map(|n| env.join("bin").join(n))
+        .collect();
+    files.push(env.join("pyvenv.cfg"));
+    for file in files {
+        let Ok(meta) = fs::symlink_metadata(&file) else { continue };
+        if !meta.is_file() || meta.len() > 1 << 20 {
+            continue;
+        }
+        let content = fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        if let Some(replaced) = replace_bytes(&content, from, to) {
+            fs::write(&file, replaced).with_context(|| format!("cannot write {}", file.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn replace_bytes(haystack: &[u8], from: &[u8], to: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut rest = haystack;
+    let mut changed = false;
+    while let Some(at) = rest.windows(from.len()).position(|w| w == from) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(to);
+        rest = &rest[at + from.len()..];
+        changed = true;
+    }
+    out.extend_from_slice(rest);
+    changed.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_every_occurrence() {
+        assert_eq!(replace_bytes(b"#!/a/.tmp-1/env/bin/python\nx /a/.tmp-1/env", b"/a/.tmp-1/env", b"/a/1/env").unwrap(), b"#!/a/1/env/bin/python\nx /a/1/env");
+        assert_eq!(replace_bytes(b"nothing", b"/a", b"/b"), None);
+    }
+}
