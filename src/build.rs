@@ -5,7 +5,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-
 use anyhow::{Context as _, Result};
 use git2::Oid;
 
@@ -76,7 +75,11 @@ pub fn build_release(
 
     let final_dir = instance.release_dir(release);
     let mut lock = lock.clone();
-    if lock.components.values().any(LockedComponent::installs_python) {
+    if lock
+        .components
+        .values()
+        .any(LockedComponent::installs_python)
+    {
         let plan = env_plan(&lock, &src);
         let environment = crate::python::build_env(ctx, &plan, &staged.dir, &final_dir)
             .context("cannot build the python environment")?;
@@ -104,9 +107,11 @@ fn env_plan<'a>(lock: &'a LockFile, src: &Path) -> crate::python::EnvPlan<'a> {
     };
     for (name, component) in &lock.components {
         match component {
-            LockedComponent::Python { version, hashes, .. } => {
-                plan.packages.push((name.clone(), version.clone(), hashes.clone()))
-            }
+            LockedComponent::Python {
+                version, hashes, ..
+            } => plan
+                .packages
+                .push((name.clone(), version.clone(), hashes.clone())),
             other if other.installs_python() => plan.trees.push((name.clone(), src.join(name))),
             _ => {}
         }

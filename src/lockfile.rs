@@ -136,7 +136,9 @@ impl LockedComponent {
             },
             LockedComponent::Url { sha256, .. } => format!("sha256:{:.12}", sha256),
             LockedComponent::Path { tree, .. } => format!("{:.16}", tree),
-            LockedComponent::Python { version, python, .. } if python != version => {
+            LockedComponent::Python {
+                version, python, ..
+            } if python != version => {
                 format!("{version} ({python})")
             }
             LockedComponent::Python { version, .. } => version.clone(),

@@ -69,7 +69,11 @@ pub fn resolve(ctx: &Context, branch: &ManifestBranch, manifest: &Manifest) -> R
 
 /// `python = "latest"`: the newest version now, asked of the installer in
 /// one call for all such components.
-fn resolve_latest(ctx: &Context, manifest: &Manifest, locked: &mut BTreeMap<String, LockedComponent>) -> Result<()> {
+fn resolve_latest(
+    ctx: &Context,
+    manifest: &Manifest,
+    locked: &mut BTreeMap<String, LockedComponent>,
+) -> Result<()> {
     let names: Vec<String> = locked
         .iter()
         .filter(|(_, c)| matches!(c, LockedComponent::Python { python, .. } if python == LATEST))

@@ -34,7 +34,8 @@ pub struct Installed {
 /// `env/lib/pythonX.Y/site-packages` (the first one found).
 pub fn site_packages(env: &Path) -> Result<PathBuf> {
     let lib = env.join("lib");
-    let entries = std::fs::read_dir(&lib).with_context(|| format!("cannot read {}", lib.display()))?;
+    let entries =
+        std::fs::read_dir(&lib).with_context(|| format!("cannot read {}", lib.display()))?;
     for entry in entries.flatten() {
         let candidate = entry.path().join("site-packages");
         if candidate.is_dir() {
@@ -48,7 +49,9 @@ pub fn site_packages(env: &Path) -> Result<PathBuf> {
 pub fn installed(env: &Path) -> Result<BTreeMap<String, Installed>> {
     let site = site_packages(env)?;
     let mut found = BTreeMap::new();
-    for entry in std::fs::read_dir(&site).with_context(|| format!("cannot read {}", site.display()))? {
+    for entry in
+        std::fs::read_dir(&site).with_context(|| format!("cannot read {}", site.display()))?
+    {
         let path = entry?.path();
         if path.extension().and_then(|e| e.to_str()) != Some("dist-info") {
             continue;

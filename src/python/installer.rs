@@ -28,8 +28,14 @@ impl Installer {
                 Ok(Installer::Uv)
             }
             Some("pip") => Ok(Installer::Pip),
-            Some("") | None => Ok(if find_program("uv").is_some() { Installer::Uv } else { Installer::Pip }),
-            Some(other) => Err(invalid!("unknown python installer {other:?}: use uv or pip")),
+            Some("") | None => Ok(if find_program("uv").is_some() {
+                Installer::Uv
+            } else {
+                Installer::Pip
+            }),
+            Some(other) => Err(invalid!(
+                "unknown python installer {other:?}: use uv or pip"
+            )),
         }
     }
 
@@ -70,11 +76,15 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
 
 /// A command for `installer` with its cache under the root and no prompts.
 pub fn command(ctx: &Context, installer: Installer, program: &Path) -> Command {
+    let cache = ctx.cache.dir(installer.name());
+    if let Err(err) = std::fs::create_dir_all(&cache) {
+        tracing::warn!("cannot create {}: {err}", cache.display());
+    }
     let mut cmd = Command::new(program);
     cmd.stdin(Stdio::null());
     match installer {
         Installer::Uv => {
-            cmd.env("UV_CACHE_DIR", ctx.cache.dir("uv"))
+            cmd.env("UV_CACHE_DIR", &cache)
                 .env("UV_PYTHON_DOWNLOADS", "never")
                 .env("UV_NO_PROGRESS", "1");
             if ctx.config.offline {
@@ -82,7 +92,7 @@ pub fn command(ctx: &Context, installer: Installer, program: &Path) -> Command {
             }
         }
         Installer::Pip => {
-            cmd.env("PIP_CACHE_DIR", ctx.cache.dir("pip"))
+            cmd.env("PIP_CACHE_DIR", &cache)
                 .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
                 .env("PIP_NO_INPUT", "1");
         }
@@ -124,7 +134,11 @@ pub fn run(mut cmd: Command, what: &str) -> Result<String> {
 
 /// The newest version of each package, asked of the installer without
 /// installing anything.
-pub fn resolve_latest(ctx: &Context, settings: &PythonSettings, names: &[String]) -> Result<BTreeMap<String, String>> {
+pub fn resolve_latest(
+    ctx: &Context,
+    settings: &PythonSettings,
+    names: &[String],
+) -> Result<BTreeMap<String, String>> {
     let installer = Installer::choose(ctx.config.python_installer.as_deref())?;
     let python = interpreter(settings)?;
     let index = index_args(settings, installer, ctx.config.offline);
@@ -134,22 +148,45 @@ pub fn resolve_latest(ctx: &Context, settings: &PythonSettings, names: &[String]
             let input = tempfile::NamedTempFile::new()?;
             std::fs::write(input.path(), names.join("\n"))?;
             let mut cmd = command(ctx, installer, &uv);
-            cmd.args(["pip", "compile", "--no-deps", "--no-header", "--no-annotate", "--quiet", "--python"])
-                .arg(&python)
-                .args(&index)
-                .arg(input.path());
+            cmd.args([
+                "pip",
+                "compile",
+                "--no-deps",
+                "--no-header",
+                "--no-annotate",
+                "--quiet",
+                "--python",
+            ])
+            .arg(&python)
+            .args(&index)
+            .arg(input.path());
             parse_pins(&run(cmd, "uv pip compile (resolving \"latest\")")?)
         }
         Installer::Pip => {
             let mut cmd = command(ctx, installer, &python);
-            cmd.args(["-m", "pip", "install", "--dry-run", "--ignore-installed", "--no-deps", "--quiet", "--report", "-"])
-                .args(&index)
-                .args(names);
+            cmd.args([
+                "-m",
+                "pip",
+                "install",
+                "--dry-run",
+                "--ignore-installed",
+                "--no-deps",
+                "--quiet",
+                "--report",
+                "-",
+            ])
+            .args(&index)
+            .args(names);
             let report = run(cmd, "pip install --dry-run (resolving \"latest\")")?;
             PipReport::parse(&report)?
                 .install
                 .into_iter()
-                .map(|item| (super::dist::normalize(&item.metadata.name), item.metadata.version))
+                .map(|item| {
+                    (
+                        super::dist::normalize(&item.metadata.name),
+                        item.metadata.version,
+                    )
+                })
                 .collect()
         }
     };
@@ -158,14 +195,20 @@ pub fn resolve_latest(ctx: &Context, settings: &PythonSettings, names: &[String]
         .map(|name| {
             let version = versions
                 .get(&super::dist::normalize(name))
-                .with_context(|| format!("the {} resolver gave no version for {name}", installer.name()))?;
+                .with_context(|| {
+                    format!(
+                        "the {} resolver gave no version for {name}",
+                        installer.name()
+                    )
+                })?;
             Ok((name.clone(), version.clone()))
         })
         .collect()
 }
 
-/// `name==version` lines of a requirements file (uv pip compile output), by
-/// normalized name; with their `--hash=sha256:` values when present.
+/// The `name==version` lines of a requirements file (uv pip compile
+/// output) with their `--hash=sha256:` values. Other lines (source trees
+/// given by path) are left out.
 pub fn parse_compiled(text: &str) -> Vec<CompiledPin> {
     let joined = text.replace("\\\n", " ");
     joined
@@ -179,18 +222,10 @@ pub fn parse_compiled(text: &str) -> Vec<CompiledPin> {
                 .filter_map(|w| w.strip_prefix("--hash=sha256:"))
                 .map(str::to_owned)
                 .collect();
-            if let Some((name, version)) = spec.split_once("==") {
-                return Some(CompiledPin {
-                    name: name.to_owned(),
-                    version: Some(version.to_owned()),
-                    hashes,
-                });
-            }
-            // `name @ file:///…`: a source tree.
-            let name = line.split(" @ ").next().filter(|_| line.contains(" @ "))?;
+            let (name, version) = spec.split_once("==")?;
             Some(CompiledPin {
-                name: name.trim().to_owned(),
-                version: None,
+                name: name.to_owned(),
+                version: version.to_owned(),
                 hashes,
             })
         })
@@ -200,15 +235,14 @@ pub fn parse_compiled(text: &str) -> Vec<CompiledPin> {
 fn parse_pins(text: &str) -> BTreeMap<String, String> {
     parse_compiled(text)
         .into_iter()
-        .filter_map(|pin| Some((super::dist::normalize(&pin.name), pin.version?)))
+        .map(|pin| (super::dist::normalize(&pin.name), pin.version))
         .collect()
 }
 
 #[derive(Debug, Clone)]
 pub struct CompiledPin {
     pub name: String,
-    /// `None`: a direct reference (source tree).
-    pub version: Option<String>,
+    pub version: String,
     pub hashes: Vec<String>,
 }
 
@@ -271,12 +305,11 @@ mod tests {
 
     #[test]
     fn compiled_requirements() {
-        let text = "alpha==1.0 \\\n    --hash=sha256:aa \\\n    --hash=sha256:bb\nbeta==2.0\nmytree @ file:///src/mytree\n";
+        let text = "alpha==1.0 \\\n    --hash=sha256:aa \\\n    --hash=sha256:bb\nbeta==2.0\n/src/mytree\n";
         let pins = parse_compiled(text);
-        assert_eq!(pins.len(), 3);
-        assert_eq!(pins[0].version.as_deref(), Some("1.0"));
+        assert_eq!(pins.len(), 2);
+        assert_eq!(pins[0].version, "1.0");
         assert_eq!(pins[0].hashes, ["aa", "bb"]);
-        assert_eq!(pins[2].name, "mytree");
-        assert_eq!(pins[2].version, None);
+        assert_eq!(pins[1].name, "beta");
     }
 }

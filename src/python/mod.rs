@@ -27,17 +27,21 @@ pub struct EnvPlan<'a> {
     pub trees: Vec<(String, PathBuf)>,
 }
 
-/// Where a package came from, as the installer reported it.
+/// A package the installer took from an index, as it reported it. Source
+/// trees are not among them: whatever else got installed came from a tree.
 struct Resolved {
-    version: String,
     sha256: Option<String>,
     hashes: Vec<String>,
-    from_tree: bool,
 }
 
 /// Builds `staged/env` and `staged/bin`. Paths inside the environment are
 /// rewritten from `staged` to `final_dir`, where the release will live.
-pub fn build_env(ctx: &Context, plan: &EnvPlan, staged: &Path, final_dir: &Path) -> Result<LockedEnvironment> {
+pub fn build_env(
+    ctx: &Context,
+    plan: &EnvPlan,
+    staged: &Path,
+    final_dir: &Path,
+) -> Result<LockedEnvironment> {
     let installer = Installer::choose(ctx.config.python_installer.as_deref())?;
     let python = interpreter(plan.settings)?;
     let env = staged.join("env");
@@ -49,16 +53,29 @@ pub fn build_env(ctx: &Context, plan: &EnvPlan, staged: &Path, final_dir: &Path)
     );
     create_venv(ctx, installer, &python, &env)?;
     let env_python = env.join("bin/python");
-    let baseline_bins: BTreeSet<String> = crate::util::dir_names(&env.join("bin"))?.into_iter().collect();
+    let baseline_bins: BTreeSet<String> = crate::util::dir_names(&env.join("bin"))?
+        .into_iter()
+        .collect();
     let baseline_dists = dist::installed(&env)?;
 
-    let scratch = tempfile::Builder::new().prefix("lava-deploy-env-").tempdir()?;
+    let scratch = tempfile::Builder::new()
+        .prefix("lava-deploy-env-")
+        .tempdir()?;
     let requirements = scratch.path().join("requirements.txt");
     fs::write(&requirements, requirements_text(plan))?;
     let index = index_args(plan.settings, installer, ctx.config.offline);
     let resolved = match installer {
-        Installer::Pip => install_with_pip(ctx, &env_python, &index, &requirements, scratch.path())?,
-        Installer::Uv => install_with_uv(ctx, &env_python, &index, &requirements, scratch.path())?,
+        Installer::Pip => {
+            install_with_pip(ctx, &env_python, &index, &requirements, scratch.path())?
+        }
+        Installer::Uv => install_with_uv(
+            ctx,
+            plan,
+            &env_python,
+            &index,
+            &requirements,
+            scratch.path(),
+        )?,
     };
 
     let installed = dist::installed(&env)?;
@@ -70,8 +87,9 @@ pub fn build_env(ctx: &Context, plan: &EnvPlan, staged: &Path, final_dir: &Path)
     let mut packages = BTreeMap::new();
     let mut picked = Vec::new();
     for (key, dist) in &installed {
-        let from_tree = resolved.get(key).is_some_and(|r| r.from_tree);
-        let is_picked = !pinned.contains_key(key) && !from_tree && !baseline_dists.contains_key(key);
+        let from_tree = !resolved.contains_key(key) && !baseline_dists.contains_key(key);
+        let is_picked =
+            !pinned.contains_key(key) && !from_tree && !baseline_dists.contains_key(key);
         if let Some(wanted) = pinned.get(key) {
             if *wanted != &dist.version {
                 return Err(anyhow::anyhow!(
@@ -108,14 +126,11 @@ pub fn build_env(ctx: &Context, plan: &EnvPlan, staged: &Path, final_dir: &Path)
                 picked.join(", ")
             ));
         }
-        tracing::warn!("picked versions (not pinned by the manifest): {}", picked.join(", "));
+        tracing::warn!(
+            "picked versions (not pinned by the manifest): {}",
+            picked.join(", ")
+        );
     }
-    for (key, r) in &resolved {
-        if r.from_tree && !packages.contains_key(key) {
-            tracing::debug!("source tree {key} {} not found installed", r.version);
-        }
-    }
-
     link_console_scripts(&env, &staged.join("bin"), &baseline_bins)?;
     relocate(&env, &final_dir.join("env"))?;
     Ok(LockedEnvironment {
@@ -129,7 +144,9 @@ fn create_venv(ctx: &Context, installer: Installer, python: &Path, env: &Path) -
         Installer::Uv => {
             let uv = find_program("uv").context("uv is not on PATH")?;
             let mut cmd = installer::command(ctx, installer, &uv);
-            cmd.args(["venv", "--quiet", "--no-project", "--python"]).arg(python).arg(env);
+            cmd.args(["venv", "--quiet", "--no-project", "--python"])
+                .arg(python)
+                .arg(env);
             installer::run(cmd, "uv venv")?;
         }
         Installer::Pip => {
@@ -175,19 +192,18 @@ fn install_with_pip(
     Ok(report
         .install
         .into_iter()
+        .filter(|item| item.download_info.dir_info.is_none())
         .map(|item| {
-            let sha256 = item.download_info.archive_info.as_ref().and_then(|a| a.sha256());
-            let key = dist::normalize(&item.metadata.name);
-            (
-                key,
-                Resolved {
-                    version: item.metadata.version,
-                    hashes: Vec::new(),
-                    sha256,
-                    from_tree: item.download_info.dir_info.is_some() || item.download_info.url.starts_with("file:")
-                        && item.download_info.archive_info.is_none(),
-                },
-            )
+            let sha256 = item
+                .download_info
+                .archive_info
+                .as_ref()
+                .and_then(|a| a.sha256());
+            let resolved = Resolved {
+                hashes: Vec::new(),
+                sha256,
+            };
+            (dist::normalize(&item.metadata.name), resolved)
         })
         .collect())
 }
@@ -197,6 +213,7 @@ fn install_with_pip(
 /// artifacts), then install exactly that, uv verifying the hashes.
 fn install_with_uv(
     ctx: &Context,
+    plan: &EnvPlan,
     env_python: &Path,
     index: &[String],
     requirements: &Path,
@@ -205,13 +222,51 @@ fn install_with_uv(
     let uv = find_program("uv").context("uv is not on PATH")?;
     let compiled = scratch.join("compiled.txt");
     let mut cmd = installer::command(ctx, Installer::Uv, &uv);
-    cmd.args(["pip", "compile", "--quiet", "--generate-hashes", "--no-header", "--no-annotate", "--python"])
-        .arg(env_python)
-        .args(index)
-        .arg("--output-file")
-        .arg(&compiled)
-        .arg(requirements);
+    cmd.args([
+        "pip",
+        "compile",
+        "--quiet",
+        "--generate-hashes",
+        "--no-header",
+        "--no-annotate",
+        "--python",
+    ])
+    .arg(env_python)
+    .args(index)
+    .arg("--output-file")
+    .arg(&compiled)
+    .arg(requirements);
     installer::run(cmd, "uv pip compile")?;
+    // The compile step lists the index's hashes; where the manifest gives
+    // its own, those are the ones the install must check against.
+    let mut pins = installer::parse_compiled(&fs::read_to_string(&compiled)?);
+    let manifest_hashes: BTreeMap<String, &Vec<String>> = plan
+        .packages
+        .iter()
+        .filter(|(_, _, hashes)| !hashes.is_empty())
+        .map(|(name, _, hashes)| (dist::normalize(name), hashes))
+        .collect();
+    for pin in &mut pins {
+        if let Some(hashes) = manifest_hashes.get(&dist::normalize(&pin.name)) {
+            pin.hashes = hashes
+                .iter()
+                .filter_map(|h| h.strip_prefix("sha256:"))
+                .map(str::to_owned)
+                .collect();
+        }
+    }
+    let mut text = String::new();
+    for pin in &pins {
+        text.push_str(&format!("{}=={}", pin.name, pin.version));
+        for hash in &pin.hashes {
+            text.push_str(&format!(" --hash=sha256:{hash}"));
+        }
+        text.push('\n');
+    }
+    for (_, tree) in &plan.trees {
+        text.push_str(&format!("{}\n", tree.display()));
+    }
+    fs::write(&compiled, text)?;
     let mut cmd = installer::command(ctx, Installer::Uv, &uv);
     cmd.args(["pip", "install", "--quiet", "--no-deps", "--python"])
         .arg(env_python)
@@ -219,18 +274,18 @@ fn install_with_uv(
         .arg("-r")
         .arg(&compiled);
     installer::run(cmd, "uv pip install")?;
-    Ok(installer::parse_compiled(&fs::read_to_string(&compiled)?)
+    Ok(pins
         .into_iter()
         .map(|pin| {
-            (
-                dist::normalize(&pin.name),
-                Resolved {
-                    from_tree: pin.version.is_none(),
-                    version: pin.version.unwrap_or_default(),
-                    sha256: (pin.hashes.len() == 1).then(|| pin.hashes[0].clone()),
-                    hashes: if pin.hashes.len() > 1 { pin.hashes } else { Vec::new() },
+            let resolved = Resolved {
+                sha256: (pin.hashes.len() == 1).then(|| pin.hashes[0].clone()),
+                hashes: if pin.hashes.len() > 1 {
+                    pin.hashes
+                } else {
+                    Vec::new()
                 },
-            )
+            };
+            (dist::normalize(&pin.name), resolved)
         })
         .collect())
 }
@@ -239,17 +294,30 @@ fn install_with_uv(
 /// symlinks into `env/bin`.
 fn link_console_scripts(env: &Path, bin: &Path, baseline: &BTreeSet<String>) -> Result<()> {
     fs::create_dir_all(bin)?;
-    let mut names: Vec<String> = crate::util::dir_names(&env.join("bin"))?
+    let names: Vec<String> = crate::util::dir_names(&env.join("bin"))?
         .into_iter()
         .filter(|n| !baseline.contains(n))
         .collect();
-    names.push("python".to_owned());
+    write_python_wrapper(&bin.join("python"))?;
     for name in names {
         let link = bin.join(&name);
         std::os::unix::fs::symlink(Path::new("../env/bin").join(&name), &link)
             .with_context(|| format!("cannot create {}", link.display()))?;
     }
     Ok(())
+}
+
+/// `bin/python` runs the env's interpreter. Not a symlink: python finds its
+/// virtualenv (pyvenv.cfg) next to the path it was started by, and
+/// `instances/<name>/bin/python` would be outside the env.
+fn write_python_wrapper(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let script = "#!/bin/sh\n# The python of this release's environment.\n\
+                  here=$(dirname \"$(readlink -f \"$0\")\")\n\
+                  exec \"$here/../env/bin/python\" \"$@\"\n";
+    fs::write(path, script).with_context(|| format!("cannot write {}", path.display()))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("cannot make {} executable", path.display()))
 }
 
 /// Virtualenvs hold their own absolute path (script shebangs, activate
@@ -264,13 +332,16 @@ fn relocate(env: &Path, final_env: &Path) -> Result<()> {
         .collect();
     files.push(env.join("pyvenv.cfg"));
     for file in files {
-        let Ok(meta) = fs::symlink_metadata(&file) else { continue };
+        let Ok(meta) = fs::symlink_metadata(&file) else {
+            continue;
+        };
         if !meta.is_file() || meta.len() > 1 << 20 {
             continue;
         }
         let content = fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
         if let Some(replaced) = replace_bytes(&content, from, to) {
-            fs::write(&file, replaced).with_context(|| format!("cannot write {}", file.display()))?;
+            fs::write(&file, replaced)
+                .with_context(|| format!("cannot write {}", file.display()))?;
         }
     }
     Ok(())
@@ -296,7 +367,15 @@ mod tests {
 
     #[test]
     fn replaces_every_occurrence() {
-        assert_eq!(replace_bytes(b"#!/a/.tmp-1/env/bin/python\nx /a/.tmp-1/env", b"/a/.tmp-1/env", b"/a/1/env").unwrap(), b"#!/a/1/env/bin/python\nx /a/1/env");
+        assert_eq!(
+            replace_bytes(
+                b"#!/a/.tmp-1/env/bin/python\nx /a/.tmp-1/env",
+                b"/a/.tmp-1/env",
+                b"/a/1/env"
+            )
+            .unwrap(),
+            b"#!/a/1/env/bin/python\nx /a/1/env"
+        );
         assert_eq!(replace_bytes(b"nothing", b"/a", b"/b"), None);
     }
 }

@@ -6,5 +6,6 @@ mod support;
 mod archives;
 mod install;
 mod manifests;
+mod python;
 mod status;
 mod upgrade;

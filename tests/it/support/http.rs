@@ -76,7 +76,16 @@ fn serve(server: &tiny_http::Server, state: &State) {
         }
         let body = state.files.lock().unwrap().get(&path).cloned();
         let _ = match body {
-            Some(body) => request.respond(tiny_http::Response::from_data(body)),
+            Some(body) if path.ends_with('/') => {
+                let html = tiny_http::Header::from_bytes("Content-Type", "text/html").unwrap();
+                request.respond(tiny_http::Response::from_data(body).with_header(html))
+            }
+            Some(body) => {
+                // Like a real index: files are immutable and cacheable.
+                let cache =
+                    tiny_http::Header::from_bytes("Cache-Control", "max-age=31536000").unwrap();
+                request.respond(tiny_http::Response::from_data(body).with_header(cache))
+            }
             None => request.respond(tiny_http::Response::empty(404)),
         };
     }

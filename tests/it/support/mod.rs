@@ -5,6 +5,7 @@
 
 pub mod git;
 pub mod http;
+pub mod index;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,357 @@
+//! Python environments against a real package index on 127.0.0.1, with
+//! both installers.
+
+use std::process::Command;
+
+use predicates::prelude::*;
+
+use crate::support::index::{PackageIndex, WheelSpec};
+use crate::support::{stderr_of, stdout_of, Env};
+
+const INSTALLERS: [&str; 2] = ["pip", "uv"];
+
+/// A native manifest using `index` with `components` appended.
+fn manifest(index: &PackageIndex, allow_unpinned: bool, components: &str) -> String {
+    format!(
+        "[manifest]\nallow-unpinned = {allow_unpinned}\n[python]\nindex-url = \"{}\"\n{components}",
+        index.url()
+    )
+}
+
+const GREET_PINNED: &str =
+    "[components.greet]\npython = \"1.0\"\n[components.colorlib]\npython = \"1.0\"\n";
+
+/// Runs a program and returns its stdout, asserting success.
+fn run_ok(program: &std::path::Path, args: &[&str]) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    assert!(
+        output.status.success(),
+        "{} failed: {}",
+        program.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+fn with_installer(env: &Env, installer: &str, args: &[&str]) -> assert_cmd::assert::Assert {
+    env.cmd()
+        .env("LAVA_PYTHON_INSTALLER", installer)
+        .args(args)
+        .assert()
+}
+
+#[test]
+fn exact_pins_give_runnable_console_scripts_with_both_installers() {
+    let index = PackageIndex::start();
+    for installer in INSTALLERS {
+        let env = Env::new();
+        let repo = env.manifest_repo(&manifest(&index, false, GREET_PINNED), Some("v1"));
+        with_installer(
+            &env,
+            installer,
+            &["install", "x", "--manifest-branch", &repo.url()],
+        )
+        .success();
+        let instance = env.instance_dir("x");
+        // Through the instance-level bin link, as an operator would run it.
+        assert_eq!(
+            run_ok(&instance.join("bin/greet"), &[]),
+            "greet from greet 1.0",
+            "{installer}"
+        );
+        assert_eq!(
+            run_ok(&instance.join("bin/greet-admin"), &[]),
+            "greet-admin from greet 1.0"
+        );
+        let version = run_ok(
+            &instance.join("bin/python"),
+            &["-c", "import colorlib; print(colorlib.VERSION)"],
+        );
+        assert_eq!(version, "1.0");
+        // Scripts point at the final environment, never the staging name.
+        let script = std::fs::read_to_string(instance.join("code/current/env/bin/greet")).unwrap();
+        assert!(
+            script.contains("/code/0001-v1/env/bin/python"),
+            "{installer}: {script}"
+        );
+        assert!(!script.contains(".tmp-"), "{installer}: {script}");
+
+        let lock = env.current_lock("x");
+        let environment = lock["environment"].as_table().unwrap();
+        assert_eq!(environment["installer"].as_str(), Some(installer));
+        let greet = environment["packages"]["greet"].as_table().unwrap();
+        assert_eq!(greet["version"].as_str(), Some("1.0"));
+        let sha = index.sha256_of("greet", "1.0");
+        let recorded: Vec<String> = greet
+            .get("sha256")
+            .into_iter()
+            .chain(
+                greet
+                    .get("hashes")
+                    .and_then(|h| h.as_array())
+                    .into_iter()
+                    .flatten(),
+            )
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            recorded.contains(&sha),
+            "{installer}: {recorded:?} lacks {sha}"
+        );
+        assert!(environment["packages"].get("colorlib").is_some());
+        assert!(
+            environment["packages"].get("pip").is_none(),
+            "the venv's own tools are not listed"
+        );
+
+        // Nothing changed: upgrade is a no-op and keeps the env.
+        with_installer(&env, installer, &["upgrade", "x"])
+            .success()
+            .stdout(predicate::str::contains("up to date"));
+        // The installer's cache lives under the root. (pip caches only
+        // HTTPS indexes, so only uv's fills up against this one.)
+        let cache = env.root.join("cache").join(format!("{installer}-v1"));
+        assert!(cache.is_dir(), "{}", cache.display());
+        if installer == "uv" {
+            assert!(
+                !crate::support::list_dir(&cache).is_empty(),
+                "{}",
+                cache.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn picked_versions_are_errors_unless_unpinned_is_allowed() {
+    let index = PackageIndex::start();
+    for installer in INSTALLERS {
+        let env = Env::new();
+        let repo = env.manifest_repo(
+            &manifest(&index, false, "[components.greet]\npython = \"1.0\"\n"),
+            None,
+        );
+        let assert = with_installer(
+            &env,
+            installer,
+            &["install", "x", "--manifest-branch", &repo.url()],
+        )
+        .code(2);
+        let stderr = stderr_of(&assert);
+        assert!(stderr.contains("picked versions"), "{installer}: {stderr}");
+        assert!(stderr.contains("colorlib==1.0"), "{installer}: {stderr}");
+        assert!(!env.instance_dir("x").exists());
+
+        repo.write(
+            "lava.toml",
+            &manifest(&index, true, "[components.greet]\npython = \"1.0\"\n"),
+        );
+        repo.commit("allow");
+        with_installer(
+            &env,
+            installer,
+            &["install", "x", "--manifest-branch", &repo.url()],
+        )
+        .success()
+        .stderr(predicate::str::contains(
+            "picked versions (not pinned by the manifest): colorlib==1.0",
+        ));
+        let lock = env.current_lock("x");
+        assert_eq!(
+            lock["environment"]["packages"]["colorlib"]["picked"].as_bool(),
+            Some(true)
+        );
+    }
+}
+
+#[test]
+fn latest_is_resolved_recorded_and_upgraded() {
+    let index = PackageIndex::start();
+    let env = Env::new();
+    let repo = env.manifest_repo(
+        &manifest(&index, true, "[components.lonely]\npython = \"latest\"\n"),
+        None,
+    );
+    env.run(&["install", "x", "--manifest-branch", &repo.url()])
+        .success();
+    let lock = env.current_lock("x");
+    assert_eq!(
+        lock["components"]["lonely"]["python"].as_str(),
+        Some("latest")
+    );
+    assert_eq!(
+        lock["components"]["lonely"]["version"].as_str(),
+        Some("1.0")
+    );
+    env.run(&["upgrade", "x"])
+        .success()
+        .stdout(predicate::str::contains("up to date"));
+
+    index.publish(&WheelSpec {
+        name: "lonely",
+        version: "1.1",
+        deps: &[],
+        scripts: &["lonely"],
+    });
+    env.run(&["plan", "x"])
+        .success()
+        .stdout(predicate::str::contains(
+            "~ lonely: 1.0 (latest) -> 1.1 (latest)",
+        ));
+    env.run(&["upgrade", "x"])
+        .success()
+        .stdout(predicate::str::contains("release 0002-"));
+    let bin = env.instance_dir("x").join("bin/lonely");
+    assert_eq!(run_ok(&bin, &[]), "lonely from lonely 1.1");
+    // The previous release's environment is untouched.
+    let old = env
+        .instance_dir("x")
+        .join("code")
+        .join(&crate::support::list_dir(&env.instance_dir("x").join("code"))[0]);
+    assert_eq!(
+        run_ok(&old.join("bin/lonely"), &[]),
+        "lonely from lonely 1.0"
+    );
+}
+
+#[test]
+fn failed_env_builds_name_the_package_and_keep_the_old_env() {
+    let index = PackageIndex::start();
+    for installer in INSTALLERS {
+        let env = Env::new();
+        let repo = env.manifest_repo(&manifest(&index, false, GREET_PINNED), Some("v1"));
+        with_installer(
+            &env,
+            installer,
+            &["install", "x", "--manifest-branch", &repo.url()],
+        )
+        .success();
+        let greet = env.instance_dir("x").join("bin/greet");
+
+        let wrong_hash = format!("sha256:{}", "0".repeat(64));
+        let cases = [
+            (
+                "[components.greet]\npython = \"9.9\"\n[components.colorlib]\npython = \"1.0\"\n"
+                    .to_owned(),
+                "greet",
+            ),
+            (
+                format!("[components.lonely]\npython = \"1.0\"\nhashes = [\"{wrong_hash}\"]\n"),
+                "lonely",
+            ),
+            (
+                "[python]\ninterpreter = \"python-nope\"\n[components.lonely]\npython = \"1.0\"\n"
+                    .to_owned(),
+                "python-nope",
+            ),
+        ];
+        for (components, named) in cases {
+            let text = if components.starts_with("[python]") {
+                format!("[manifest]\n{components}")
+            } else {
+                manifest(&index, false, &components)
+            };
+            repo.write("lava.toml", &text);
+            repo.commit("broken");
+            let assert = with_installer(&env, installer, &["upgrade", "x"]).code(1);
+            let stderr = stderr_of(&assert);
+            assert!(
+                stderr.contains(named),
+                "{installer}: {named} not named in: {stderr}"
+            );
+            assert_eq!(env.current("x"), "0001-v1");
+            assert_eq!(env.code_entries("x"), ["0001-v1", "current"], "{installer}");
+            assert_eq!(run_ok(&greet, &[]), "greet from greet 1.0");
+        }
+
+        // The right hash passes.
+        let good = format!("sha256:{}", index.sha256_of("lonely", "1.0"));
+        repo.write(
+            "lava.toml",
+            &manifest(
+                &index,
+                false,
+                &format!("[components.lonely]\npython = \"1.0\"\nhashes = [\"{good}\"]\n"),
+            ),
+        );
+        repo.commit("good hash");
+        with_installer(&env, installer, &["upgrade", "x"]).success();
+        assert_eq!(
+            run_ok(&env.instance_dir("x").join("bin/lonely"), &[]),
+            "lonely from lonely 1.0"
+        );
+    }
+}
+
+#[test]
+fn source_trees_are_built_and_installed_offline() {
+    let index = PackageIndex::start();
+    for installer in INSTALLERS {
+        let env = Env::new();
+        let app = env.git_repo("app");
+        app.write(
+            "pyproject.toml",
+            "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n\
+             [project]\nname = \"lab-app\"\nversion = \"0.5\"\ndependencies = [\"colorlib\"]\n\
+             [project.scripts]\nlab-app = \"lab_app:main\"\n",
+        )
+        .write("lab_app/__init__.py", "def main():\n    print('lab-app here')\n");
+        app.commit("app");
+        app.tag("0.5");
+        let components = format!(
+            "[components.lab-app]\ngit = \"{}\"\nrev = \"0.5\"\ninstall = \"python\"\n[components.colorlib]\npython = \"1.0\"\n",
+            app.url()
+        );
+        let repo = env.manifest_repo(&manifest(&index, false, &components), None);
+        with_installer(
+            &env,
+            installer,
+            &["install", "x", "--manifest-branch", &repo.url()],
+        )
+        .success();
+        assert_eq!(
+            run_ok(&env.instance_dir("x").join("bin/lab-app"), &[]),
+            "lab-app here",
+            "{installer}"
+        );
+        let lock = env.current_lock("x");
+        let app_lock = &lock["environment"]["packages"]["lab-app"];
+        assert_eq!(app_lock["version"].as_str(), Some("0.5"));
+        assert_eq!(app_lock["source-tree"].as_bool(), Some(true));
+    }
+}
+
+#[test]
+fn status_lists_python_pins() {
+    let index = PackageIndex::start();
+    let env = Env::new();
+    let repo = env.manifest_repo(&manifest(&index, false, GREET_PINNED), Some("v1"));
+    env.run(&["install", "x", "--manifest-branch", &repo.url()])
+        .success();
+    let out = stdout_of(&env.run(&["status", "x"]).success());
+    assert!(
+        out.contains("greet") && out.contains("python") && out.contains("1.0"),
+        "{out}"
+    );
+}
+
+/// The main job of the README, against the public package index.
+#[test]
+#[ignore = "needs the public Python package index"]
+fn builtin_manifest_installs_lavacli() {
+    let env = Env::new();
+    env.run(&["install", "testinstance"]).success();
+    let help = run_ok(
+        &env.instance_dir("testinstance").join("bin/lavacli"),
+        &["--help"],
+    );
+    assert!(help.contains("usage: lavacli"), "{help}");
+    env.cmd()
+        .env("LAVA_BUILDOUT_CFG", "lava-production.toml")
+        .args(["install", "production"])
+        .assert()
+        .success();
+}

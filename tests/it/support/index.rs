@@ -1,0 +1,164 @@
+//! A PEP 503 "simple" package index on 127.0.0.1 holding small wheels that
+//! the tests build, plus a real setuptools for building source trees.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use super::{sha256_hex, HttpServer};
+
+/// A wheel to build: name, version, dependencies, console scripts.
+pub struct WheelSpec<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub deps: &'a [&'a str],
+    pub scripts: &'a [&'a str],
+}
+
+/// Builds a wheel into `dir`; returns its path.
+pub fn build_wheel(dir: &Path, spec: &WheelSpec) -> PathBuf {
+    let mut cmd = Command::new("python3");
+    cmd.arg(helper())
+        .args(["wheel"])
+        .arg(dir)
+        .args([spec.name, spec.version]);
+    for dep in spec.deps {
+        cmd.args(["--dep", dep]);
+    }
+    for script in spec.scripts {
+        cmd.args(["--script", script]);
+    }
+    run_helper(cmd)
+}
+
+fn helper() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/wheels.py")
+}
+
+fn run_helper(mut cmd: Command) -> PathBuf {
+    let output = cmd.output().expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "wheel helper failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+}
+
+/// The standard wheels, built once per test binary.
+fn standard_wheels() -> &'static Vec<PathBuf> {
+    static WHEELS: OnceLock<(tempfile::TempDir, Vec<PathBuf>)> = OnceLock::new();
+    &WHEELS
+        .get_or_init(|| {
+            let dir = tempfile::Builder::new()
+                .prefix("lava-wheels-")
+                .tempdir()
+                .unwrap();
+            let specs = [
+                WheelSpec {
+                    name: "colorlib",
+                    version: "1.0",
+                    deps: &[],
+                    scripts: &[],
+                },
+                WheelSpec {
+                    name: "greet",
+                    version: "1.0",
+                    deps: &["colorlib>=1.0"],
+                    scripts: &["greet", "greet-admin"],
+                },
+                WheelSpec {
+                    name: "lonely",
+                    version: "1.0",
+                    deps: &[],
+                    scripts: &["lonely"],
+                },
+            ];
+            let mut wheels: Vec<PathBuf> =
+                specs.iter().map(|s| build_wheel(dir.path(), s)).collect();
+            // setuptools, repackaged from this machine's python, so source
+            // trees build with no network (.ci/run makes sure it is >= 71,
+            // which needs no `wheel` package).
+            let mut cmd = Command::new("python3");
+            cmd.arg(helper())
+                .arg("installed")
+                .arg(dir.path())
+                .arg("setuptools");
+            wheels.push(run_helper(cmd));
+            (dir, wheels)
+        })
+        .1
+}
+
+/// A running index.
+pub struct PackageIndex {
+    pub server: HttpServer,
+    projects: std::sync::Mutex<BTreeMap<String, Vec<(String, String)>>>,
+}
+
+impl PackageIndex {
+    /// The standard wheels on a fresh server.
+    pub fn start() -> Self {
+        let index = PackageIndex {
+            server: HttpServer::start(),
+            projects: Default::default(),
+        };
+        for wheel in standard_wheels() {
+            index.add_wheel(wheel);
+        }
+        index
+    }
+
+    /// `…/simple`, for `[python] index-url`.
+    pub fn url(&self) -> String {
+        format!("{}/simple", self.server.base)
+    }
+
+    /// Builds and publishes another wheel.
+    pub fn publish(&self, spec: &WheelSpec) {
+        let dir = tempfile::tempdir().unwrap();
+        let wheel = build_wheel(dir.path(), spec);
+        self.add_wheel(&wheel);
+    }
+
+    pub fn add_wheel(&self, wheel: &Path) {
+        let bytes = std::fs::read(wheel).unwrap();
+        let file = wheel.file_name().unwrap().to_string_lossy().into_owned();
+        let project = normalize(file.split('-').next().unwrap());
+        let sha = sha256_hex(&bytes);
+        self.server.put(&format!("/files/{file}"), bytes);
+        let mut projects = self.projects.lock().unwrap();
+        let files = projects.entry(project.clone()).or_default();
+        files.push((file, sha));
+        let links: String = files
+            .iter()
+            .map(|(f, sha)| format!("<a href=\"../../files/{f}#sha256={sha}\">{f}</a><br/>\n"))
+            .collect();
+        let page = format!("<!DOCTYPE html><html><body>\n{links}</body></html>\n");
+        self.server
+            .put(&format!("/simple/{project}/"), page.into_bytes());
+        let root: String = projects
+            .keys()
+            .map(|p| format!("<a href=\"{p}/\">{p}</a><br/>\n"))
+            .collect();
+        self.server.put(
+            "/simple/",
+            format!("<html><body>{root}</body></html>").into_bytes(),
+        );
+    }
+
+    /// The sha256 of a published file.
+    pub fn sha256_of(&self, project: &str, version: &str) -> String {
+        let projects = self.projects.lock().unwrap();
+        projects[&normalize(project)]
+            .iter()
+            .find(|(f, _)| f.contains(&format!("-{version}-")))
+            .map(|(_, sha)| sha.clone())
+            .unwrap()
+    }
+}
+
+fn normalize(name: &str) -> String {
+    name.to_ascii_lowercase().replace(['_', '.'], "-")
+}
