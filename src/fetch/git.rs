@@ -110,6 +110,13 @@ impl Mirror {
             return Ok(found);
         }
         if offline {
+            if repo.references()?.next().is_none() {
+                bail!(
+                    "{} is not in the cache, and --offline forbids fetching it; \
+                     run once without --offline",
+                    self.url
+                );
+            }
             return self.lookup(&repo, rev).with_context(|| {
                 format!(
                     "{} (offline: only the cache was searched)",
