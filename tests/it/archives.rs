@@ -41,8 +41,7 @@ fn archives_are_verified_unpacked_and_cached() {
         ]),
         Some("v1"),
     );
-    env.run(&["install", "a", "--manifest-branch", &manifest.url()])
-        .success();
+    env.install_from("a", &manifest).success();
     let src = env.instance_dir("a").join("code/current/src");
     assert_eq!(
         std::fs::read_to_string(src.join("theme/style.css")).unwrap(),
@@ -69,8 +68,7 @@ fn archives_are_verified_unpacked_and_cached() {
 
     // A second instance is served from the cache.
     let requests = server.requests();
-    env.run(&["install", "b", "--manifest-branch", &manifest.url()])
-        .success();
+    env.install_from("b", &manifest).success();
     assert_eq!(server.requests(), requests, "no download for cached hashes");
 }
 
@@ -84,8 +82,7 @@ fn sha256_mismatch_fails_naming_component_and_caches_nothing() {
         &url_manifest(&[("theme", &url, &sha256_hex(&good))]),
         Some("v1"),
     );
-    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
-        .success();
+    env.install_from("x", &manifest).success();
 
     let tampered = tar_gz(Some("t"), &[("f", "evil\n")]);
     let url2 = server.put("/t2.tar.gz", tampered);
@@ -126,9 +123,7 @@ fn unreachable_and_missing_urls_fail_cleanly() {
         &url_manifest(&[("gone", &missing, &sha), ("down", &unreachable, &sha)]),
         None,
     );
-    let assert = env
-        .run(&["install", "x", "--manifest-branch", &manifest.url()])
-        .code(1);
+    let assert = env.install_from("x", &manifest).code(1);
     let stderr = stderr_of(&assert);
     assert!(
         stderr.contains("2 components could not be fetched"),
@@ -153,7 +148,7 @@ fn transient_server_errors_are_retried() {
     let url = server.put("/f.tar.gz", body.clone());
     let manifest = env.manifest_repo(&url_manifest(&[("f", &url, &sha256_hex(&body))]), None);
     server.fail_next(2);
-    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
+    env.install_from("x", &manifest)
         .success()
         .stderr(predicate::str::contains("503"));
     assert_eq!(server.requests(), 3);

@@ -2,7 +2,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use predicates::prelude::*;
 
-use crate::support::{list_dir, read_toml, stderr_of, Env};
+use crate::support::{git_component, list_dir, read_toml, stderr_of, Env};
 
 /// A component repo with an executable script, tagged v1.0.
 fn component(env: &Env) -> crate::support::GitRepo {
@@ -229,7 +229,7 @@ fn missing_cfg_names_the_file_and_lists_the_branch() {
         "production.toml, sub/buildout-dev.cfg",
     ));
     assert!(!env.instance_dir("x").exists(), "nothing left behind");
-    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
+    env.install_from("x", &manifest)
         .code(2)
         .stderr(predicate::str::contains(
             "lava.toml or buildout.cfg not found",
@@ -269,9 +269,8 @@ fn unwritable_root_suggests_another() {
 fn install_over_a_healthy_instance_is_refused() {
     let env = Env::new();
     let manifest = env.manifest_repo("[manifest]\n", Some("v1"));
-    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
-        .success();
-    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
+    env.install_from("x", &manifest).success();
+    env.install_from("x", &manifest)
         .code(2)
         .stderr(predicate::str::contains("already exists"))
         .stderr(predicate::str::contains("lava-deploy upgrade x"));
@@ -283,17 +282,9 @@ fn failed_install_leaves_nothing_and_can_be_run_again() {
     let env = Env::new();
     let tool = component(&env);
     let manifest = env.git_repo("manifest");
-    manifest.write(
-        "lava.toml",
-        &format!(
-            "[components.tool]\ngit = \"{}\"\nrev = \"v9.9\"\n",
-            tool.url()
-        ),
-    );
+    manifest.write("lava.toml", &git_component("tool", &tool, "v9.9"));
     manifest.commit("bad rev");
-    let assert = env
-        .run(&["install", "x", "--manifest-branch", &manifest.url()])
-        .code(1);
+    let assert = env.install_from("x", &manifest).code(1);
     let stderr = stderr_of(&assert);
     assert!(stderr.contains("component tool"), "{stderr}");
     assert!(stderr.contains("\"v9.9\" not found"), "{stderr}");
@@ -303,8 +294,7 @@ fn failed_install_leaves_nothing_and_can_be_run_again() {
         .write("lava.toml", &manifest_for(&tool))
         .write("recipes/r", "r");
     manifest.commit("fixed");
-    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
-        .success();
+    env.install_from("x", &manifest).success();
 }
 
 #[test]
@@ -332,8 +322,7 @@ fn install_resumes_after_a_killed_run() {
 fn busy_instance_exits_3_naming_the_holder() {
     let env = Env::new();
     let manifest = env.manifest_repo("[manifest]\n", Some("v1"));
-    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
-        .success();
+    env.install_from("x", &manifest).success();
     let lock_path = env.instance_dir("x").join(".lava-deploy.lock");
     let lock = std::fs::OpenOptions::new()
         .write(true)

@@ -138,9 +138,7 @@ path = "missing"
 "#,
     );
     manifest.commit("m");
-    let assert = env
-        .run(&["install", "x", "--manifest-branch", &manifest.url()])
-        .code(2);
+    let assert = env.install_from("x", &manifest).code(2);
     let stderr = stderr_of(&assert);
     for expected in [
         "lava.toml:4: component both: has git and url set",
@@ -213,9 +211,7 @@ fn unpinned_components_are_listed_together() {
         ),
     );
     manifest.commit("m");
-    let assert = env
-        .run(&["install", "x", "--manifest-branch", &manifest.url()])
-        .code(2);
+    let assert = env.install_from("x", &manifest).code(2);
     let stderr = stderr_of(&assert);
     assert!(stderr.contains("3 problems"), "{stderr}");
     for name in ["floating", "unhashed", "newest"] {

@@ -6,7 +6,7 @@ use std::process::Command;
 use predicates::prelude::*;
 
 use crate::support::index::{PackageIndex, WheelSpec};
-use crate::support::{stderr_of, stdout_of, Env};
+use crate::support::{stderr_of, stdout_of, Env, GitRepo};
 
 const INSTALLERS: [&str; 2] = ["pip", "uv"];
 
@@ -36,6 +36,14 @@ fn run_ok(program: &std::path::Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
+fn install_with(env: &Env, installer: &str, repo: &GitRepo) -> assert_cmd::assert::Assert {
+    with_installer(
+        env,
+        installer,
+        &["install", "x", "--manifest-branch", &repo.url()],
+    )
+}
+
 fn with_installer(env: &Env, installer: &str, args: &[&str]) -> assert_cmd::assert::Assert {
     env.cmd()
         .env("LAVA_PYTHON_INSTALLER", installer)
@@ -49,12 +57,7 @@ fn exact_pins_give_runnable_console_scripts_with_both_installers() {
     for installer in INSTALLERS {
         let env = Env::new();
         let repo = env.manifest_repo(&manifest(&index, false, GREET_PINNED), Some("v1"));
-        with_installer(
-            &env,
-            installer,
-            &["install", "x", "--manifest-branch", &repo.url()],
-        )
-        .success();
+        install_with(&env, installer, &repo).success();
         let instance = env.instance_dir("x");
         // Through the instance-level bin link, as an operator would run it.
         assert_eq!(
@@ -134,12 +137,7 @@ fn picked_versions_are_errors_unless_unpinned_is_allowed() {
             &manifest(&index, false, "[components.greet]\npython = \"1.0\"\n"),
             None,
         );
-        let assert = with_installer(
-            &env,
-            installer,
-            &["install", "x", "--manifest-branch", &repo.url()],
-        )
-        .code(2);
+        let assert = install_with(&env, installer, &repo).code(2);
         let stderr = stderr_of(&assert);
         assert!(stderr.contains("picked versions"), "{installer}: {stderr}");
         assert!(stderr.contains("colorlib==1.0"), "{installer}: {stderr}");
@@ -150,15 +148,11 @@ fn picked_versions_are_errors_unless_unpinned_is_allowed() {
             &manifest(&index, true, "[components.greet]\npython = \"1.0\"\n"),
         );
         repo.commit("allow");
-        with_installer(
-            &env,
-            installer,
-            &["install", "x", "--manifest-branch", &repo.url()],
-        )
-        .success()
-        .stderr(predicate::str::contains(
-            "picked versions (not pinned by the manifest): colorlib==1.0",
-        ));
+        install_with(&env, installer, &repo)
+            .success()
+            .stderr(predicate::str::contains(
+                "picked versions (not pinned by the manifest): colorlib==1.0",
+            ));
         let lock = env.current_lock("x");
         assert_eq!(
             lock["environment"]["packages"]["colorlib"]["picked"].as_bool(),
@@ -175,8 +169,7 @@ fn latest_is_resolved_recorded_and_upgraded() {
         &manifest(&index, true, "[components.lonely]\npython = \"latest\"\n"),
         None,
     );
-    env.run(&["install", "x", "--manifest-branch", &repo.url()])
-        .success();
+    env.install_from("x", &repo).success();
     let lock = env.current_lock("x");
     assert_eq!(
         lock["components"]["lonely"]["python"].as_str(),
@@ -223,12 +216,7 @@ fn failed_env_builds_name_the_package_and_keep_the_old_env() {
     for installer in INSTALLERS {
         let env = Env::new();
         let repo = env.manifest_repo(&manifest(&index, false, GREET_PINNED), Some("v1"));
-        with_installer(
-            &env,
-            installer,
-            &["install", "x", "--manifest-branch", &repo.url()],
-        )
-        .success();
+        install_with(&env, installer, &repo).success();
         let greet = env.instance_dir("x").join("bin/greet");
 
         let wrong_hash = format!("sha256:{}", "0".repeat(64));
@@ -306,12 +294,7 @@ fn source_trees_are_built_and_installed_offline() {
             app.url()
         );
         let repo = env.manifest_repo(&manifest(&index, false, &components), None);
-        with_installer(
-            &env,
-            installer,
-            &["install", "x", "--manifest-branch", &repo.url()],
-        )
-        .success();
+        install_with(&env, installer, &repo).success();
         assert_eq!(
             run_ok(&env.instance_dir("x").join("bin/lab-app"), &[]),
             "lab-app here",
@@ -329,8 +312,7 @@ fn status_lists_python_pins() {
     let index = PackageIndex::start();
     let env = Env::new();
     let repo = env.manifest_repo(&manifest(&index, false, GREET_PINNED), Some("v1"));
-    env.run(&["install", "x", "--manifest-branch", &repo.url()])
-        .success();
+    env.install_from("x", &repo).success();
     let out = stdout_of(&env.run(&["status", "x"]).success());
     assert!(
         out.contains("greet") && out.contains("python") && out.contains("1.0"),

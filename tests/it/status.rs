@@ -1,31 +1,12 @@
 use predicates::prelude::*;
 
-use crate::support::{stdout_of, Env, GitRepo};
+use crate::support::{git_component, stdout_of, Env, GitRepo};
 
 fn two_releases(env: &Env) -> GitRepo {
-    let tool = env.git_repo("tool");
-    tool.write("V", "1");
-    tool.commit("1");
-    tool.tag("v1");
-    tool.write("V", "2");
-    tool.commit("2");
-    tool.tag("v2");
-    let manifest = env.manifest_repo(
-        &format!(
-            "[components.tool]\ngit = \"{}\"\nrev = \"v1\"\n",
-            tool.url()
-        ),
-        Some("r1"),
-    );
-    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
-        .success();
-    manifest.write(
-        "lava.toml",
-        &format!(
-            "[components.tool]\ngit = \"{}\"\nrev = \"v2\"\n",
-            tool.url()
-        ),
-    );
+    let tool = env.tagged_repo("tool", "V", &[("v1", "1"), ("v2", "2")]);
+    let manifest = env.manifest_repo(&git_component("tool", &tool, "v1"), Some("r1"));
+    env.install_from("x", &manifest).success();
+    manifest.write("lava.toml", &git_component("tool", &tool, "v2"));
     manifest.commit("2");
     manifest.tag("r2");
     env.run(&["upgrade", "x"]).success();

@@ -1,24 +1,14 @@
 use predicates::prelude::*;
 
-use crate::support::{read_toml, stderr_of, stdout_of, Env, GitRepo};
+use crate::support::{git_component, read_toml, stderr_of, stdout_of, Env, GitRepo};
 
-/// A component repo with tags v1 and v2 and a moving `main`.
+/// A component repo with tags v1 and v2 on `main`.
 fn component(env: &Env) -> GitRepo {
-    let repo = env.git_repo("tool");
-    repo.write("VERSION", "1\n");
-    repo.commit("one");
-    repo.tag("v1");
-    repo.write("VERSION", "2\n");
-    repo.commit("two");
-    repo.tag("v2");
-    repo
+    env.tagged_repo("tool", "VERSION", &[("v1", "1\n"), ("v2", "2\n")])
 }
 
 fn pinned(tool: &GitRepo, rev: &str) -> String {
-    format!(
-        "[components.tool]\ngit = \"{}\"\nrev = \"{rev}\"\n",
-        tool.url()
-    )
+    git_component("tool", tool, rev)
 }
 
 #[test]
@@ -26,8 +16,7 @@ fn unchanged_manifest_is_a_no_op() {
     let env = Env::new();
     let tool = component(&env);
     let manifest = env.manifest_repo(&pinned(&tool, "v1"), Some("2012.07"));
-    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
-        .success();
+    env.install_from("x", &manifest).success();
     // A new manifest commit that pins the same things builds nothing.
     manifest.write("README", "docs only\n");
     manifest.commit("docs");
@@ -44,8 +33,7 @@ fn changed_pin_builds_a_new_release_and_switches() {
     let env = Env::new();
     let tool = component(&env);
     let manifest = env.manifest_repo(&pinned(&tool, "v1"), Some("2012.07"));
-    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
-        .success();
+    env.install_from("x", &manifest).success();
     let old_release = env.instance_dir("x").join("code/0001-2012.07");
 
     manifest.write("lava.toml", &pinned(&tool, "v2"));
@@ -99,8 +87,7 @@ fn branches_are_followed_when_unpinned_is_allowed() {
         ),
         None,
     );
-    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
-        .success();
+    env.install_from("x", &manifest).success();
     assert_eq!(
         env.current_lock("x")["components"]["tool"]["commit"].as_str(),
         Some(tool.head().as_str())
@@ -129,8 +116,7 @@ fn override_given_to_upgrade_is_recorded_and_followed() {
         .write("lava.toml", &pinned(&tool, "v1"))
         .write("v2.toml", &pinned(&tool, "v2"));
     manifest.commit("m");
-    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
-        .success();
+    env.install_from("x", &manifest).success();
 
     env.cmd()
         .args(["upgrade", "x"])
@@ -178,8 +164,7 @@ fn failed_upgrade_keeps_current_and_leaves_no_release() {
     let env = Env::new();
     let tool = component(&env);
     let manifest = env.manifest_repo(&pinned(&tool, "v1"), Some("r1"));
-    env.run(&["install", "x", "--manifest-branch", &manifest.url()])
-        .success();
+    env.install_from("x", &manifest).success();
     let before = std::fs::read_to_string(env.instance_dir("x").join("instance.toml")).unwrap();
 
     let cases = [
@@ -231,12 +216,10 @@ fn pinned_commits_already_mirrored_are_not_fetched_again() {
     let tool = component(&env);
     let commit = tool.head();
     let manifest = env.manifest_repo(&pinned(&tool, &commit), None);
-    env.run(&["install", "a", "--manifest-branch", &manifest.url()])
-        .success();
+    env.install_from("a", &manifest).success();
     // The component's remote disappears: a second install still works from the mirror.
     std::fs::rename(&tool.path, env.path("tool-gone")).unwrap();
-    env.run(&["install", "b", "--manifest-branch", &manifest.url()])
-        .success();
+    env.install_from("b", &manifest).success();
     assert_eq!(
         env.current_lock("b")["components"]["tool"]["commit"].as_str(),
         Some(commit.as_str())

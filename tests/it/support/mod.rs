@@ -66,6 +66,23 @@ impl Env {
         self.cmd().args(args).assert()
     }
 
+    /// `lava-deploy install NAME --manifest-branch <repo>`.
+    pub fn install_from(&self, name: &str, repo: &GitRepo) -> assert_cmd::assert::Assert {
+        self.run(&["install", name, "--manifest-branch", &repo.url()])
+    }
+
+    /// A repository whose file `file` takes each of `versions` in turn, one
+    /// commit and tag per version.
+    pub fn tagged_repo(&self, name: &str, file: &str, versions: &[(&str, &str)]) -> GitRepo {
+        let repo = self.git_repo(name);
+        for (tag, contents) in versions {
+            repo.write(file, contents);
+            repo.commit(tag);
+            repo.tag(tag);
+        }
+        repo
+    }
+
     /// A fresh git repository in the temp dir.
     pub fn git_repo(&self, name: &str) -> GitRepo {
         GitRepo::init(&self.path(name))
@@ -105,6 +122,14 @@ impl Env {
         let path = self.instance_dir(name).join("code/current/lava.lock");
         read_toml(&path)
     }
+}
+
+/// A manifest entry for a git component at `rev`.
+pub fn git_component(name: &str, repo: &GitRepo, rev: &str) -> String {
+    format!(
+        "[components.{name}]\ngit = \"{}\"\nrev = \"{rev}\"\n",
+        repo.url()
+    )
 }
 
 pub fn read_toml(path: &Path) -> toml::Table {
