@@ -56,8 +56,16 @@ pub fn build_release(
     let sources: Vec<(&String, &LockedComponent)> = lock
         .components
         .iter()
-        .filter(|(_, c)| !matches!(c, LockedComponent::Python { .. }))
+        .filter(|(name, c)| {
+            !matches!(c, LockedComponent::Python { .. }) && !lock.overrides.contains_key(*name)
+        })
         .collect();
+    // An overridden component's source is the developer's directory.
+    for (name, found) in &lock.overrides {
+        let link = src.join(name);
+        std::os::unix::fs::symlink(Path::new("../local").join(&found.dir), &link)
+            .with_context(|| format!("cannot create symlink {}", link.display()))?;
+    }
     if !sources.is_empty() {
         tracing::info!("fetching {} components", sources.len());
     }
@@ -80,11 +88,13 @@ pub fn build_release(
         .values()
         .any(LockedComponent::installs_python)
     {
-        let plan = env_plan(&lock, &src);
+        let plan = env_plan(&lock, &src, &instance.local_dir());
         let environment = crate::python::build_env(ctx, &plan, &staged.dir, &final_dir)
             .context("cannot build the python environment")?;
         lock.environment = Some(environment);
     }
+
+    write_rebuild_script(ctx, instance, &staged.dir.join("bin/rebuild"))?;
 
     // The lock is written last: a release directory without one is not a release.
     let lock_path = staged.dir.join(LOCK_FILE);
@@ -97,15 +107,40 @@ pub fn build_release(
     Ok(lock)
 }
 
-/// The python packages and source trees of a lock.
-fn env_plan<'a>(lock: &'a LockFile, src: &Path) -> crate::python::EnvPlan<'a> {
+/// `bin/rebuild`: the old `./bin/buildout` habit, rebuilding this instance
+/// from its current lock plus what is now in local/.
+fn write_rebuild_script(ctx: &Context, instance: &Instance, path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let exe = std::env::current_exe().context("cannot tell where lava-deploy itself is")?;
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let script = format!(
+        "#!/bin/sh\n# Rebuilds instance {name} from its current release plus local/ (the old ./bin/buildout).\n\
+         exec {exe} --root {root} rebuild {name} \"$@\"\n",
+        name = quote(instance.name.as_str()),
+        exe = quote(&exe.to_string_lossy()),
+        root = quote(&ctx.root.path.to_string_lossy()),
+    );
+    fs::write(path, script).with_context(|| format!("cannot write {}", path.display()))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("cannot make {} executable", path.display()))
+}
+
+/// The python packages, source trees and editable overrides of a lock.
+fn env_plan<'a>(lock: &'a LockFile, src: &Path, local: &Path) -> crate::python::EnvPlan<'a> {
     let mut plan = crate::python::EnvPlan {
         settings: &lock.python,
         allow_unpinned: lock.manifest.allow_unpinned,
         packages: Vec::new(),
         trees: Vec::new(),
+        editables: Vec::new(),
     };
     for (name, component) in &lock.components {
+        if let Some(found) = lock.overrides.get(name) {
+            if component.installs_python() {
+                plan.editables.push((name.clone(), local.join(&found.dir)));
+            }
+            continue;
+        }
         match component {
             LockedComponent::Python {
                 version, hashes, ..

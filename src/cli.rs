@@ -84,6 +84,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// New release from the current release's lock plus the overrides now in local/
+    Rebuild { name: String },
+    /// Link a checkout into local/ under its component's name, and rebuild
+    Develop {
+        name: String,
+        /// The checkout (it is linked, never moved or changed)
+        dir: PathBuf,
+    },
+    /// Remove a component's link from local/, and rebuild
+    Undevelop { name: String, component: String },
     /// Point `current` back at the previous (or the named) release
     Rollback {
         name: String,
@@ -127,10 +137,14 @@ pub const DEFAULT_ROOT: &str = "/srv/lava";
 impl Config {
     pub fn from_args(args: &GlobalArgs) -> Self {
         Config {
-            root: args
-                .root
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT)),
+            // Absolute, so paths written into releases (bin/rebuild) hold
+            // from any working directory.
+            root: std::path::absolute(
+                args.root
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT)),
+            )
+            .unwrap_or_else(|_| PathBuf::from(DEFAULT_ROOT)),
             offline: args.offline,
             jobs: args.jobs.map(usize::from).unwrap_or(DEFAULT_JOBS),
             verbose: args.verbose,

@@ -13,6 +13,7 @@ pub mod fetch;
 pub mod layout;
 pub mod lockfile;
 pub mod manifest;
+pub mod overrides;
 pub mod python;
 pub mod record;
 pub mod resolve;
@@ -58,6 +59,11 @@ pub fn run(ctx: Context, command: &Command) -> anyhow::Result<()> {
         Command::Plan { name, source, json } => commands::plan::run(&ctx, name, source, *json),
         Command::Status { name, json } => commands::status::run(&ctx, name.as_deref(), *json),
         Command::List { json } => commands::list::run(&ctx, *json),
+        Command::Rebuild { name } => commands::rebuild::run(&ctx, name),
+        Command::Develop { name, dir } => commands::develop::develop(&ctx, name, dir),
+        Command::Undevelop { name, component } => {
+            commands::develop::undevelop(&ctx, name, component)
+        }
         Command::Rollback { name, release } => {
             commands::rollback::run(&ctx, name, release.as_deref())
         }

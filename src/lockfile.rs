@@ -20,9 +20,44 @@ pub struct LockFile {
     pub python: PythonSettings,
     #[serde(default)]
     pub components: BTreeMap<String, LockedComponent>,
+    /// Components replaced by a directory under `local/`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<String, LockedOverride>,
     /// What the python installer put into `env/` (filled in by the build).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<LockedEnvironment>,
+}
+
+/// A directory under `local/` standing in for a component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LockedOverride {
+    /// The entry's name under `local/`.
+    pub dir: String,
+    /// Where it really is (symlinks resolved).
+    pub path: String,
+    /// How it was recognised: python project name, git origin or directory name.
+    pub matched_by: String,
+    /// HEAD of the checkout, when it is a git checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+    /// Uncommitted changes in the checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dirty: Option<bool>,
+}
+
+impl LockedOverride {
+    /// `local/<dir>` with the checkout's state, one line.
+    pub fn describe(&self) -> String {
+        let mut text = format!("local/{}", self.dir);
+        if let Some(head) = &self.head {
+            text.push_str(&format!(" at {head:.12}"));
+        }
+        if self.dirty == Some(true) {
+            text.push_str(" (dirty)");
+        }
+        text
+    }
 }
 
 /// The release's Python environment as installed.
@@ -69,6 +104,12 @@ pub struct LockedManifest {
     pub description: Option<String>,
     #[serde(default)]
     pub allow_unpinned: bool,
+    #[serde(default = "yes")]
+    pub local_overrides: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One component: what was asked and what it resolved to.
@@ -185,7 +226,23 @@ impl LockFile {
     ///
     /// The environment is left out: it follows from the pins.
     pub fn same_build(&self, other: &LockFile) -> bool {
-        self.components == other.components && self.python == other.python
+        let override_dirs = |lock: &LockFile| -> Vec<(String, String)> {
+            lock.overrides
+                .iter()
+                .map(|(c, o)| (c.clone(), o.dir.clone()))
+                .collect()
+        };
+        self.components == other.components
+            && self.python == other.python
+            && override_dirs(self) == override_dirs(other)
+    }
+
+    /// A component's pin for display, or its override.
+    pub fn effective_pin(&self, name: &str) -> Option<String> {
+        if let Some(o) = self.overrides.get(name) {
+            return Some(format!("{} (override)", o.describe()));
+        }
+        self.components.get(name).map(LockedComponent::short_pin)
     }
 }
 
@@ -216,14 +273,22 @@ pub fn diff(old: Option<&LockFile>, new: &LockFile) -> Vec<ComponentChange> {
     names
         .into_iter()
         .map(|name| {
-            let change = match (old_components.get(name), new.components.get(name)) {
-                (None, Some(n)) => Change::Added { new: n.short_pin() },
-                (Some(o), None) => Change::Removed { old: o.short_pin() },
-                (Some(o), Some(n)) if o == n => Change::Unchanged { pin: n.short_pin() },
-                (Some(o), Some(n)) => Change::Changed {
-                    old: o.short_pin(),
-                    new: n.short_pin(),
+            let before = old.and_then(|l| l.effective_pin(name));
+            let change = match (before, new.effective_pin(name)) {
+                (None, Some(after)) => Change::Added { new: after },
+                (Some(before), None) => Change::Removed { old: before },
+                (Some(before), Some(after)) if before != after => Change::Changed {
+                    old: before,
+                    new: after,
                 },
+                // Still overridden, but the pin underneath moved.
+                (Some(_), Some(_)) if old_components.get(name) != new.components.get(name) => {
+                    Change::Changed {
+                        old: old_components[name].short_pin(),
+                        new: format!("{} (still overridden)", new.components[name].short_pin()),
+                    }
+                }
+                (Some(_), Some(after)) => Change::Unchanged { pin: after },
                 (None, None) => unreachable!("name comes from one of the maps"),
             };
             ComponentChange {

@@ -60,9 +60,11 @@ pub fn resolve(ctx: &Context, branch: &ManifestBranch, manifest: &Manifest) -> R
             file: manifest.file.clone(),
             description: manifest.description.clone(),
             allow_unpinned: manifest.allow_unpinned,
+            local_overrides: manifest.local_overrides,
         },
         python: manifest.python.clone(),
         components: locked,
+        overrides: BTreeMap::new(),
         environment: None,
     })
 }

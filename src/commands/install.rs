@@ -28,7 +28,8 @@ pub fn run(ctx: &Context, name: &str, args: &SourceArgs) -> Result<()> {
         };
         let selection = Selection::choose(args, instance.exists().then_some(&record.source))?;
         let loaded = deploy::load(ctx, &selection)?;
-        let lock_file = crate::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
+        let mut lock_file = crate::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
+        crate::overrides::apply(&instance, &mut lock_file)?;
         record.name = name.to_string();
         record.source = selection.to_record();
         record.write(&instance.record_path())?;

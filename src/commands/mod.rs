@@ -1,9 +1,11 @@
 //! One module per subcommand; each is thin and calls the operations.
 
+pub mod develop;
 pub mod install;
 pub mod list;
 pub mod manifest;
 pub mod plan;
+pub mod rebuild;
 pub mod rollback;
 pub mod status;
 pub mod upgrade;

@@ -21,7 +21,8 @@ pub fn run(ctx: &Context, name: &str, args: &SourceArgs, json: bool) -> Result<(
     let (instance, record) = super::existing_instance(ctx, name)?;
     let selection = Selection::choose(args, Some(&record.source))?;
     let loaded = deploy::load(ctx, &selection)?;
-    let lock = crate::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
+    let mut lock = crate::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
+    crate::overrides::apply(&instance, &mut lock)?;
     let current = deploy::current_lock(&instance)?;
     let plan = Plan {
         instance: instance.name.to_string(),

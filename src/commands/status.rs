@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::context::Context;
 use crate::deploy::current_lock;
 use crate::layout::Instance;
-use crate::lockfile::{LockedComponent, LockedManifest};
+use crate::lockfile::{LockedComponent, LockedManifest, LockedOverride};
 use crate::record::{InstanceRecord, SourceRecord};
 
 #[derive(Serialize)]
@@ -21,6 +21,8 @@ pub struct InstanceStatus {
     pub follows: SourceRecord,
     pub manifest: Option<LockedManifest>,
     pub components: BTreeMap<String, LockedComponent>,
+    /// Components replaced by directories in local/.
+    pub overrides: BTreeMap<String, LockedOverride>,
 }
 
 impl InstanceStatus {
@@ -33,6 +35,10 @@ impl InstanceStatus {
             current: current.as_ref().map(|(r, _)| r.clone()),
             follows: record.source,
             manifest: current.as_ref().map(|(_, l)| l.manifest.clone()),
+            overrides: current
+                .as_ref()
+                .map(|(_, l)| l.overrides.clone())
+                .unwrap_or_default(),
             components: current.map(|(_, l)| l.components).unwrap_or_default(),
         })
     }
@@ -61,7 +67,23 @@ impl InstanceStatus {
                 component.origin(name)
             );
         }
-        println!("  overrides:  none");
+        if self.overrides.is_empty() {
+            println!("  overrides:  none");
+        } else {
+            println!("  overrides:");
+            for (name, found) in &self.overrides {
+                let pinned = self
+                    .components
+                    .get(name)
+                    .map(LockedComponent::short_pin)
+                    .unwrap_or_default();
+                println!(
+                    "    {name:width$}  {}  (by {}; pinned: {pinned})",
+                    found.describe(),
+                    found.matched_by
+                );
+            }
+        }
     }
 }
 

@@ -13,7 +13,8 @@ pub fn run(ctx: &Context, name: &str, args: &SourceArgs) -> Result<()> {
     let mut record = crate::record::InstanceRecord::read(&instance.record_path())?;
     let selection = Selection::choose(args, Some(&record.source))?;
     let loaded = deploy::load(ctx, &selection)?;
-    let lock = crate::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
+    let mut lock = crate::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
+    crate::overrides::apply(&instance, &mut lock)?;
     let source_changed = record.source != selection.to_record();
     record.source = selection.to_record();
 

@@ -4,6 +4,7 @@
 
 pub mod dist;
 pub mod installer;
+pub mod project;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -25,6 +26,8 @@ pub struct EnvPlan<'a> {
     pub packages: Vec<(String, String, Vec<String>)>,
     /// `install = "python"` components: component name and its source tree.
     pub trees: Vec<(String, PathBuf)>,
+    /// Overrides in local/, installed editable: component name and directory.
+    pub editables: Vec<(String, PathBuf)>,
 }
 
 /// A package the installer took from an index, as it reported it. Source
@@ -46,10 +49,11 @@ pub fn build_env(
     let python = interpreter(plan.settings)?;
     let env = staged.join("env");
     tracing::info!(
-        "building the python environment with {} ({} packages, {} source trees)",
+        "building the python environment with {} ({} packages, {} source trees, {} editable overrides)",
         installer.name(),
         plan.packages.len(),
-        plan.trees.len()
+        plan.trees.len(),
+        plan.editables.len()
     );
     create_venv(ctx, installer, &python, &env)?;
     let env_python = env.join("bin/python");
@@ -167,10 +171,21 @@ fn requirements_text(plan: &EnvPlan) -> String {
         }
         text.push('\n');
     }
-    for (_, tree) in &plan.trees {
-        text.push_str(&format!("{}\n", tree.display()));
-    }
+    text.push_str(&source_lines(plan));
     text
+}
+
+/// Requirement lines for source trees and editable overrides.
+fn source_lines(plan: &EnvPlan) -> String {
+    let trees = plan
+        .trees
+        .iter()
+        .map(|(_, tree)| format!("{}\n", tree.display()));
+    let editables = plan
+        .editables
+        .iter()
+        .map(|(_, dir)| format!("-e {}\n", dir.display()));
+    trees.chain(editables).collect()
 }
 
 fn install_with_pip(
@@ -263,9 +278,7 @@ fn install_with_uv(
         }
         text.push('\n');
     }
-    for (_, tree) in &plan.trees {
-        text.push_str(&format!("{}\n", tree.display()));
-    }
+    text.push_str(&source_lines(plan));
     fs::write(&compiled, text)?;
     let mut cmd = installer::command(ctx, Installer::Uv, &uv);
     cmd.args(["pip", "install", "--quiet", "--no-deps", "--python"])

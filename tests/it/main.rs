@@ -5,6 +5,7 @@ mod support;
 
 mod archives;
 mod install;
+mod local;
 mod manifests;
 mod python;
 mod status;
