@@ -114,6 +114,11 @@ pub enum ManifestCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print the native TOML equivalent of a zc.buildout configuration
+    Convert {
+        /// The *.cfg file (its `extends` are read relative to it)
+        file: PathBuf,
+    },
 }
 
 /// Settings every command shares, resolved from the global flags.

@@ -67,6 +67,9 @@ pub fn run(ctx: Context, command: &Command) -> anyhow::Result<()> {
         Command::Rollback { name, release } => {
             commands::rollback::run(&ctx, name, release.as_deref())
         }
+        Command::Manifest(ManifestCommand::Convert { file }) => {
+            commands::manifest::convert(&ctx, file)
+        }
         Command::Manifest(ManifestCommand::Show { source, json }) => {
             commands::manifest::show(&ctx, source, *json)
         }

@@ -122,7 +122,8 @@ fn resolve_component(
                 .git
                 .mirror(url)?
                 .resolve(rev.as_deref(), ctx.config.offline)?;
-            if !manifest.allow_unpinned && !resolved.kind.is_pinned() {
+            let short_ok = manifest.short_commits_pin && resolved.kind == RevKind::ShortCommit;
+            if !manifest.allow_unpinned && !resolved.kind.is_pinned() && !short_ok {
                 let what = match resolved.kind {
                     RevKind::Branch => "is at a branch, which moves",
                     _ => "is at an abbreviated commit",
@@ -138,9 +139,14 @@ fn resolve_component(
                 rev.as_deref().unwrap_or("HEAD"),
                 resolved.commit
             );
+            // An abbreviated commit is recorded in full: it is what it means.
+            let rev = match resolved.kind {
+                RevKind::ShortCommit => Some(resolved.commit.to_string()),
+                _ => rev.clone(),
+            };
             LockedComponent::Git {
                 git: url.clone(),
-                rev: rev.clone(),
+                rev,
                 commit: resolved.commit.to_string(),
                 install,
             }

@@ -1,10 +1,14 @@
 //! `manifest show`: the effective manifest after `extends`.
 
-use anyhow::Result;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
 
 use crate::cli::SourceArgs;
 use crate::context::Context;
 use crate::deploy::{self, Selection};
+use crate::invalid;
+use crate::manifest::{BranchTree, ComponentSource};
 
 pub fn show(ctx: &Context, args: &SourceArgs, json: bool) -> Result<()> {
     let selection = Selection::choose(args, None)?;
@@ -13,5 +17,55 @@ pub fn show(ctx: &Context, args: &SourceArgs, json: bool) -> Result<()> {
         return super::print_json(&loaded.manifest);
     }
     print!("{}", loaded.manifest.to_toml_string());
+    Ok(())
+}
+
+/// `manifest convert FILE.cfg`: the equivalent native manifest on stdout.
+/// Abbreviated `[git-heads]` commits are resolved to full ones (through the
+/// git cache), since a native manifest pins by full commit or tag.
+pub fn convert(ctx: &Context, file: &Path) -> Result<()> {
+    let is_cfg = file.extension().is_some_and(|e| e == "cfg");
+    let (Some(dir), Some(name), true) = (
+        file.parent(),
+        file.file_name().and_then(|n| n.to_str()),
+        is_cfg,
+    ) else {
+        return Err(invalid!(
+            "{} is not a zc.buildout configuration (*.cfg)",
+            file.display()
+        ));
+    };
+    if !file.is_file() {
+        return Err(invalid!("{} does not exist", file.display()));
+    }
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let tree = BranchTree::Local(dir.to_path_buf());
+    let mut manifest = crate::manifest::load(&tree, name)?;
+    for component in manifest.components.values_mut() {
+        if let ComponentSource::Git {
+            url,
+            rev: Some(rev),
+        } = &mut component.source
+        {
+            if rev.len() < 40 && rev.len() >= 4 && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
+                let resolved = ctx
+                    .git
+                    .mirror(url)?
+                    .resolve(Some(rev), ctx.config.offline)
+                    .with_context(|| {
+                        format!(
+                            "component {}: cannot resolve [git-heads] {rev} of {url}",
+                            component.name
+                        )
+                    })?;
+                *rev = resolved.commit.to_string();
+            }
+        }
+    }
+    print!("{}", manifest.to_toml_string());
     Ok(())
 }

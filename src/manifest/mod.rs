@@ -2,6 +2,7 @@
 //! with its serde schema in `raw`), and the validated model every later step
 //! works on.
 
+mod buildout;
 mod native;
 mod raw;
 pub mod source;
@@ -25,6 +26,9 @@ pub struct Manifest {
     pub description: Option<String>,
     pub allow_unpinned: bool,
     pub local_overrides: bool,
+    /// zc.buildout's `[git-heads]` pin git eggs by abbreviated commits.
+    #[serde(skip)]
+    pub short_commits_pin: bool,
     pub python: PythonSettings,
     pub components: BTreeMap<String, Component>,
 }
@@ -39,6 +43,10 @@ pub struct PythonSettings {
     pub index_url: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub find_links: Vec<String>,
+    /// Versions applied only if something pulls the package in (pip's
+    /// constraints; zc.buildout's `[versions]` for packages not in `eggs`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub constraints: BTreeMap<String, String>,
 }
 
 impl PythonSettings {
@@ -210,17 +218,10 @@ impl std::error::Error for ManifestErrors {}
 /// Reads the manifest `file` of `tree` with everything it extends.
 pub fn load(tree: &BranchTree, file: &str) -> anyhow::Result<Manifest> {
     if file.ends_with(".cfg") {
-        return Err(ManifestErrors::one(
-            Location {
-                file: file.to_owned(),
-                line: None,
-            },
-            "zc.buildout configurations (*.cfg) are not supported by this version yet; \
-             select a native *.toml manifest with --cfg or LAVA_BUILDOUT_CFG",
-        )
-        .into());
+        buildout::load(tree, file)
+    } else {
+        native::load(tree, file)
     }
-    native::load(tree, file)
 }
 
 /// Component names become directory names under `src/`.

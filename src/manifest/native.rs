@@ -31,6 +31,7 @@ pub fn load(tree: &BranchTree, file: &str) -> anyhow::Result<Manifest> {
         description: layer.description,
         allow_unpinned: layer.allow_unpinned.unwrap_or(false),
         local_overrides: layer.local_overrides.unwrap_or(true),
+        short_commits_pin: false,
         python: layer.python,
         components: layer.components,
     };
@@ -107,6 +108,7 @@ impl Layer {
         if !over.python.find_links.is_empty() {
             self.python.find_links = over.python.find_links;
         }
+        self.python.constraints.extend(over.python.constraints);
         self.components.extend(over.components);
     }
 }
@@ -191,7 +193,7 @@ impl Loader<'_> {
         if let Some(extends) = header.extends {
             let at = here(extends.span());
             for parent in extends.into_inner().into_vec() {
-                match join_relative(file, &parent) {
+                match super::source::join_relative(file, &parent) {
                     Some(path) => {
                         if let Some(base) = self.load_file(&path, Some(at.clone()))? {
                             layer.apply(base);
@@ -204,6 +206,7 @@ impl Loader<'_> {
                 }
             }
         }
+        let mut own_errors = Vec::new();
         let mut own = Layer {
             files: vec![file.to_owned()],
             description: header.description,
@@ -213,12 +216,28 @@ impl Loader<'_> {
         };
         if let Some(python) = raw.python {
             let python = python.into_inner();
+            let constraints = python.constraints.unwrap_or_default();
+            for (name, version) in &constraints {
+                if !is_exact_version(version) {
+                    own_errors.push(ManifestError {
+                        at: Location {
+                            file: file.to_owned(),
+                            line: None,
+                        },
+                        message: format!(
+                            "[python] constraints: {name} = {version:?} is not an exact version"
+                        ),
+                    });
+                }
+            }
             own.python = PythonSettings {
                 interpreter: python.interpreter,
                 index_url: python.index_url,
                 find_links: python.find_links.unwrap_or_default(),
+                constraints,
             };
         }
+        self.errors.extend(own_errors);
         let mut removed = Vec::new();
         for (name, component) in raw.components {
             let at = here(name.span());
@@ -404,14 +423,6 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-/// `parent` relative to the directory of `file`, both branch paths.
-fn join_relative(file: &str, parent: &str) -> Option<String> {
-    match file.rsplit_once('/') {
-        Some((dir, _)) => super::source::normalize_branch_path(&format!("{dir}/{parent}")),
-        None => super::source::normalize_branch_path(parent),
-    }
-}
-
 fn is_sha256(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -431,6 +442,8 @@ fn looks_like_git_location(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use super::super::source::join_relative;
 
     #[test]
     fn relative_paths() {

@@ -48,6 +48,7 @@ pub struct RawPython {
     pub interpreter: Option<String>,
     pub index_url: Option<String>,
     pub find_links: Option<Vec<String>>,
+    pub constraints: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

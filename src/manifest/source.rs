@@ -97,7 +97,12 @@ pub struct ManifestBranch {
 /// The files of a manifest branch at one commit.
 pub enum BranchTree {
     Builtin,
-    Git { repo: PathBuf, tree: git2::Oid },
+    Git {
+        repo: PathBuf,
+        tree: git2::Oid,
+    },
+    /// A plain directory (`manifest convert` of a file on disk).
+    Local(PathBuf),
 }
 
 impl ManifestBranch {
@@ -165,6 +170,13 @@ impl BranchTree {
         };
         match self {
             BranchTree::Builtin => Ok(BUILTIN.get_file(&path).map(|f| f.contents().to_vec())),
+            BranchTree::Local(dir) => match std::fs::read(dir.join(&path)) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(err) => {
+                    Err(err).with_context(|| format!("cannot read {}", dir.join(&path).display()))
+                }
+            },
             BranchTree::Git { repo, tree } => {
                 let repo = open_repo(repo)?;
                 let tree = repo.find_tree(*tree)?;
@@ -181,6 +193,7 @@ impl BranchTree {
     pub fn is_dir(&self, path: &str) -> Result<bool> {
         match self {
             BranchTree::Builtin => Ok(BUILTIN.get_dir(path).is_some()),
+            BranchTree::Local(dir) => Ok(dir.join(path).is_dir()),
             BranchTree::Git { repo, tree } => {
                 let repo = open_repo(repo)?;
                 let tree = repo.find_tree(*tree)?;
@@ -196,6 +209,13 @@ impl BranchTree {
         let mut files = Vec::new();
         match self {
             BranchTree::Builtin => collect_builtin(&BUILTIN, &mut files),
+            BranchTree::Local(dir) => {
+                for name in crate::util::dir_names(dir)? {
+                    if dir.join(&name).is_file() {
+                        files.push(name);
+                    }
+                }
+            }
             BranchTree::Git { repo, tree } => {
                 let repo = open_repo(repo)?;
                 let tree = repo.find_tree(*tree)?;
@@ -224,6 +244,10 @@ impl BranchTree {
     /// changed `path` component makes a new release.
     pub fn dir_digest(&self, path: &str) -> Result<String> {
         match self {
+            BranchTree::Local(dir) => anyhow::bail!(
+                "path components are only deployed from a manifest branch, not from {}",
+                dir.display()
+            ),
             BranchTree::Builtin => {
                 let dir = BUILTIN.get_dir(path).with_context(|| {
                     format!("{path} is not a directory of the built-in manifests")
@@ -254,6 +278,10 @@ impl BranchTree {
     /// Writes the directory `path` of the branch to `dest`.
     pub fn export_dir(&self, path: &str, dest: &Path) -> Result<()> {
         match self {
+            BranchTree::Local(dir) => anyhow::bail!(
+                "path components are only deployed from a manifest branch, not from {}",
+                dir.display()
+            ),
             BranchTree::Builtin => {
                 let dir = BUILTIN.get_dir(path).with_context(|| {
                     format!("{path} is not a directory of the built-in manifests")
@@ -312,6 +340,14 @@ pub fn select_file(branch: &ManifestBranch, cfg: Option<&str>) -> Result<String>
         branch.spec.to_spec_string(),
         branch.commit
     ))
+}
+
+/// `parent` relative to the directory of `file`, both branch paths.
+pub fn join_relative(file: &str, parent: &str) -> Option<String> {
+    match file.rsplit_once('/') {
+        Some((dir, _)) => normalize_branch_path(&format!("{dir}/{parent}")),
+        None => normalize_branch_path(parent),
+    }
 }
 
 /// Normalizes a path inside the branch (`a/./b/../c` → `a/c`); `None` when it

@@ -67,7 +67,18 @@ pub fn build_env(
         .tempdir()?;
     let requirements = scratch.path().join("requirements.txt");
     fs::write(&requirements, requirements_text(plan))?;
-    let index = index_args(plan.settings, installer, ctx.config.offline);
+    let mut index = index_args(plan.settings, installer, ctx.config.offline);
+    if !plan.settings.constraints.is_empty() {
+        let constraints = scratch.path().join("constraints.txt");
+        let text: String = plan
+            .settings
+            .constraints
+            .iter()
+            .map(|(name, version)| format!("{name}=={version}\n"))
+            .collect();
+        fs::write(&constraints, text)?;
+        index.extend(["--constraint".to_owned(), constraints.display().to_string()]);
+    }
     let resolved = match installer {
         Installer::Pip => {
             install_with_pip(ctx, &env_python, &index, &requirements, scratch.path())?
@@ -84,9 +95,15 @@ pub fn build_env(
 
     let installed = dist::installed(&env)?;
     let pinned: BTreeMap<String, &String> = plan
-        .packages
+        .settings
+        .constraints
         .iter()
-        .map(|(name, version, _)| (dist::normalize(name), version))
+        .chain(
+            plan.packages
+                .iter()
+                .map(|(name, version, _)| (name, version)),
+        )
+        .map(|(name, version)| (dist::normalize(name), version))
         .collect();
     let mut packages = BTreeMap::new();
     let mut picked = Vec::new();

@@ -4,6 +4,7 @@
 mod support;
 
 mod archives;
+mod buildout;
 mod install;
 mod local;
 mod manifests;

@@ -241,9 +241,13 @@ fn unpinned_components_are_listed_together() {
 fn buildout_cfg_is_the_fallback_file() {
     let env = Env::new();
     let manifest = env.git_repo("manifest");
-    manifest.write("buildout.cfg", "[buildout]\nparts =\n");
+    manifest.write(
+        "buildout.cfg",
+        "[buildout]\nparts = a\n[a]\neggs = pkg\n[versions]\npkg = 1.0\n",
+    );
     manifest.commit("m");
     env.run(&["manifest", "show", "--manifest-branch", &manifest.url()])
-        .code(2)
-        .stderr(predicate::str::contains("buildout.cfg"));
+        .success()
+        .stdout(predicate::str::contains("effective manifest buildout.cfg"))
+        .stdout(predicate::str::contains("[components.pkg]"));
 }

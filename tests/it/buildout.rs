@@ -1,0 +1,319 @@
+//! zc.buildout configurations: a lava-manifest-shaped branch deployed as is.
+
+use predicates::prelude::*;
+
+use crate::support::index::PackageIndex;
+use crate::support::{stderr_of, stdout_of, Env, GitRepo};
+
+/// A python project with a console script, as a git repo with two commits.
+fn app_repo(env: &Env) -> (GitRepo, String) {
+    let app = env.git_repo("lab-app");
+    app.write(
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\
+         [project]\nname = \"lab-app\"\nversion = \"0.1\"\ndependencies = [\"colorlib\"]\n\
+         [project.scripts]\nlab-app = \"lab_app:main\"\n",
+    )
+    .write("lab_app/__init__.py", "def main():\n    print('lab-app 0.1')\n");
+    let first = app.commit("0.1");
+    app.write(
+        "lab_app/__init__.py",
+        "def main():\n    print('lab-app tip')\n",
+    );
+    app.commit("tip");
+    (app, first)
+}
+
+/// buildout.cfg + versions.cfg + buildout-production.cfg + buildout-development.cfg.
+fn buildout_branch(env: &Env, index: &PackageIndex, app: &GitRepo, pinned_head: &str) -> GitRepo {
+    let repo = env.git_repo("lava-manifest");
+    repo.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nextends = versions.cfg\nversions = versions\ndevelop = . local/*\nparts =\n    server\n    python\n\
+             extensions = mr.developer\nindex = ${{urls:index}}/simple\n\n\
+             [urls]\nindex = {}\n\n\
+             [server]\nrecipe = zc.recipe.egg\neggs =\n    greet\n    lab-app\n\
+             initialization =\n    import os\n    os.environ['LAVA_HOME'] = '${{instance:instance-path}}'\n\n\
+             [python]\nrecipe = zc.recipe.egg\ninterpreter = python\neggs = ${{server:eggs}}\n\n\
+             [git-repos]\nlab-app = {}\n\n[branches]\nlab-app = trunk\n",
+            index.server.base,
+            app.url()
+        ),
+    )
+    .write("versions.cfg", "[versions]\n# dependencies\ncolorlib = 1.0\ngreet = 1.0\n")
+    .write(
+        "buildout-production.cfg",
+        &format!(
+            "[buildout]\nextends = buildout.cfg\nallow-picked-versions = false\n\n\
+             [server]\neggs +=\n    lonely\n\n[versions]\nlonely = 1.0\n\n[git-heads]\nlab-app = {}\n",
+            &pinned_head[..8]
+        ),
+    )
+    .write("buildout-development.cfg", "[buildout]\nextends = buildout-production.cfg\n[server]\neggs -= lonely\n");
+    repo.commit("manifests");
+    repo.tag("2012.07");
+    repo
+}
+
+#[test]
+fn buildout_branches_deploy_with_each_cfg() {
+    let index = PackageIndex::start();
+    let env = Env::new();
+    let (app, first) = app_repo(&env);
+    let branch = buildout_branch(&env, &index, &app, &first);
+
+    // No lava.toml: buildout.cfg is the default.
+    let assert = env.install_from("base", &branch).success();
+    let stderr = stderr_of(&assert);
+    for ignored in [
+        "part server (recipe zc.recipe.egg)",
+        "part python",
+        "develop = .",
+        "extensions = mr.developer",
+        "[branches]",
+    ] {
+        assert!(stderr.contains(ignored), "{ignored} not in: {stderr}");
+    }
+    let base = env.instance_dir("base");
+    let run = |instance: &std::path::Path, script: &str| {
+        let out = std::process::Command::new(instance.join("bin").join(script))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(
+        run(&base, "lab-app"),
+        "lab-app tip",
+        "no git-heads: the default branch"
+    );
+    assert_eq!(run(&base, "greet"), "greet from greet 1.0");
+    let lock = env.current_lock("base");
+    assert_eq!(lock["manifest"]["file"].as_str(), Some("buildout.cfg"));
+    assert_eq!(lock["manifest"]["local-overrides"].as_bool(), Some(true));
+    assert_eq!(
+        lock["python"]["constraints"]["colorlib"].as_str(),
+        Some("1.0")
+    );
+    assert!(
+        lock["environment"]["packages"]["colorlib"]
+            .get("picked")
+            .is_none(),
+        "pinned by [versions]"
+    );
+
+    env.cmd()
+        .env("LAVA_BUILDOUT_CFG", "buildout-production.cfg")
+        .args(["install", "production", "--manifest-branch", &branch.url()])
+        .assert()
+        .success();
+    let production = env.instance_dir("production");
+    assert_eq!(
+        run(&production, "lab-app"),
+        "lab-app 0.1",
+        "pinned by a short [git-heads] commit"
+    );
+    assert_eq!(
+        run(&production, "lonely"),
+        "lonely from lonely 1.0",
+        "eggs += lonely"
+    );
+    let lock = env.current_lock("production");
+    assert_eq!(
+        lock["components"]["lab-app"]["commit"].as_str(),
+        Some(first.as_str())
+    );
+    assert_eq!(
+        lock["components"]["lab-app"]["rev"].as_str(),
+        Some(first.as_str()),
+        "short commit recorded in full"
+    );
+
+    let shown = stdout_of(
+        &env.run(&[
+            "manifest",
+            "show",
+            "--manifest-branch",
+            &branch.url(),
+            "--cfg",
+            "buildout-development.cfg",
+        ])
+        .success(),
+    );
+    let doc: toml::Table = toml::from_str(&shown).unwrap();
+    assert!(
+        doc["components"].get("lonely").is_none(),
+        "eggs -= lonely: {shown}"
+    );
+    assert!(doc["components"].get("greet").is_some());
+    assert_eq!(doc["manifest"]["allow-unpinned"].as_bool(), Some(false));
+
+    // convert: the native TOML installs to the same pins.
+    let converted = stdout_of(
+        &env.run(&[
+            "manifest",
+            "convert",
+            branch
+                .path
+                .join("buildout-production.cfg")
+                .to_str()
+                .unwrap(),
+        ])
+        .success(),
+    );
+    branch.write("lava-production.toml", &converted);
+    branch.commit("converted");
+    env.run(&[
+        "install",
+        "converted",
+        "--manifest-branch",
+        &branch.url(),
+        "--cfg",
+        "lava-production.toml",
+    ])
+    .success();
+    let from_toml = env.current_lock("converted");
+    assert_eq!(from_toml["components"], lock["components"], "{converted}");
+    assert_eq!(from_toml["python"], lock["python"], "{converted}");
+    assert_eq!(
+        from_toml["environment"]["packages"]
+            .as_table()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        lock["environment"]["packages"]
+            .as_table()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>()
+    );
+}
+
+fn cfg_branch(env: &Env, files: &[(&str, &str)]) -> GitRepo {
+    let repo = env.git_repo("cfgs");
+    for (name, text) in files {
+        repo.write(name, text);
+    }
+    repo.commit("cfgs");
+    repo
+}
+
+fn show_fails(env: &Env, repo: &GitRepo, cfg: &str) -> String {
+    let assert = env
+        .run(&[
+            "manifest",
+            "show",
+            "--manifest-branch",
+            &repo.url(),
+            "--cfg",
+            cfg,
+        ])
+        .code(2);
+    stderr_of(&assert)
+}
+
+#[test]
+fn configuration_errors_name_file_section_option_and_line() {
+    let env = Env::new();
+    let repo = cfg_branch(
+        &env,
+        &[
+            ("undefined.cfg", "[buildout]\nparts = server\n\n[server]\neggs =\n    ${nope:eggs}\n"),
+            ("undefined-option.cfg", "[buildout]\nparts = server\n[server]\neggs = ${buildout:nope}\n"),
+            ("circular.cfg", "[buildout]\nparts = server\n[server]\neggs = ${:more}\nmore = ${:eggs}\n"),
+            ("cycle-a.cfg", "[buildout]\nextends = cycle-b.cfg\n"),
+            ("cycle-b.cfg", "[buildout]\nextends = cycle-a.cfg\n"),
+            ("conflict.cfg", "[buildout]\nparts =\n[versions]\nlab-app = 1.0\n[git-repos]\nlab-app = /srv/git/lab-app\n"),
+            ("picked.cfg", "[buildout]\nparts = server\nallow-picked-versions = false\n[server]\neggs =\n    pinned\n    floating\n    other\n[versions]\npinned = 1.0\n"),
+            ("syntax.cfg", "[buildout]\nparts = server\nthis line is wrong\n[server]\neggs: x\n"),
+            ("missing-part.cfg", "[buildout]\nparts = server ghost\n[server]\neggs = x\n"),
+            ("bool.cfg", "[buildout]\nallow-picked-versions = no\n"),
+        ],
+    );
+    let stderr = show_fails(&env, &repo, "undefined.cfg");
+    assert!(
+        stderr.contains("undefined.cfg:5: [server] eggs: ${nope:eggs} refers to section [nope]"),
+        "{stderr}"
+    );
+    let stderr = show_fails(&env, &repo, "undefined-option.cfg");
+    assert!(stderr.contains("[buildout] does not define"), "{stderr}");
+    let stderr = show_fails(&env, &repo, "circular.cfg");
+    assert!(
+        stderr.contains(
+            "circular reference in substitutions: server:eggs -> server:more -> server:eggs"
+        ),
+        "{stderr}"
+    );
+    let stderr = show_fails(&env, &repo, "cycle-a.cfg");
+    assert!(
+        stderr.contains("extends cycle: cycle-a.cfg -> cycle-b.cfg -> cycle-a.cfg"),
+        "{stderr}"
+    );
+    let stderr = show_fails(&env, &repo, "conflict.cfg");
+    assert!(
+        stderr
+            .contains("conflict.cfg:6: lab-app is both in [git-repos] and in the versions section"),
+        "{stderr}"
+    );
+    let stderr = show_fails(&env, &repo, "picked.cfg");
+    assert!(
+        stderr.contains("egg floating has no pin") && stderr.contains("egg other has no pin"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("egg pinned"), "{stderr}");
+    let stderr = show_fails(&env, &repo, "syntax.cfg");
+    assert!(
+        stderr.contains("syntax.cfg:3: \"this line is wrong\" is not an option"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("syntax.cfg:5: \"eggs: x\" uses ':'"),
+        "{stderr}"
+    );
+    let stderr = show_fails(&env, &repo, "missing-part.cfg");
+    assert!(
+        stderr.contains("parts names ghost, but there is no [ghost] section"),
+        "{stderr}"
+    );
+    let stderr = show_fails(&env, &repo, "bool.cfg");
+    assert!(stderr.contains("use exactly true or false"), "{stderr}");
+}
+
+#[test]
+fn macros_and_substitution_chains() {
+    let env = Env::new();
+    let repo = cfg_branch(
+        &env,
+        &[(
+            "buildout.cfg",
+            "[buildout]\nparts = server worker\nversions = pins\n\n\
+             [common]\neggs =\n    base-egg\n    ${names:extra}\n\n[names]\nextra = ${names:deeper}\ndeeper = extra-egg\n\n\
+             [server]\n<= common\nrecipe = zc.recipe.egg\n\n[worker]\n<= common\neggs += worker-egg\n\n\
+             [pins]\nbase-egg = 1.0\nExtra_Egg = 2.0\nworker-egg = 3.0\n",
+        )],
+    );
+    let shown = stdout_of(
+        &env.run(&["manifest", "show", "--manifest-branch", &repo.url()])
+            .success(),
+    );
+    let doc: toml::Table = toml::from_str(&shown).unwrap();
+    let components = doc["components"].as_table().unwrap();
+    assert_eq!(components["base-egg"]["python"].as_str(), Some("1.0"));
+    assert_eq!(
+        components["extra-egg"]["python"].as_str(),
+        Some("2.0"),
+        "keys compare normalized"
+    );
+    assert_eq!(components["worker-egg"]["python"].as_str(), Some("3.0"));
+    env.run(&[
+        "manifest",
+        "convert",
+        env.path("nope.cfg").to_str().unwrap(),
+    ])
+    .code(2);
+}
