@@ -1,7 +1,5 @@
 //! zc.buildout configurations: a lava-manifest-shaped branch deployed as is.
 
-use predicates::prelude::*;
-
 use crate::support::index::PackageIndex;
 use crate::support::{stderr_of, stdout_of, Env, GitRepo};
 
