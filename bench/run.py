@@ -292,9 +292,6 @@ def make_repos(base, count, env, jobs):
 
     def one(idx):
         path = base / f"repo{idx:03d}"
-        if (path / "refs" / "tags" / "v1").exists() or (path / "packed-refs").exists():
-            return
-        rmtree(path)
         run(["git", "init", "-q", "--bare", "-b", "main", path], env)
         stream = fast_import_stream(idx, pool, with_v2=(idx == 0))
         run(["git", "-C", path, "fast-import", "--quiet", "--done"], env, stdin=stream)
