@@ -654,6 +654,7 @@ class Bench:
             r.add_samples(f"cold_n{n}_lava_rss_kib", rss)
 
             dest = self.fresh("vcs")
+            dest.mkdir()
             tv, rssv, _ = run_rss(
                 [self.vcs, "import", "--workers", self.args.jobs, "--input", self.work / f"n{n}.repos", dest],
                 self.env,
@@ -977,7 +978,7 @@ def build_rows(bench, args):
         peak = max(r.samples[key]) / 1024
         vcs_peak = max(r.samples.get(f"cold_n{big}_vcs_rss_kib", [float("nan")])) / 1024
         r.row(f"peak memory (max RSS), cold install of {big} components vs `vcs import`",
-              f"{peak:.1f} MiB", f"{vcs_peak:.1f} MiB",
+              f"{peak:.1f} MiB", f"{vcs_peak:.1f} MiB" if vcs_peak == vcs_peak else "—",
               f"{peak / vcs_peak:.2f}×" if vcs_peak == vcs_peak else "—",
               "< 100 MiB", peak < 100)
     if any(k.startswith("cold_") for k in r.samples):

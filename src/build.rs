@@ -20,6 +20,16 @@ struct StagedRelease {
     committed: bool,
 }
 
+impl StagedRelease {
+    fn new(dir: PathBuf) -> Self {
+        crate::interrupt::register(&dir);
+        StagedRelease {
+            dir,
+            committed: false,
+        }
+    }
+}
+
 impl Drop for StagedRelease {
     fn drop(&mut self) {
         if !self.committed {
@@ -27,6 +37,7 @@ impl Drop for StagedRelease {
                 tracing::warn!("{err:#}");
             }
         }
+        crate::interrupt::unregister(&self.dir);
     }
 }
 
@@ -40,10 +51,7 @@ pub fn build_release(
     lock: &LockFile,
     branch: &ManifestBranch,
 ) -> Result<LockFile> {
-    let mut staged = StagedRelease {
-        dir: instance.temp_release_dir(release),
-        committed: false,
-    };
+    let mut staged = StagedRelease::new(instance.temp_release_dir(release));
     remove_path(&staged.dir)?;
     let src = staged.dir.join("src");
     for dir in [&src, &staged.dir.join("bin")] {
@@ -155,7 +163,7 @@ fn env_plan<'a>(lock: &'a LockFile, src: &Path, local: &Path) -> crate::python::
 }
 
 /// Puts one component's tree at `dest`.
-fn fetch_component(
+pub fn fetch_component(
     ctx: &Context,
     branch: &ManifestBranch,
     component: &LockedComponent,
@@ -163,6 +171,7 @@ fn fetch_component(
 ) -> Result<()> {
     match component {
         LockedComponent::Git { git, commit, .. } => {
+            crate::failpoint::hit("fetch");
             let mirror = ctx.git.mirror(git)?;
             let oid = Oid::from_str(commit)?;
             // The commit is in the mirror after resolution; a rebuild from an
@@ -171,11 +180,13 @@ fn fetch_component(
             mirror.export(oid, dest)
         }
         LockedComponent::Url { url, sha256, .. } => {
+            crate::failpoint::hit("fetch");
             let download = ctx
                 .downloader()?
                 .fetch(url, Some(sha256), ctx.config.offline)?;
             let format = ArchiveFormat::from_url(url)
                 .with_context(|| format!("{url} is not a known archive type"))?;
+            crate::failpoint::hit("extract");
             archive::extract(&download.path, format, dest)
         }
         LockedComponent::Path { path, .. } => branch.tree.export_dir(path, dest),

@@ -64,6 +64,28 @@ pub fn temp_sibling(path: &Path) -> PathBuf {
     ))
 }
 
+/// Removes `.tmp-*` entries of `dir` left by runs that died (their pid,
+/// part of the name, no longer exists). Entries of live runs are kept.
+pub fn remove_stale_temps(dir: &Path) {
+    let Ok(names) = crate::util::dir_names(dir) else {
+        return;
+    };
+    for name in names.iter().filter(|n| n.starts_with(".tmp-")) {
+        let pid = name
+            .rsplitn(3, '-')
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
+        let Some(pid) = pid else { continue };
+        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+            tracing::debug!(
+                "removing {} left by a run that died",
+                dir.join(name).display()
+            );
+            let _ = crate::layout::remove_path(&dir.join(name));
+        }
+    }
+}
+
 /// Holds an exclusive lock on one cache entry (`<entry>.lock`), waiting for
 /// other runs that hold it. Released when dropped or when the process dies.
 pub fn lock_entry(entry: &Path) -> Result<fs::File> {

@@ -30,6 +30,15 @@ pub struct GlobalArgs {
     /// Python installer: uv or pip [default: uv when on PATH, else pip]
     #[arg(long, global = true, env = env_vars::LAVA_PYTHON_INSTALLER, value_name = "NAME")]
     pub python_installer: Option<String>,
+    /// Wait for a busy instance instead of failing: for SECONDS, or as long as it takes
+    #[arg(long, global = true, num_args = 0..=1, default_missing_value = "0", value_name = "SECONDS")]
+    pub wait: Option<u64>,
+    /// Retries of a transient download failure
+    #[arg(long, global = true, env = env_vars::LAVA_RETRIES, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+    /// Seconds a download may stall (connect or read) before it fails
+    #[arg(long, global = true, env = env_vars::LAVA_HTTP_TIMEOUT, value_name = "SECONDS", default_value_t = 30)]
+    pub http_timeout: u64,
     /// More output (-v: per-component detail, -vv: debug)
     #[arg(long, short, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -94,6 +103,21 @@ pub enum Command {
     },
     /// Remove a component's link from local/, and rebuild
     Undevelop { name: String, component: String },
+    /// Remove old releases, keeping the newest N, current and the one before it
+    Prune {
+        name: String,
+        #[arg(long, default_value_t = crate::commands::lifecycle::DEFAULT_KEEP)]
+        keep: usize,
+    },
+    /// Delete an instance (never the shared cache)
+    Remove {
+        name: String,
+        /// Do not ask (required when stdin is not a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Check the current release against its lava.lock and report every difference
+    Verify { name: String },
     /// Point `current` back at the previous (or the named) release
     Rollback {
         name: String,
@@ -130,6 +154,10 @@ pub struct Config {
     pub verbose: u8,
     pub quiet: bool,
     pub python_installer: Option<String>,
+    /// `None`: fail at once on a busy instance; `Some(None)`: wait forever.
+    pub wait: Option<Option<std::time::Duration>>,
+    pub retries: u32,
+    pub http_timeout: std::time::Duration,
 }
 
 /// Components fetched at once when `--jobs` is not given: network-bound work,
@@ -155,6 +183,11 @@ impl Config {
             verbose: args.verbose,
             quiet: args.quiet,
             python_installer: args.python_installer.clone(),
+            wait: args
+                .wait
+                .map(|s| (s > 0).then(|| std::time::Duration::from_secs(s))),
+            retries: args.retries,
+            http_timeout: std::time::Duration::from_secs(args.http_timeout.max(1)),
         }
     }
 }

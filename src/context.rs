@@ -37,7 +37,8 @@ impl Context {
         if let Some(downloader) = self.downloader.get() {
             return Ok(downloader);
         }
-        let downloader = Downloader::new(&self.cache)?;
+        let downloader =
+            Downloader::new(&self.cache, self.config.retries, self.config.http_timeout)?;
         Ok(self.downloader.get_or_init(|| downloader))
     }
 }

@@ -89,6 +89,7 @@ pub fn deploy(
     });
     // Recorded before the switch: a number once used is never used again.
     record.write(&instance.record_path())?;
+    crate::failpoint::hit("before-switch");
     instance.switch_current(&release)?;
     Ok(release)
 }

@@ -14,5 +14,11 @@ pub const LAVA_JOBS: &str = "LAVA_JOBS";
 /// `uv` or `pip`: which installer builds Python environments. Default: uv
 /// when it is on PATH, else the interpreter's venv + pip.
 pub const LAVA_PYTHON_INSTALLER: &str = "LAVA_PYTHON_INSTALLER";
+/// How often a transient download failure is retried (`--retries`). Default 3.
+pub const LAVA_RETRIES: &str = "LAVA_RETRIES";
+/// Seconds an HTTP connect or read may stall before it fails (`--http-timeout`). Default 30.
+pub const LAVA_HTTP_TIMEOUT: &str = "LAVA_HTTP_TIMEOUT";
+/// Testing hook: pause at the named point (see `failpoint.rs`) so a test can kill the run.
+pub const LAVA_FAILPOINT: &str = "LAVA_FAILPOINT";
 /// Log filter for tracing (`RUST_LOG` syntax), overrides `-v`/`-q`.
 pub const LAVA_LOG: &str = "LAVA_LOG";

@@ -257,10 +257,45 @@ impl Instance {
         fs::rename(&temp, &link).with_context(|| format!("cannot create {}", link.display()))
     }
 
+    /// Removes releases beyond the newest `keep`, never `current` nor the
+    /// release before it (what `rollback` would use), and any numbered
+    /// directory that never became a complete release. Returns what went.
+    pub fn prune(&self, keep: usize) -> Result<Vec<String>> {
+        let releases = self.releases()?;
+        let current = self.current_release();
+        let mut keepers: Vec<&String> = releases.iter().rev().take(keep).collect();
+        if let Some(current) = &current {
+            if let Some(index) = releases.iter().position(|r| r == current) {
+                keepers.push(&releases[index]);
+                if index > 0 {
+                    keepers.push(&releases[index - 1]);
+                }
+            }
+        }
+        let mut removed = Vec::new();
+        for name in self.release_dir_names()? {
+            if release_number(&name).is_none() || keepers.contains(&&name) {
+                continue;
+            }
+            if current.as_deref() == Some(name.as_str()) {
+                continue;
+            }
+            remove_path(&self.release_dir(&name))?;
+            removed.push(name);
+        }
+        removed.sort();
+        Ok(removed)
+    }
+
     /// Takes the instance's exclusive lock, or fails with [`Busy`] naming the
-    /// holder. The lock is an OS file lock: the kernel drops it when the
-    /// process dies, so it never goes stale.
-    pub fn lock(&self, command: &str) -> Result<InstanceLock> {
+    /// holder (after waiting `wait` if given: `Some(None)` waits for good).
+    /// The lock is an OS file lock: the kernel drops it when the process
+    /// dies, so it never goes stale.
+    pub fn lock(
+        &self,
+        command: &str,
+        wait: Option<Option<std::time::Duration>>,
+    ) -> Result<InstanceLock> {
         fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create {}", self.dir.display()))?;
         let path = self.dir.join(INSTANCE_LOCK);
@@ -271,23 +306,39 @@ impl Instance {
             .truncate(false)
             .open(&path)
             .with_context(|| format!("cannot open lock file {}", path.display()))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                let holder = fs::read_to_string(&path).unwrap_or_default();
-                let holder = holder.trim();
-                return Err(anyhow::Error::new(Busy {
-                    instance: self.name.to_string(),
-                    holder: if holder.is_empty() {
-                        "another lava-deploy holds its lock".to_owned()
-                    } else {
-                        holder.to_owned()
-                    },
-                }));
+        let started = std::time::Instant::now();
+        let mut said_waiting = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) => {}
+                Err(fs::TryLockError::Error(err)) => {
+                    return Err(err).with_context(|| format!("cannot lock {}", path.display()))
+                }
             }
-            Err(fs::TryLockError::Error(err)) => {
-                return Err(err).with_context(|| format!("cannot lock {}", path.display()))
+            let holder = fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim().to_owned();
+            let keep_waiting = match wait {
+                None => false,
+                Some(None) => true,
+                Some(Some(limit)) => started.elapsed() < limit,
+            };
+            if keep_waiting {
+                if !said_waiting {
+                    tracing::info!("instance {} is busy ({holder}); waiting", self.name);
+                    said_waiting = true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                continue;
             }
+            return Err(anyhow::Error::new(Busy {
+                instance: self.name.to_string(),
+                holder: if holder.is_empty() {
+                    "another lava-deploy holds its lock".to_owned()
+                } else {
+                    holder
+                },
+            }));
         }
         file.set_len(0)?;
         write!(

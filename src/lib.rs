@@ -9,7 +9,9 @@ pub mod context;
 pub mod deploy;
 pub mod env_vars;
 pub mod error;
+pub mod failpoint;
 pub mod fetch;
+pub mod interrupt;
 pub mod layout;
 pub mod lockfile;
 pub mod manifest;
@@ -43,6 +45,7 @@ pub fn main() -> ExitCode {
     };
     let config = Config::from_args(&cli.global);
     logging::init(&config);
+    interrupt::install_handlers();
     match run(Context::new(config), &cli.command) {
         Ok(()) => ExitCode::from(error::exit::OK),
         Err(err) => {
@@ -59,6 +62,9 @@ pub fn run(ctx: Context, command: &Command) -> anyhow::Result<()> {
         Command::Plan { name, source, json } => commands::plan::run(&ctx, name, source, *json),
         Command::Status { name, json } => commands::status::run(&ctx, name.as_deref(), *json),
         Command::List { json } => commands::list::run(&ctx, *json),
+        Command::Prune { name, keep } => commands::lifecycle::prune(&ctx, name, *keep),
+        Command::Remove { name, yes } => commands::lifecycle::remove(&ctx, name, *yes),
+        Command::Verify { name } => commands::lifecycle::verify(&ctx, name),
         Command::Rebuild { name } => commands::rebuild::run(&ctx, name),
         Command::Develop { name, dir } => commands::develop::develop(&ctx, name, dir),
         Command::Undevelop { name, component } => {

@@ -79,6 +79,64 @@ pub fn dir_names(dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
+/// Differences between two directory trees (file contents, executable
+/// bits, symlink targets, missing and extra entries), as short sentences.
+pub fn compare_trees(
+    expected: &std::path::Path,
+    actual: &std::path::Path,
+) -> anyhow::Result<Vec<String>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut differences = Vec::new();
+    let mut pending = vec![std::path::PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        let (want_dir, have_dir) = (expected.join(&relative), actual.join(&relative));
+        let wanted = if want_dir.is_dir() {
+            dir_names(&want_dir)?
+        } else {
+            Vec::new()
+        };
+        let have = if have_dir.is_dir() {
+            dir_names(&have_dir)?
+        } else {
+            Vec::new()
+        };
+        for name in have.iter().filter(|n| !wanted.contains(n)) {
+            differences.push(format!(
+                "{} is not in the pinned tree",
+                relative.join(name).display()
+            ));
+        }
+        for name in wanted {
+            let path = relative.join(&name);
+            let (want, got) = (expected.join(&path), actual.join(&path));
+            let want_meta = std::fs::symlink_metadata(&want)?;
+            let Ok(got_meta) = std::fs::symlink_metadata(&got) else {
+                differences.push(format!("{} is missing", path.display()));
+                continue;
+            };
+            if want_meta.is_dir() {
+                if got_meta.is_dir() {
+                    pending.push(path);
+                } else {
+                    differences.push(format!("{} should be a directory", path.display()));
+                }
+            } else if want_meta.file_type().is_symlink() {
+                if std::fs::read_link(&want).ok() != std::fs::read_link(&got).ok() {
+                    differences.push(format!("{} points elsewhere", path.display()));
+                }
+            } else if !got_meta.is_file() || std::fs::read(&want)? != std::fs::read(&got)? {
+                differences.push(format!("{} differs", path.display()));
+            } else if (want_meta.permissions().mode() & 0o111 != 0)
+                != (got_meta.permissions().mode() & 0o111 != 0)
+            {
+                differences.push(format!("{} has a different executable bit", path.display()));
+            }
+        }
+    }
+    differences.sort();
+    Ok(differences)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

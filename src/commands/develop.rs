@@ -11,7 +11,7 @@ use crate::invalid;
 
 pub fn develop(ctx: &Context, name: &str, dir: &Path) -> Result<()> {
     let (instance, _) = super::existing_instance(ctx, name)?;
-    let _lock = instance.lock("develop")?;
+    let _lock = instance.lock("develop", ctx.config.wait)?;
     let (_, lock) = deploy::current_lock(&instance)?.ok_or_else(|| {
         invalid!(
             "instance {} has no working release; install it first",
@@ -39,7 +39,7 @@ pub fn develop(ctx: &Context, name: &str, dir: &Path) -> Result<()> {
 
 pub fn undevelop(ctx: &Context, name: &str, component: &str) -> Result<()> {
     let (instance, _) = super::existing_instance(ctx, name)?;
-    let _lock = instance.lock("undevelop")?;
+    let _lock = instance.lock("undevelop", ctx.config.wait)?;
     let (_, lock) = deploy::current_lock(&instance)?.ok_or_else(|| {
         invalid!(
             "instance {} has no working release; install it first",

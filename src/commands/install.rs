@@ -16,7 +16,7 @@ pub fn run(ctx: &Context, name: &str, args: &SourceArgs) -> Result<()> {
     refuse_healthy(&instance)?;
     ctx.root.ensure_writable()?;
     let created = !instance.dir.exists();
-    let lock = instance.lock("install")?;
+    let lock = instance.lock("install", ctx.config.wait)?;
     // Another install may have finished while we were starting.
     refuse_healthy(&instance)?;
 

@@ -2,6 +2,7 @@
 
 pub mod develop;
 pub mod install;
+pub mod lifecycle;
 pub mod list;
 pub mod manifest;
 pub mod plan;

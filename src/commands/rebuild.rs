@@ -12,7 +12,7 @@ use crate::record::InstanceRecord;
 
 pub fn run(ctx: &Context, name: &str) -> Result<()> {
     let (instance, _) = super::existing_instance(ctx, name)?;
-    let _lock = instance.lock("rebuild")?;
+    let _lock = instance.lock("rebuild", ctx.config.wait)?;
     let release = rebuild_locked(ctx, &instance, "rebuild")?;
     println!("rebuilt {}: release {release} is current", instance.name);
     Ok(())

@@ -7,7 +7,7 @@ use crate::invalid;
 
 pub fn run(ctx: &Context, name: &str, release: Option<&str>) -> Result<()> {
     let (instance, _) = super::existing_instance(ctx, name)?;
-    let _lock = instance.lock("rollback")?;
+    let _lock = instance.lock("rollback", ctx.config.wait)?;
     let releases = instance.releases()?;
     let current = instance.current_release();
     let target = match release {

@@ -9,7 +9,7 @@ use crate::deploy::{self, Selection};
 
 pub fn run(ctx: &Context, name: &str, args: &SourceArgs) -> Result<()> {
     let (instance, _) = super::existing_instance(ctx, name)?;
-    let _lock = instance.lock("upgrade")?;
+    let _lock = instance.lock("upgrade", ctx.config.wait)?;
     let mut record = crate::record::InstanceRecord::read(&instance.record_path())?;
     let selection = Selection::choose(args, Some(&record.source))?;
     let loaded = deploy::load(ctx, &selection)?;
@@ -47,5 +47,9 @@ pub fn run(ctx: &Context, name: &str, args: &SourceArgs) -> Result<()> {
         "upgrade",
     )?;
     println!("upgraded {}: release {release} is current", instance.name);
+    let removed = instance.prune(super::lifecycle::DEFAULT_KEEP)?;
+    if !removed.is_empty() {
+        tracing::info!("pruned old releases: {}", removed.join(", "));
+    }
     Ok(())
 }

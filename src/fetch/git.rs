@@ -60,6 +60,7 @@ impl GitCache {
                 .with_context(|| format!("cannot create {}", self.db.display()))?;
             let _guard = cache::lock_entry(&path)?;
             if !path.join(cache::COMPLETE_MARKER).exists() {
+                cache::remove_stale_temps(&self.db);
                 init_mirror(&path, url)?;
             }
         }

@@ -13,12 +13,10 @@ use sha2::{Digest, Sha256};
 
 use crate::cache::{self, Cache};
 
-/// How often a transient failure is tried again.
-const RETRIES: u32 = 3;
-
 pub struct Downloader {
     client: reqwest::blocking::Client,
     dir: PathBuf,
+    retries: u32,
 }
 
 /// A verified file in the cache.
@@ -36,17 +34,18 @@ struct Attempt {
 }
 
 impl Downloader {
-    pub fn new(cache: &Cache) -> Result<Self> {
+    pub fn new(cache: &Cache, retries: u32, timeout: Duration) -> Result<Self> {
         let client = reqwest::blocking::Client::builder()
-            .connect_timeout(Duration::from_secs(30))
+            .connect_timeout(timeout)
             // blocking: applies to each connect, read and write, not the whole body
-            .timeout(Duration::from_secs(60))
+            .timeout(timeout)
             .user_agent(concat!("lava-deploy/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("cannot set up the HTTP client")?;
         Ok(Downloader {
             client,
             dir: cache.dir("downloads").join("sha256"),
+            retries,
         })
     }
 
@@ -69,12 +68,13 @@ impl Downloader {
         }
         fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        cache::remove_stale_temps(&self.dir);
         let mut attempt = 0;
         loop {
             attempt += 1;
             match self.try_fetch(url, expected) {
                 Ok(download) => return Ok(download),
-                Err(failure) if failure.transient && attempt <= RETRIES => {
+                Err(failure) if failure.transient && attempt <= self.retries => {
                     let wait = Duration::from_millis(250 * 2u64.pow(attempt - 1));
                     tracing::warn!("{:#}; trying again in {:?}", failure.error, wait);
                     std::thread::sleep(wait);

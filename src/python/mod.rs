@@ -56,6 +56,7 @@ pub fn build_env(
         plan.editables.len()
     );
     create_venv(ctx, installer, &python, &env)?;
+    crate::failpoint::hit("env");
     let env_python = env.join("bin/python");
     let baseline_bins: BTreeSet<String> = crate::util::dir_names(&env.join("bin"))?
         .into_iter()
