@@ -71,10 +71,7 @@ pub fn remove_stale_temps(dir: &Path) {
         return;
     };
     for name in names.iter().filter(|n| n.starts_with(".tmp-")) {
-        let pid = name
-            .rsplitn(3, '-')
-            .nth(1)
-            .and_then(|p| p.parse::<u32>().ok());
+        let pid = name.rsplit('-').nth(1).and_then(|p| p.parse::<u32>().ok());
         let Some(pid) = pid else { continue };
         if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
             tracing::debug!(

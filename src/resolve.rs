@@ -153,6 +153,13 @@ fn resolve_component(
         }
         ComponentSource::Url { url, sha256 } => {
             let sha256 = match sha256 {
+                // Offline, a missing download is reported now, with every
+                // other missing piece, rather than in the middle of the build.
+                Some(sha256)
+                    if ctx.config.offline && ctx.downloader()?.cached(sha256).is_none() =>
+                {
+                    anyhow::bail!("{url} is not in the cache, and --offline forbids downloading it")
+                }
                 Some(sha256) => sha256.clone(),
                 // Unpinned (allowed): the pin is whatever the server has now.
                 None => {

@@ -5,6 +5,7 @@ mod support;
 
 mod archives;
 mod buildout;
+mod faults;
 mod install;
 mod local;
 mod manifests;

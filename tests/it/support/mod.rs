@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod faults;
 pub mod git;
 pub mod http;
 pub mod index;
@@ -50,15 +51,62 @@ impl Env {
 
     /// The binary with `--root` set and a clean environment.
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("lava-deploy").unwrap();
+        Command::from_std(self.std_cmd())
+    }
+
+    /// The same as a plain `std::process::Command`, to spawn and kill.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("lava-deploy"));
         for var in PRODUCT_VARS {
             cmd.env_remove(var);
         }
-        cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+        cmd.env_remove("LAVA_FAILPOINT")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("HOME", self.tmp.path())
             .arg("--root")
             .arg(&self.root);
         cmd
+    }
+
+    /// Starts `args` paused at failpoint `point` and returns once it is
+    /// there (its stderr said so), so the test can kill it.
+    pub fn spawn_paused(&self, point: &str, args: &[&str]) -> std::process::Child {
+        use std::io::BufRead;
+        let mut child = self
+            .std_cmd()
+            .env("LAVA_FAILPOINT", point)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let wanted = format!("failpoint {point} reached");
+        std::thread::spawn(move || {
+            let mut seen = String::new();
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                seen.push_str(&line);
+                seen.push('\n');
+                if line.contains(&wanted) {
+                    let _ = tx.send(Ok(()));
+                    // Keep draining so the child never blocks on a full pipe.
+                    continue;
+                }
+            }
+            let _ = tx.send(Err(seen));
+        });
+        match rx.recv_timeout(std::time::Duration::from_secs(120)) {
+            Ok(Ok(())) => child,
+            Ok(Err(seen)) => panic!("{args:?} ended before failpoint {point}:\n{seen}"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("{args:?} did not reach failpoint {point}");
+            }
+        }
     }
 
     /// `lava-deploy <args>` under this env.
@@ -115,6 +163,12 @@ impl Env {
     /// Entries of `code/`, sorted (releases, `current`, leftovers).
     pub fn code_entries(&self, name: &str) -> Vec<String> {
         list_dir(&self.instance_dir(name).join("code"))
+    }
+
+    /// `lava.lock` of the current release, if there is one.
+    pub fn current_lock_opt(&self, name: &str) -> Option<toml::Table> {
+        let path = self.instance_dir(name).join("code/current/lava.lock");
+        path.is_file().then(|| read_toml(&path))
     }
 
     /// `lava.lock` of the current release, parsed.
