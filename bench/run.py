@@ -91,6 +91,42 @@ def rmtree(path):
     shutil.rmtree(path, ignore_errors=True)
 
 
+def mount_of(path):
+    """(mount point, fs type) holding path, from /proc/mounts."""
+    path = os.path.realpath(path)
+    best = ("/", "?")
+    try:
+        with open("/proc/mounts") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) < 3:
+                    continue
+                mnt = parts[1].replace("\\040", " ")
+                if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best[0]):
+                    best = (mnt, parts[2])
+    except OSError:
+        pass
+    return best
+
+
+def choose_tmpdir(requested):
+    """--tmpdir, else /dev/shm when it is a tmpfs with room, else the system temp dir."""
+    if requested:
+        return requested
+    shm = "/dev/shm"
+    try:
+        st = os.statvfs(shm)
+        if (
+            mount_of(shm)[1] == "tmpfs"
+            and os.access(shm, os.W_OK)
+            and st.f_bavail * st.f_frsize >= 4 << 30
+        ):
+            return shm
+    except OSError:
+        pass
+    return tempfile.gettempdir()
+
+
 def resolve_shim(path, prog, env):
     """pyenv shims cost ~0.15 s per call: use the real program behind them."""
     try:
@@ -587,6 +623,30 @@ class Bench:
         self.scratch = work / "scratch"
         self.scratch.mkdir()
         self.counter = 0
+        # Benchmarked commands keep their temporary files in the workload too.
+        tmp = work / "tmp"
+        tmp.mkdir()
+        self.env = dict(env, TMPDIR=str(tmp))
+        self.on_tmpfs = mount_of(work)[1] == "tmpfs"
+        self.trash = work / "trash"
+        self.trash.mkdir()
+
+    def discard(self, path):
+        """Removes a finished tree. On a disk file system it is only moved aside and
+        deleted at the end: ext4 makes file creation slow for minutes in block groups
+        with many recently deleted inodes, which would slow down the next runs."""
+        if not os.path.lexists(path):
+            return
+        if self.on_tmpfs:
+            rmtree(path)
+        else:
+            self.counter += 1
+            os.rename(path, self.trash / f"{self.counter:05d}")
+
+    def settle(self):
+        """Before a timed command on disk: write back what earlier steps left dirty."""
+        if not self.on_tmpfs:
+            os.sync()
 
     def fresh(self, prefix):
         self.counter += 1
@@ -642,7 +702,7 @@ class Bench:
         root = None
         for i in range(self.args.runs):
             if root:
-                rmtree(root)
+                self.discard(root)
             root = self.fresh("lava-root")
             t, rss, _ = run_rss(
                 self.lava_cmd(root, "install", "bench", "--manifest-branch", manifest),
@@ -663,7 +723,7 @@ class Bench:
             verify_tree(dest, repos, "vcs import")
             r.add_samples(f"cold_n{n}_vcs", tv)
             r.add_samples(f"cold_n{n}_vcs_rss_kib", rssv)
-            rmtree(dest)
+            self.discard(dest)
 
             ws = self.fresh("west-ws")
             (ws / "manifest").mkdir(parents=True)
@@ -674,7 +734,7 @@ class Bench:
             r.add_samples(f"cold_n{n}_west_init", ti)
             r.add_samples(f"cold_n{n}_west_update", tw)
             r.add_samples(f"cold_n{n}_west_rss_kib", rssw)
-            rmtree(ws)
+            self.discard(ws)
             log(
                 f"[cold N={n}] run {i + 1}/{self.args.runs}: lava {fmt_time(t)}, "
                 f"vcs {fmt_time(tv)}, west init {fmt_time(ti)} + update {fmt_time(tw)}"
@@ -698,17 +758,17 @@ class Bench:
             )
             verify_tree(lava_src(root, name), self.repos[n], "lava-deploy warm install")
             r.add_samples(f"warm_n{n}_lava", t)
-            rmtree(root / "instances" / name)
+            self.discard(root / "instances" / name)
 
             dest = self.fresh("cpal")
             tl, _ = run(["cp", "-al", src, dest], self.env)
             r.add_samples(f"warm_n{n}_cp_al", tl)
-            rmtree(dest)
+            self.discard(dest)
             dest = self.fresh("cpr")
             tr, _ = run(["cp", "-r", src, dest], self.env)
             r.add_samples(f"warm_n{n}_cp_r", tr)
             verify_tree(dest, self.repos[n], "cp -r")
-            rmtree(dest)
+            self.discard(dest)
             log(
                 f"[warm N={n}] run {i + 1}/{self.args.runs}: lava {fmt_time(t)}, "
                 f"cp -al {fmt_time(tl)}, cp -r {fmt_time(tr)}"
@@ -743,7 +803,7 @@ class Bench:
             dest = self.fresh("clone")
             tc, _ = run(["git", "clone", "-q", "--bare", self.repos[n][0], dest], self.env)
             r.add_samples(f"upgrade_n{n}_git_clone_one", tc)
-            rmtree(dest)
+            self.discard(dest)
             log(
                 f"[upgrade N={n}] run {i + 1}/{self.args.runs}: no-op {fmt_time(t)}, "
                 f"one component ({current}) {fmt_time(t1)}, git clone --bare of it {fmt_time(tc)}"
@@ -800,11 +860,11 @@ class Bench:
         for i in range(self.args.runs):
             root = self.fresh("py-root")
             t = lava_install(root, "py")
-            rmtree(root)
+            self.discard(root)
             cache, venv = self.fresh("py-cache"), self.fresh("py-venv")
             tb = bare_install(cache, venv)
-            rmtree(cache)
-            rmtree(venv)
+            self.discard(cache)
+            self.discard(venv)
             r.add_samples(f"python_{installer}_cold_lava", t)
             r.add_samples(f"python_{installer}_cold_bare", tb)
             log(f"[python {installer} cold] run {i + 1}/{self.args.runs}: lava {fmt_time(t)}, bare {fmt_time(tb)}")
@@ -815,19 +875,19 @@ class Bench:
         lava_install(root, "warmup")
         venv = self.fresh("py-venv")
         bare_install(cache, venv)
-        rmtree(venv)
+        self.discard(venv)
         for i in range(self.args.runs):
             name = f"py{i}"
             t = lava_install(root, name)
-            rmtree(root / "instances" / name)
+            self.discard(root / "instances" / name)
             venv = self.fresh("py-venv")
             tb = bare_install(cache, venv)
-            rmtree(venv)
+            self.discard(venv)
             r.add_samples(f"python_{installer}_warm_lava", t)
             r.add_samples(f"python_{installer}_warm_bare", tb)
             log(f"[python {installer} warm] run {i + 1}/{self.args.runs}: lava {fmt_time(t)}, bare {fmt_time(tb)}")
-        rmtree(root)
-        rmtree(cache)
+        self.discard(root)
+        self.discard(cache)
 
 
 def count_fetches(proc, manifest):
