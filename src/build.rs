@@ -74,16 +74,16 @@ pub fn build_release(
         std::os::unix::fs::symlink(Path::new("../local").join(&found.dir), &link)
             .with_context(|| format!("cannot create symlink {}", link.display()))?;
     }
-    if !sources.is_empty() {
-        tracing::info!("fetching {} components", sources.len());
-    }
+    let phase = crate::progress::Phase::start("fetch", sources.len());
     let results = crate::util::parallel_map(&sources, ctx.config.jobs, |(name, component)| {
         let started = std::time::Instant::now();
         let result = fetch_component(ctx, branch, component, &src.join(name))
             .with_context(|| format!("component {name} ({})", component.origin(name)));
         tracing::debug!("{name}: fetched in {:.2?}", started.elapsed());
+        phase.done(name);
         result
     });
+    drop(phase);
     crate::util::combine_errors(
         results.into_iter().filter_map(Result::err).collect(),
         "components could not be fetched",

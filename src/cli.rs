@@ -45,6 +45,9 @@ pub struct GlobalArgs {
     /// Only warnings and errors
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Plain log lines instead of progress bars, even on a terminal
+    #[arg(long, global = true)]
+    pub no_progress: bool,
 }
 
 /// Which manifest to use: the branch and the file inside it.
@@ -153,6 +156,7 @@ pub struct Config {
     pub jobs: usize,
     pub verbose: u8,
     pub quiet: bool,
+    pub no_progress: bool,
     pub python_installer: Option<String>,
     /// `None`: fail at once on a busy instance; `Some(None)`: wait forever.
     pub wait: Option<Option<std::time::Duration>>,
@@ -182,6 +186,7 @@ impl Config {
             jobs: args.jobs.map(usize::from).unwrap_or(DEFAULT_JOBS),
             verbose: args.verbose,
             quiet: args.quiet,
+            no_progress: args.no_progress,
             python_installer: args.python_installer.clone(),
             wait: args
                 .wait

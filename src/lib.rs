@@ -16,6 +16,7 @@ pub mod layout;
 pub mod lockfile;
 pub mod manifest;
 pub mod overrides;
+pub mod progress;
 pub mod python;
 pub mod record;
 pub mod resolve;

@@ -11,6 +11,8 @@ use crate::cli::Config;
 use crate::env_vars;
 
 pub fn init(config: &Config) {
+    use std::io::IsTerminal;
+    crate::progress::init(!config.quiet && !config.no_progress && std::io::stderr().is_terminal());
     let default = match (config.quiet, config.verbose) {
         (true, _) => "warn",
         (false, 0) => "info",
@@ -21,7 +23,7 @@ pub fn init(config: &Config) {
         .unwrap_or_else(|_| EnvFilter::new(format!("lava_deploy={default},warn")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(crate::progress::LogWriter)
         .event_format(PlainLines)
         .try_init();
 }

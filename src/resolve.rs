@@ -20,13 +20,11 @@ enum Outcome {
 
 pub fn resolve(ctx: &Context, branch: &ManifestBranch, manifest: &Manifest) -> Result<LockFile> {
     let components: Vec<&Component> = manifest.components.values().collect();
-    tracing::info!(
-        "resolving {} components of {}",
-        components.len(),
-        manifest.file
-    );
+    let phase = crate::progress::Phase::start("resolve", components.len());
     let outcomes = crate::util::parallel_map(&components, ctx.config.jobs, |component| {
-        resolve_component(ctx, branch, manifest, component).with_context(|| {
+        let outcome = resolve_component(ctx, branch, manifest, component);
+        phase.done(&component.name);
+        outcome.with_context(|| {
             format!(
                 "component {} ({})",
                 component.name,
@@ -34,6 +32,7 @@ pub fn resolve(ctx: &Context, branch: &ManifestBranch, manifest: &Manifest) -> R
             )
         })
     });
+    drop(phase);
     let mut locked = BTreeMap::new();
     let mut unpinned = Vec::new();
     let mut failures = Vec::new();

@@ -165,6 +165,7 @@ impl Downloader {
                 break;
             }
             hasher.update(&buffer[..read]);
+            crate::progress::add_bytes(read as u64);
             file.write_all(&buffer[..read])
                 .with_context(|| format!("cannot write {}", partial.display()))
                 .map_err(fatal)?;
