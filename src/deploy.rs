@@ -94,6 +94,30 @@ pub fn deploy(
     Ok(release)
 }
 
+/// The current release and its lock, or an error saying there is none.
+pub fn require_current(instance: &Instance) -> Result<(String, LockFile)> {
+    current_lock(instance)?.ok_or_else(|| {
+        crate::invalid!(
+            "instance {} has no working release; run `lava-deploy install {}` first",
+            instance.name,
+            instance.name
+        )
+    })
+}
+
+/// The manifest branch a lock was made from, at its recorded commit (from
+/// the cache when it is there).
+pub fn recorded_branch(ctx: &Context, lock: &LockFile) -> Result<ManifestBranch> {
+    let spec = BranchSpec::parse(&lock.manifest.source)?;
+    ManifestBranch::at_recorded_commit(&spec, &ctx.git, &lock.manifest.commit, ctx.config.offline)
+        .with_context(|| {
+            format!(
+                "cannot open the manifest branch {} at {}",
+                lock.manifest.source, lock.manifest.commit
+            )
+        })
+}
+
 /// The lock of the release `current` points at.
 pub fn current_lock(instance: &Instance) -> Result<Option<(String, LockFile)>> {
     let Some(release) = instance.current_release() else {

@@ -7,17 +7,11 @@ use anyhow::Result;
 
 use crate::context::Context;
 use crate::deploy;
-use crate::invalid;
 
 pub fn develop(ctx: &Context, name: &str, dir: &Path) -> Result<()> {
     let (instance, _) = super::existing_instance(ctx, name)?;
     let _lock = instance.lock("develop", ctx.config.wait)?;
-    let (_, lock) = deploy::current_lock(&instance)?.ok_or_else(|| {
-        invalid!(
-            "instance {} has no working release; install it first",
-            instance.name
-        )
-    })?;
+    let (_, lock) = deploy::require_current(&instance)?;
     let link = crate::overrides::link_checkout(&instance, &lock, dir)?;
     match super::rebuild::rebuild_locked(ctx, &instance, "develop") {
         Ok(release) => {
@@ -40,12 +34,7 @@ pub fn develop(ctx: &Context, name: &str, dir: &Path) -> Result<()> {
 pub fn undevelop(ctx: &Context, name: &str, component: &str) -> Result<()> {
     let (instance, _) = super::existing_instance(ctx, name)?;
     let _lock = instance.lock("undevelop", ctx.config.wait)?;
-    let (_, lock) = deploy::current_lock(&instance)?.ok_or_else(|| {
-        invalid!(
-            "instance {} has no working release; install it first",
-            instance.name
-        )
-    })?;
+    let (_, lock) = deploy::require_current(&instance)?;
     let (link, target) = crate::overrides::unlink_checkout(&instance, &lock, component)?;
     match super::rebuild::rebuild_locked(ctx, &instance, "undevelop") {
         Ok(release) => {

@@ -7,7 +7,6 @@ use anyhow::{Context as _, Result};
 use crate::context::Context;
 use crate::deploy;
 use crate::invalid;
-use crate::manifest::{BranchSpec, ManifestBranch};
 
 /// Releases `upgrade` keeps, and `prune` without `--keep`.
 pub const DEFAULT_KEEP: usize = 5;
@@ -60,16 +59,9 @@ pub fn remove(ctx: &Context, name: &str, yes: bool) -> Result<()> {
 
 pub fn verify(ctx: &Context, name: &str) -> Result<()> {
     let (instance, _) = super::existing_instance(ctx, name)?;
-    let (release, lock) = deploy::current_lock(&instance)?
-        .ok_or_else(|| invalid!("instance {name} has no working release to verify"))?;
+    let (release, lock) = deploy::require_current(&instance)?;
     let release_dir = instance.release_dir(&release);
-    let spec = BranchSpec::parse(&lock.manifest.source)?;
-    let branch = ManifestBranch::at_recorded_commit(
-        &spec,
-        &ctx.git,
-        &lock.manifest.commit,
-        ctx.config.offline,
-    )?;
+    let branch = deploy::recorded_branch(ctx, &lock)?;
     let scratch = tempfile::Builder::new().prefix("lava-verify-").tempdir()?;
     let mut differences = Vec::new();
     let mut checked = 0;

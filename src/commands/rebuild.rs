@@ -1,13 +1,11 @@
 //! `rebuild NAME`: a new release from the current release's lock plus the
 //! overrides now in local/ — no manifest fetch, nothing re-resolved.
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use crate::context::Context;
 use crate::deploy;
-use crate::invalid;
 use crate::layout::Instance;
-use crate::manifest::{BranchSpec, ManifestBranch};
 use crate::record::InstanceRecord;
 
 pub fn run(ctx: &Context, name: &str) -> Result<()> {
@@ -21,22 +19,9 @@ pub fn run(ctx: &Context, name: &str) -> Result<()> {
 /// Rebuilds while the caller holds the instance lock.
 pub fn rebuild_locked(ctx: &Context, instance: &Instance, command: &str) -> Result<String> {
     let mut record = InstanceRecord::read(&instance.record_path())?;
-    let (current, mut lock) = deploy::current_lock(instance)?.ok_or_else(|| {
-        invalid!(
-            "instance {} has no working release to rebuild from; run `lava-deploy install {}`",
-            instance.name,
-            instance.name
-        )
-    })?;
+    let (current, mut lock) = deploy::require_current(instance)?;
     tracing::info!("rebuilding from release {current}");
-    let spec = BranchSpec::parse(&lock.manifest.source)?;
-    let branch = ManifestBranch::at_recorded_commit(
-        &spec,
-        &ctx.git,
-        &lock.manifest.commit,
-        ctx.config.offline,
-    )
-    .with_context(|| format!("cannot open the manifest branch of release {current}"))?;
+    let branch = deploy::recorded_branch(ctx, &lock)?;
     lock.environment = None;
     crate::overrides::apply(instance, &mut lock)?;
     deploy::deploy(ctx, instance, &mut record, &lock, &branch, command)

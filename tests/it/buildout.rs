@@ -1,7 +1,7 @@
 //! zc.buildout configurations: a lava-manifest-shaped branch deployed as is.
 
 use crate::support::index::PackageIndex;
-use crate::support::{stderr_of, stdout_of, Env, GitRepo};
+use crate::support::{run_ok, stderr_of, stdout_of, Env, GitRepo};
 
 /// A python project with a console script, as a git repo with two commits.
 fn app_repo(env: &Env) -> (GitRepo, String) {
@@ -74,17 +74,8 @@ fn buildout_branches_deploy_with_each_cfg() {
         assert!(stderr.contains(ignored), "{ignored} not in: {stderr}");
     }
     let base = env.instance_dir("base");
-    let run = |instance: &std::path::Path, script: &str| {
-        let out = std::process::Command::new(instance.join("bin").join(script))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
+    let run =
+        |instance: &std::path::Path, script: &str| run_ok(&instance.join("bin").join(script), &[]);
     assert_eq!(
         run(&base, "lab-app"),
         "lab-app tip",

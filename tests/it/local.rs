@@ -7,18 +7,7 @@ use std::process::Command;
 use predicates::prelude::*;
 
 use crate::support::index::PackageIndex;
-use crate::support::{git_component, stderr_of, stdout_of, Env};
-
-fn run_ok(program: &Path) -> String {
-    let output = Command::new(program).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}: {}",
-        program.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
+use crate::support::{git_component, run_ok, stderr_of, stdout_of, Env};
 
 /// A python project `name` in `dir` whose console script `name` prints `says`.
 fn python_project(dir: &Path, name: &str, metadata: &str, says: &str) {
@@ -77,7 +66,10 @@ fn python_checkouts_override_by_project_name_and_are_editable() {
             .assert()
             .success();
         let instance = env.instance_dir("x");
-        assert_eq!(run_ok(&instance.join("bin/greet")), "greet from greet 1.0");
+        assert_eq!(
+            run_ok(&instance.join("bin/greet"), &[]),
+            "greet from greet 1.0"
+        );
 
         // Dropped into code/current/local under names that say nothing.
         let local = instance.join("code/current/local");
@@ -100,12 +92,12 @@ fn python_checkouts_override_by_project_name_and_are_editable() {
             .success();
         assert_eq!(env.current("x"), "0002-v1", "{installer}");
         assert_eq!(
-            run_ok(&instance.join("bin/greet")),
+            run_ok(&instance.join("bin/greet"), &[]),
             "greet from the checkout",
             "{installer}"
         );
         assert_eq!(
-            run_ok(&instance.join("bin/lonely")),
+            run_ok(&instance.join("bin/lonely"), &[]),
             "lonely from the checkout",
             "{installer}"
         );
@@ -118,7 +110,11 @@ fn python_checkouts_override_by_project_name_and_are_editable() {
             "def main():\n    print('edited')\n",
         )
         .unwrap();
-        assert_eq!(run_ok(&instance.join("bin/greet")), "edited", "{installer}");
+        assert_eq!(
+            run_ok(&instance.join("bin/greet"), &[]),
+            "edited",
+            "{installer}"
+        );
 
         let lock = env.current_lock("x");
         let greet = lock["overrides"]["greet"].as_table().unwrap();
@@ -151,7 +147,7 @@ fn setup_cfg_metadata_is_recognised() {
     );
     env.run(&["rebuild", "x"]).success();
     assert_eq!(
-        run_ok(&env.instance_dir("x").join("bin/lonely")),
+        run_ok(&env.instance_dir("x").join("bin/lonely"), &[]),
         "lonely, cfg edition"
     );
 }
@@ -351,7 +347,7 @@ fn failed_rebuild_leaves_current_unchanged() {
     );
     assert_eq!(env.code_entries("x"), ["0001-v1", "current"]);
     assert_eq!(
-        run_ok(&env.instance_dir("x").join("bin/greet")),
+        run_ok(&env.instance_dir("x").join("bin/greet"), &[]),
         "greet from greet 1.0"
     );
 }

@@ -1,12 +1,10 @@
 //! Python environments against a real package index on 127.0.0.1, with
 //! both installers.
 
-use std::process::Command;
-
 use predicates::prelude::*;
 
 use crate::support::index::{PackageIndex, WheelSpec};
-use crate::support::{stderr_of, stdout_of, Env, GitRepo};
+use crate::support::{run_ok, stderr_of, stdout_of, Env, GitRepo};
 
 const INSTALLERS: [&str; 2] = ["pip", "uv"];
 
@@ -20,21 +18,6 @@ fn manifest(index: &PackageIndex, allow_unpinned: bool, components: &str) -> Str
 
 const GREET_PINNED: &str =
     "[components.greet]\npython = \"1.0\"\n[components.colorlib]\npython = \"1.0\"\n";
-
-/// Runs a program and returns its stdout, asserting success.
-fn run_ok(program: &std::path::Path, args: &[&str]) -> String {
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
-    assert!(
-        output.status.success(),
-        "{} failed: {}",
-        program.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
 
 fn install_with(env: &Env, installer: &str, repo: &GitRepo) -> assert_cmd::assert::Assert {
     with_installer(
