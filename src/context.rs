@@ -22,7 +22,7 @@ impl Context {
     pub fn new(config: Config) -> Self {
         let root = Root::new(config.root.clone());
         let cache = Cache::new(root.cache_dir());
-        let git = GitCache::new(&cache);
+        let git = GitCache::new(&cache, config.offline);
         Context {
             config,
             root,

@@ -18,6 +18,8 @@ const REMOTE_HEAD: &str = "refs/lava/remote-HEAD";
 #[derive(Debug, Clone)]
 pub struct GitCache {
     db: PathBuf,
+    /// `--offline`: new mirrors start empty, even for repositories on this machine.
+    offline: bool,
 }
 
 /// How a revision was found: the pinning rules depend on it.
@@ -46,9 +48,10 @@ pub struct ResolvedRev {
 }
 
 impl GitCache {
-    pub fn new(cache: &Cache) -> Self {
+    pub fn new(cache: &Cache, offline: bool) -> Self {
         GitCache {
             db: cache.dir("git").join("db"),
+            offline,
         }
     }
 
@@ -61,7 +64,7 @@ impl GitCache {
             let _guard = cache::lock_entry(&path)?;
             if !path.join(cache::COMPLETE_MARKER).exists() {
                 cache::remove_stale_temps(&self.db);
-                init_mirror(&path, url)?;
+                init_mirror(&path, url, self.offline)?;
             }
         }
         Ok(Mirror {
@@ -73,16 +76,39 @@ impl GitCache {
 
 /// A fresh bare repository, built beside its place and renamed into it so a
 /// killed run never leaves a half-made mirror under the real name.
-fn init_mirror(path: &Path, url: &str) -> Result<()> {
+fn init_mirror(path: &Path, url: &str, offline: bool) -> Result<()> {
     let temp = cache::temp_sibling(path);
-    let repo = Repository::init_bare(&temp)
-        .with_context(|| format!("cannot create git mirror {}", temp.display()))?;
-    repo.remote_with_fetch("origin", url, "+refs/heads/*:refs/heads/*")?;
+    let repo = match local_path(url).filter(|_| !offline) {
+        // A repository on this machine: hardlink (or copy) its objects, as
+        // `git clone --local` does, instead of packing them through a
+        // transport. Refs are then laid out by the first fetch, which finds
+        // every object already here.
+        Some(source) => git2::build::RepoBuilder::new()
+            .bare(true)
+            .clone_local(git2::build::CloneLocal::Local)
+            .clone(source, &temp)
+            .or_else(|err| {
+                tracing::debug!("local clone of {url} failed ({err}); starting empty");
+                let _ = fs::remove_dir_all(&temp);
+                Repository::init_bare(&temp)
+            }),
+        None => Repository::init_bare(&temp),
+    }
+    .with_context(|| format!("cannot create git mirror {}", temp.display()))?;
+    if repo.find_remote("origin").is_err() {
+        repo.remote_with_fetch("origin", url, "+refs/heads/*:refs/heads/*")?;
+    }
     fs::write(temp.join(cache::COMPLETE_MARKER), url)?;
     let _ = fs::remove_dir_all(path);
     fs::rename(&temp, path)
         .with_context(|| format!("cannot create git mirror {}", path.display()))?;
     Ok(())
+}
+
+/// The path of a repository on this machine (`/path` or `file:///path`).
+fn local_path(url: &str) -> Option<&str> {
+    let path = url.strip_prefix("file://").unwrap_or(url);
+    path.starts_with('/').then_some(path)
 }
 
 /// A bare mirror of one remote repository.
