@@ -74,11 +74,26 @@ pub fn build_release(
         std::os::unix::fs::symlink(Path::new("../local").join(&found.dir), &link)
             .with_context(|| format!("cannot create symlink {}", link.display()))?;
     }
+    // Trees the current release already has at the same pin are hardlinked
+    // from it instead of fetched again: an upgrade costs what changed.
+    // Releases are never modified, so sharing their files is safe.
+    let previous = crate::deploy::current_lock(instance).ok().flatten();
+    let reusable = |name: &str, component: &LockedComponent| -> Option<PathBuf> {
+        let (release, lock) = previous.as_ref()?;
+        let same =
+            lock.components.get(name) == Some(component) && !lock.overrides.contains_key(name);
+        let tree = instance.release_dir(release).join("src").join(name);
+        (same && tree.is_dir() && !tree.is_symlink()).then_some(tree)
+    };
     let phase = crate::progress::Phase::start("fetch", sources.len());
     let results = crate::util::parallel_map(&sources, ctx.config.jobs, |(name, component)| {
         let started = std::time::Instant::now();
-        let result = fetch_component(ctx, branch, component, &src.join(name))
-            .with_context(|| format!("component {name} ({})", component.origin(name)));
+        let dest = src.join(name);
+        let result = match reusable(name, component) {
+            Some(tree) => crate::util::link_tree(&tree, &dest),
+            None => fetch_component(ctx, branch, component, &dest),
+        }
+        .with_context(|| format!("component {name} ({})", component.origin(name)));
         tracing::debug!("{name}: fetched in {:.2?}", started.elapsed());
         phase.done(name);
         result

@@ -234,3 +234,43 @@ fn pinned_commits_already_mirrored_are_not_fetched_again() {
     ])
     .success();
 }
+
+#[test]
+fn unchanged_trees_are_reused_from_the_current_release() {
+    use std::os::unix::fs::MetadataExt;
+    let env = Env::new();
+    let tool = component(&env);
+    let other = env.tagged_repo("other", "README", &[("o1", "other\n")]);
+    let text = |rev: &str| {
+        format!(
+            "{}{}",
+            pinned(&tool, rev),
+            git_component("other", &other, "o1")
+        )
+    };
+    let manifest = env.manifest_repo(&text("v1"), Some("r1"));
+    env.install_from("x", &manifest).success();
+    manifest.write("lava.toml", &text("v2"));
+    manifest.commit("v2");
+    manifest.tag("r2");
+    env.run(&["upgrade", "x"]).success();
+    let code = env.instance_dir("x").join("code");
+    let inode = |release: &str, file: &str| {
+        std::fs::metadata(code.join(release).join("src").join(file))
+            .unwrap()
+            .ino()
+    };
+    assert_eq!(
+        inode("0001-r1", "other/README"),
+        inode("0002-r2", "other/README"),
+        "unchanged: shared"
+    );
+    assert_ne!(
+        inode("0001-r1", "tool/VERSION"),
+        inode("0002-r2", "tool/VERSION"),
+        "changed: fetched anew"
+    );
+    // Deleting the old release leaves the new one whole.
+    std::fs::remove_dir_all(code.join("0001-r1")).unwrap();
+    env.run(&["verify", "x"]).success();
+}
