@@ -55,14 +55,6 @@ pub fn build_env(
         plan.trees.len(),
         plan.editables.len()
     );
-    create_venv(ctx, installer, &python, &env)?;
-    crate::failpoint::hit("env");
-    let env_python = env.join("bin/python");
-    let baseline_bins: BTreeSet<String> = crate::util::dir_names(&env.join("bin"))?
-        .into_iter()
-        .collect();
-    let baseline_dists = dist::installed(&env)?;
-
     let scratch = tempfile::Builder::new()
         .prefix("lava-deploy-env-")
         .tempdir()?;
@@ -80,18 +72,26 @@ pub fn build_env(
         fs::write(&constraints, text)?;
         index.extend(["--constraint".to_owned(), constraints.display().to_string()]);
     }
-    let resolved = match installer {
-        Installer::Pip => {
-            install_with_pip(ctx, &env_python, &index, &requirements, scratch.path())?
-        }
-        Installer::Uv => install_with_uv(
-            ctx,
-            plan,
-            &env_python,
-            &index,
-            &requirements,
-            scratch.path(),
-        )?,
+
+    // uv resolves (against the base interpreter) while the venv is made.
+    let compiled = std::thread::scope(|scope| {
+        let compile = (installer == Installer::Uv).then(|| {
+            scope.spawn(|| uv_compile(ctx, plan, &python, &index, &requirements, scratch.path()))
+        });
+        let venv = create_venv(ctx, installer, &python, &env);
+        let compiled = compile.map(|handle| handle.join().expect("uv compile does not panic"));
+        venv.map(|()| compiled)
+    })?
+    .transpose()?;
+    crate::failpoint::hit("env");
+    let env_python = env.join("bin/python");
+    let baseline_bins: BTreeSet<String> = crate::util::dir_names(&env.join("bin"))?
+        .into_iter()
+        .collect();
+    let baseline_dists = dist::installed(&env)?;
+    let resolved = match compiled {
+        None => install_with_pip(ctx, &env_python, &index, &requirements, scratch.path())?,
+        Some((compiled, pins)) => uv_install(ctx, &env_python, &index, &compiled, pins)?,
     };
 
     let installed = dist::installed(&env)?;
@@ -244,14 +244,14 @@ fn install_with_pip(
 /// uv has no installation report: resolve with `uv pip compile
 /// --generate-hashes` (every package, its version and the hashes of its
 /// artifacts), then install exactly that, uv verifying the hashes.
-fn install_with_uv(
+fn uv_compile(
     ctx: &Context,
     plan: &EnvPlan,
-    env_python: &Path,
+    python: &Path,
     index: &[String],
     requirements: &Path,
     scratch: &Path,
-) -> Result<BTreeMap<String, Resolved>> {
+) -> Result<(PathBuf, Vec<installer::CompiledPin>)> {
     let uv = find_program("uv").context("uv is not on PATH")?;
     let compiled = scratch.join("compiled.txt");
     let mut cmd = installer::command(ctx, Installer::Uv, &uv);
@@ -264,7 +264,7 @@ fn install_with_uv(
         "--no-annotate",
         "--python",
     ])
-    .arg(env_python)
+    .arg(python)
     .args(index)
     .arg("--output-file")
     .arg(&compiled)
@@ -298,12 +298,24 @@ fn install_with_uv(
     }
     text.push_str(&source_lines(plan));
     fs::write(&compiled, text)?;
+    Ok((compiled, pins))
+}
+
+/// Installs exactly what `uv_compile` resolved, uv checking the hashes.
+fn uv_install(
+    ctx: &Context,
+    env_python: &Path,
+    index: &[String],
+    compiled: &Path,
+    pins: Vec<installer::CompiledPin>,
+) -> Result<BTreeMap<String, Resolved>> {
+    let uv = find_program("uv").context("uv is not on PATH")?;
     let mut cmd = installer::command(ctx, Installer::Uv, &uv);
     cmd.args(["pip", "install", "--quiet", "--no-deps", "--python"])
         .arg(env_python)
         .args(index)
         .arg("-r")
-        .arg(&compiled);
+        .arg(compiled);
     installer::run(cmd, "uv pip install")?;
     Ok(pins
         .into_iter()
