@@ -8,6 +8,7 @@ vcstool and west) the benchmark needs no network. See bench/README.md.
 
 import argparse
 import base64
+import contextlib
 import glob
 import hashlib
 import http.server
@@ -19,6 +20,8 @@ import random
 import re
 import shlex
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -55,19 +58,29 @@ def run(cmd, env, cwd=None, check=True, stdin=None, timeout=CMD_TIMEOUT):
     """Runs cmd, returns (seconds, CompletedProcess); raises BenchError on failure."""
     cmd = [str(c) for c in cmd]
     start = time.perf_counter()
+    # Own process group, so that a timeout or Ctrl-C also ends the command's children.
+    child = subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
-        proc = subprocess.run(
-            cmd,
-            env=env,
-            cwd=cwd,
-            input=stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"timed out after {timeout}s: {shlex.join(cmd)}")
+        stdout, stderr = child.communicate(input=stdin, timeout=timeout)
+    except BaseException as exc:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        child.wait()
+        if isinstance(exc, subprocess.TimeoutExpired):
+            raise BenchError(f"timed out after {timeout}s: {shlex.join(cmd)}")
+        raise
     elapsed = time.perf_counter() - start
+    proc = subprocess.CompletedProcess(cmd, child.returncode, stdout, stderr)
     if check and proc.returncode != 0:
         tail = b"\n".join((proc.stderr or b"").splitlines()[-15:]).decode(errors="replace")
         out = b"\n".join((proc.stdout or b"").splitlines()[-5:]).decode(errors="replace")
@@ -376,6 +389,11 @@ def make_wheel(dest, name, version="1.0"):
     return filename, hashlib.sha256(blob).hexdigest()
 
 
+# The cache headers the public index sends: pages may be reused for 10 minutes.
+PAGE_CACHE = "max-age=600, public"
+FILE_CACHE = "max-age=365000000, immutable, public"
+
+
 class IndexServer:
     """PEP 503 simple index on 127.0.0.1: /simple/<name>/ and /files/<wheel>."""
 
@@ -395,9 +413,11 @@ class IndexServer:
             def log_message(self, *a):
                 pass
 
-            def send(self, code, body, ctype):
+            def send(self, code, body, ctype, cache=None):
                 self.send_response(code)
                 self.send_header("Content-Type", ctype)
+                if cache:
+                    self.send_header("Cache-Control", cache)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if self.command != "HEAD":
@@ -407,7 +427,7 @@ class IndexServer:
                 path = self.path.split("?", 1)[0].split("#", 1)[0]
                 parts = [p for p in path.split("/") if p]
                 if parts == ["simple"]:
-                    return self.send(200, root_page.encode(), "text/html")
+                    return self.send(200, root_page.encode(), "text/html", PAGE_CACHE)
                 if len(parts) == 2 and parts[0] == "simple":
                     key = re.sub(r"[-_.]+", "-", parts[1]).lower()
                     if key in projects:
@@ -416,9 +436,9 @@ class IndexServer:
                             f"<!DOCTYPE html><html><body>\n"
                             f'<a href="/files/{fn}#sha256={sha}">{fn}</a>\n</body></html>\n'
                         )
-                        return self.send(200, page.encode(), "text/html")
+                        return self.send(200, page.encode(), "text/html", PAGE_CACHE)
                 if len(parts) == 2 and parts[0] == "files" and parts[1] in files:
-                    return self.send(200, files[parts[1]], "application/octet-stream")
+                    return self.send(200, files[parts[1]], "application/octet-stream", FILE_CACHE)
                 return self.send(404, b"not found\n", "text/plain")
 
             do_HEAD = do_GET
@@ -439,15 +459,55 @@ class IndexServer:
         self.thread.join(timeout=10)
 
 
+class GitDaemon:
+    """`git daemon` on 127.0.0.1 serving base (for --transport git)."""
+
+    def __init__(self, base, env):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.cmd = [
+            "git", "daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1",
+            f"--port={self.port}", f"--base-path={base}", "--max-connections=64", str(base),
+        ]
+        self.env = env
+        self.url_base = f"git://127.0.0.1:{self.port}"
+        self.proc = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+        self.__exit__()
+        raise BenchError("git daemon did not start")
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
 # --------------------------------------------------------------------------
 # manifests
 
 
-def lava_toml(repos, rev0="v1"):
+def lava_toml(sources, rev0="v1"):
+    """sources: [(name, url)]; the first one is at rev0, the others at v1."""
     text = '[manifest]\ndescription = "bench"\n'
-    for i, repo in enumerate(repos):
+    for i, (name, url) in enumerate(sources):
         rev = rev0 if i == 0 else "v1"
-        text += f'\n[components.{repo.name}]\ngit = "{repo}"\nrev = "{rev}"\n'
+        text += f'\n[components.{name}]\ngit = "{url}"\nrev = "{rev}"\n'
     return text
 
 
@@ -458,9 +518,9 @@ def python_toml(index_url, names):
     return text
 
 
-def make_manifest_repo(path, repos, index_url, wheel_names, env):
+def make_manifest_repo(path, sources, index_url, wheel_names, env):
     path.mkdir(parents=True)
-    (path / "lava.toml").write_text(lava_toml(repos))
+    (path / "lava.toml").write_text(lava_toml(sources))
     (path / "python.toml").write_text(python_toml(index_url, wheel_names))
     run(["git", "init", "-q", "-b", "main", path], env)
     run(["git", "-C", path, "add", "-A"], env)
@@ -468,24 +528,23 @@ def make_manifest_repo(path, repos, index_url, wheel_names, env):
     run(["git", "-C", path, "tag", "-a", "-m", "bench", "bench-1"], env)
 
 
-def flip_manifest(path, rev0, env):
+def flip_manifest(path, sources, rev0, env):
     """Points repo000 at rev0 in a new manifest commit."""
-    repos = [Path(m) for m in re.findall(r'^git = "(.*)"$', (path / "lava.toml").read_text(), re.M)]
-    (path / "lava.toml").write_text(lava_toml(repos, rev0))
+    (path / "lava.toml").write_text(lava_toml(sources, rev0))
     run(["git", "-C", path, "commit", "-q", "-am", f"repo000 at {rev0}"], env)
 
 
-def vcs_repos_file(path, repos):
+def vcs_repos_file(path, sources):
     text = "repositories:\n"
-    for repo in repos:
-        text += f"  {repo.name}:\n    type: git\n    url: {repo}\n    version: v1\n"
+    for name, url in sources:
+        text += f"  {name}:\n    type: git\n    url: {url}\n    version: v1\n"
     path.write_text(text)
 
 
-def west_yml(path, repos_dir, repos):
+def west_yml(path, url_base, repos):
     text = (
         "manifest:\n  remotes:\n    - name: bench\n"
-        f"      url-base: {repos_dir}\n"
+        f"      url-base: {url_base}\n"
         "  defaults:\n    remote: bench\n  projects:\n"
     )
     for repo in repos:
@@ -620,6 +679,8 @@ class Bench:
         self.roots = {}  # N -> lava root holding instance "bench" (from the last cold run)
         self.repos = {}  # N -> list of repo paths
         self.manifests = {}  # N -> manifest repo path
+        self.sources = {}  # N -> [(name, url)]
+        self.url_base = None  # where the component repositories are served from
         self.scratch = work / "scratch"
         self.scratch.mkdir()
         self.counter = 0
@@ -642,6 +703,14 @@ class Bench:
         else:
             self.counter += 1
             os.rename(path, self.trash / f"{self.counter:05d}")
+
+    def timed(self, cmd, env, cwd=None):
+        self.settle()
+        return run(cmd, env, cwd=cwd)
+
+    def timed_rss(self, cmd, env, scratch, cwd=None):
+        self.settle()
+        return run_rss(cmd, env, scratch, cwd=cwd)
 
     def settle(self):
         """Before a timed command on disk: write back what earlier steps left dirty."""
@@ -686,13 +755,14 @@ class Bench:
         for n in self.args.repos:
             repos = self.all_repos[:n]
             self.repos[n] = repos
+            self.sources[n] = [(r.name, f"{self.url_base}/{r.name}") for r in repos]
             m = self.work / f"manifest-n{n}"
-            make_manifest_repo(m, repos, index_url, list(self.wheels), genv)
+            make_manifest_repo(m, self.sources[n], index_url, list(self.wheels), genv)
             self.manifests[n] = m
-            vcs_repos_file(self.work / f"n{n}.repos", repos)
+            vcs_repos_file(self.work / f"n{n}.repos", self.sources[n])
             wdir = self.work / f"west-n{n}"
             wdir.mkdir()
-            west_yml(wdir / "west.yml", repos_dir=self.repos_dir, repos=repos)
+            west_yml(wdir / "west.yml", self.url_base, repos)
 
     # ---- a. cold install (+ f. peak memory)
     def cold(self, n):
@@ -704,7 +774,7 @@ class Bench:
             if root:
                 self.discard(root)
             root = self.fresh("lava-root")
-            t, rss, _ = run_rss(
+            t, rss, _ = self.timed_rss(
                 self.lava_cmd(root, "install", "bench", "--manifest-branch", manifest),
                 self.lava_env(),
                 self.scratch,
@@ -715,7 +785,7 @@ class Bench:
 
             dest = self.fresh("vcs")
             dest.mkdir()
-            tv, rssv, _ = run_rss(
+            tv, rssv, _ = self.timed_rss(
                 [self.vcs, "import", "--workers", self.args.jobs, "--input", self.work / f"n{n}.repos", dest],
                 self.env,
                 self.scratch,
@@ -728,8 +798,8 @@ class Bench:
             ws = self.fresh("west-ws")
             (ws / "manifest").mkdir(parents=True)
             shutil.copy(self.work / f"west-n{n}" / "west.yml", ws / "manifest" / "west.yml")
-            ti, _ = run([self.west, "init", "-l", ws / "manifest"], self.env, cwd=ws)
-            tw, rssw, _ = run_rss([self.west, "update"], self.env, self.scratch, cwd=ws)
+            ti, _ = self.timed([self.west, "init", "-l", ws / "manifest"], self.env, cwd=ws)
+            tw, rssw, _ = self.timed_rss([self.west, "update"], self.env, self.scratch, cwd=ws)
             verify_tree(ws, repos, "west update")
             r.add_samples(f"cold_n{n}_west_init", ti)
             r.add_samples(f"cold_n{n}_west_update", tw)
@@ -747,12 +817,12 @@ class Bench:
         root = self.roots.get(n)
         if root is None:
             root = self.fresh("lava-root")
-            run(self.lava_cmd(root, "install", "bench", "--manifest-branch", self.manifests[n]), self.lava_env())
+            self.timed(self.lava_cmd(root, "install", "bench", "--manifest-branch", self.manifests[n]), self.lava_env())
             self.roots[n] = root
         src = lava_src(root, "bench").resolve()
         for i in range(self.args.runs):
             name = f"warm{i}"
-            t, _ = run(
+            t, _ = self.timed(
                 self.lava_cmd(root, "install", name, "--manifest-branch", self.manifests[n]),
                 self.lava_env(),
             )
@@ -761,11 +831,11 @@ class Bench:
             self.discard(root / "instances" / name)
 
             dest = self.fresh("cpal")
-            tl, _ = run(["cp", "-al", src, dest], self.env)
+            tl, _ = self.timed(["cp", "-al", src, dest], self.env)
             r.add_samples(f"warm_n{n}_cp_al", tl)
             self.discard(dest)
             dest = self.fresh("cpr")
-            tr, _ = run(["cp", "-r", src, dest], self.env)
+            tr, _ = self.timed(["cp", "-r", src, dest], self.env)
             r.add_samples(f"warm_n{n}_cp_r", tr)
             verify_tree(dest, self.repos[n], "cp -r")
             self.discard(dest)
@@ -781,27 +851,27 @@ class Bench:
         manifest = self.manifests[n]
         if root is None:
             root = self.fresh("lava-root")
-            run(self.lava_cmd(root, "install", "bench", "--manifest-branch", manifest), self.lava_env())
+            self.timed(self.lava_cmd(root, "install", "bench", "--manifest-branch", manifest), self.lava_env())
             self.roots[n] = root
         genv = git_env_for_commits(self.env)
         current = "v1"
         for i in range(self.args.runs):
-            t, proc = run(self.lava_cmd(root, "upgrade", "bench"), self.lava_env())
+            t, proc = self.timed(self.lava_cmd(root, "upgrade", "bench"), self.lava_env())
             out = (proc.stdout + proc.stderr).decode(errors="replace")
             if "up to date" not in out:
                 raise BenchError(f"no-op upgrade did not say 'up to date':\n{out[-2000:]}")
             r.add_samples(f"upgrade_n{n}_noop", t)
 
             current = "v2" if current == "v1" else "v1"
-            flip_manifest(manifest, current, genv)
-            t1, proc = run(self.lava_cmd(root, "upgrade", "bench"), self.lava_env())
+            flip_manifest(manifest, self.sources[n], current, genv)
+            t1, proc = self.timed(self.lava_cmd(root, "upgrade", "bench"), self.lava_env())
             has_v2 = (lava_src(root, "bench") / "repo000" / "CHANGES-v2.txt").exists()
             if has_v2 != (current == "v2"):
                 raise BenchError(f"one-component upgrade to {current} did not switch repo000")
             r.add_samples(f"upgrade_n{n}_one", t1)
 
             dest = self.fresh("clone")
-            tc, _ = run(["git", "clone", "-q", "--bare", self.repos[n][0], dest], self.env)
+            tc, _ = self.timed(["git", "clone", "-q", "--bare", self.sources[n][0][1], dest], self.env)
             r.add_samples(f"upgrade_n{n}_git_clone_one", tc)
             self.discard(dest)
             log(
@@ -810,15 +880,20 @@ class Bench:
             )
 
         # fetch counting, with debug logs
-        _, proc = run(self.lava_cmd(root, "-v", "upgrade", "bench"), self.lava_env())
+        _, proc = self.timed(self.lava_cmd(root, "-v", "upgrade", "bench"), self.lava_env())
         r.add_samples(f"upgrade_n{n}_noop_fetches", count_fetches(proc, manifest))
         current = "v2" if current == "v1" else "v1"
-        flip_manifest(manifest, current, genv)
-        _, proc = run(self.lava_cmd(root, "-v", "upgrade", "bench"), self.lava_env())
+        flip_manifest(manifest, self.sources[n], current, genv)
+        _, proc = self.timed(self.lava_cmd(root, "-v", "upgrade", "bench"), self.lava_env())
         r.add_samples(f"upgrade_n{n}_one_fetches", count_fetches(proc, manifest))
+        # Self-check of the counter: a branch is fetched on every resolve, so
+        # `plan` with repo000 at "main" must log one fetch (it may refuse the
+        # unpinned revision afterwards; that does not matter here).
+        flip_manifest(manifest, self.sources[n], "main", genv)
+        _, proc = run(self.lava_cmd(root, "-v", "plan", "bench"), self.lava_env(), check=False)
+        r.add_samples(f"upgrade_n{n}_branch_plan_fetches", count_fetches(proc, manifest))
         # back to v1 so the manifest is as generated
-        if current != "v1":
-            flip_manifest(manifest, "v1", genv)
+        flip_manifest(manifest, self.sources[n], "v1", genv)
 
     # ---- e. python environment
     def python(self, installer, index_url):
@@ -832,7 +907,7 @@ class Bench:
             raise BenchError("uv is not on PATH")
 
         def lava_install(root, name):
-            t, _ = run(
+            t, _ = self.timed(
                 self.lava_cmd(root, "install", name, "--manifest-branch", manifest, "--cfg", "python.toml"),
                 self.lava_env(installer),
             )
@@ -843,7 +918,7 @@ class Bench:
             env = dict(self.env)
             if installer == "uv":
                 env.update(UV_CACHE_DIR=str(cache), UV_PYTHON_DOWNLOADS="never", UV_NO_PROGRESS="1")
-                t1, _ = run([uv, "venv", "--quiet", "--no-project", "--python", python3, venv], env)
+                t1, _ = self.timed([uv, "venv", "--quiet", "--no-project", "--python", python3, venv], env)
                 t2, _ = run(
                     [uv, "pip", "install", "--quiet", "--python", venv / "bin" / "python", "--index-url", index_url]
                     + pkgs,
@@ -851,7 +926,7 @@ class Bench:
                 )
             else:
                 env.update(PIP_CACHE_DIR=str(cache), PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
-                t1, _ = run([python3, "-m", "venv", venv], env)
+                t1, _ = self.timed([python3, "-m", "venv", venv], env)
                 t2, _ = run([venv / "bin" / "pip", "install", "--quiet", "--index-url", index_url] + pkgs, env)
             check_env(venv, self.wheels)
             return t1 + t2
@@ -920,7 +995,7 @@ def check_env(env_dir, wheels):
 # main
 
 
-def machine_header(args, binary, env, resolved):
+def machine_header(args, binary, env, resolved, built_from):
     def out(cmd):
         try:
             p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
@@ -940,7 +1015,13 @@ def machine_header(args, binary, env, resolved):
         "# lava-deploy benchmark",
         "",
         f"- machine: nproc {os.cpu_count()}, CPU {model}, kernel {platform.release()}",
-        f"- lava-deploy: `{binary}` ({out([str(binary), '--version'])})",
+        f"- lava-deploy: {out([str(binary), '--version'])}, copy of `{built_from}` "
+        f"(sha256 {hashlib.sha256(Path(binary).read_bytes()).hexdigest()[:12]}"
+        + (
+            f", project at {out(['git', '-C', str(PROJECT), 'describe', '--always', '--dirty'])})"
+            if not args.binary
+            else ")"
+        ),
         f"- peers: {out([str(VENV / 'bin' / 'vcs'), '--version'])} (`vcs import --workers {args.jobs}`), "
         f"west {out([str(VENV / 'bin' / 'west'), '--version']).split()[-1]} (`west update`, sequential: west has no --jobs), "
         f"{out(['git', '--version'])}",
@@ -948,6 +1029,7 @@ def machine_header(args, binary, env, resolved):
         f"uv: `{resolved.get('uv')}` ({out(['uv', '--version'])})",
         f"- workload: {len(args.repos) and ', '.join(str(n) for n in args.repos)} git repos x ~300 files x 5-6 commits; "
         f"{args.wheels} wheels from a local index; runs={args.runs} (interleaved); "
+        f"repositories named by {'plain path' if args.transport == 'path' else 'git:// URL (git daemon on 127.0.0.1)'}; "
         f"lava-deploy --jobs {args.jobs}{'' if args.jobs_explicit else ' (its default)'}",
     ]
     return lines
@@ -964,9 +1046,20 @@ def parse_args(argv):
     p.add_argument("--runs", type=int, help="timed runs per measurement, interleaved (default 5; --quick: 3)")
     p.add_argument("--quick", action="store_true", help="runs=3, N=20 only, 10 wheels (about 3 minutes)")
     p.add_argument("--jobs", type=int, help="parallelism: vcs import --workers, and lava-deploy --jobs if given (default 4 = lava-deploy's default)")
+    p.add_argument(
+        "--transport",
+        choices=("path", "git"),
+        default="path",
+        help="how the component repositories are named: plain paths (default; git clone then "
+        "hardlinks objects, libgit2 packs them in-process) or git:// URLs of a `git daemon` on 127.0.0.1",
+    )
     p.add_argument("--binary", help="lava-deploy binary to use (default: cargo build --release)")
     p.add_argument("--keep", action="store_true", help="keep the temporary workload directory")
-    p.add_argument("--tmpdir", help="where to create the workload directory (default: system temp)")
+    p.add_argument(
+        "--tmpdir",
+        help="where to create the workload directory (default: /dev/shm when it is a tmpfs "
+        "with 4 GiB free, else the system temp dir)",
+    )
     p.add_argument(
         "--scenarios",
         default=",".join(SCENARIOS),
@@ -1020,6 +1113,12 @@ def build_rows(bench, args):
               fmt_time(one), fmt_time(noop), f"{one / noop:.2f}×",
               f"≤ 2× no-op + its fetch ({fmt_time(2 * noop + clone)})", one <= 2 * noop + clone)
         one_fetches = r.samples.get(f"upgrade_n{big}_one_fetches", [None])[-1]
+        check = r.samples.get(f"upgrade_n{big}_branch_plan_fetches", [None])[-1]
+        if check != 1:
+            r.notes.append(
+                f"fetch counter self-check: `plan` with repo000 on a branch logged {check} "
+                "`fetching <url>` lines instead of 1, so the fetch counts above may not be meaningful."
+            )
         r.notes.append(
             f"one-component upgrade: 'its fetch' = median `git clone --bare` of repo000 ({fmt_time(clone)}); "
             f"a `-v` one-component upgrade (tag already cached) logged {one_fetches} component fetch(es)."
@@ -1057,14 +1156,26 @@ def main(argv=None):
     started = time.perf_counter()
     binary = setup(args)
     env, resolved = bench_env()
-    work = Path(tempfile.mkdtemp(prefix="lava-bench-", dir=args.tmpdir)).resolve()
+    work = Path(tempfile.mkdtemp(prefix="lava-bench-", dir=choose_tmpdir(args.tmpdir))).resolve()
     log(f"workload directory: {work}")
-    header = machine_header(args, binary, env, resolved)
+    # A private copy: others may rebuild target/release/lava-deploy while this runs.
+    (work / "bin").mkdir()
+    built_from = binary
+    binary = work / "bin" / "lava-deploy"
+    shutil.copy2(built_from, binary)
+    header = machine_header(args, binary, env, resolved, built_from)
+    mnt, fstype = mount_of(work)
+    header.append(f"- workload directory: `{work}` ({fstype} at {mnt})")
     log("\n".join(header))
     bench = Bench(args, binary, env, resolved, work)
     try:
         bench.generate()
-        with IndexServer(bench.wheel_dir, bench.wheels) as index:
+        with contextlib.ExitStack() as stack:
+            index = stack.enter_context(IndexServer(bench.wheel_dir, bench.wheels))
+            if args.transport == "git":
+                bench.url_base = stack.enter_context(GitDaemon(bench.repos_dir, env)).url_base
+            else:
+                bench.url_base = str(bench.repos_dir)
             bench.make_manifests(index.url)
             steps = []
             for n in args.repos:
