@@ -411,3 +411,113 @@ fn prune_remove_and_verify() {
     );
     env.run(&["status", "x"]).code(2);
 }
+
+/// Runs `f` with a tiny tmpfs mounted at `dir`; skipped (said on stderr)
+/// where this sandbox may not mount.
+fn with_small_disk(dir: &std::path::Path, size: &str, f: impl FnOnce()) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(dir)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root in a sandbox that allows it)");
+        return;
+    }
+    struct Unmount<'a>(&'a std::path::Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(dir);
+    f();
+}
+
+#[test]
+fn a_full_disk_mid_build_fails_cleanly_naming_the_path() {
+    let mut env = Env::new();
+    let disk = env.path("small");
+    env.root = disk.join("root");
+    with_small_disk(&disk, "4m", || {
+        let server = crate::support::HttpServer::start();
+        let small = tar_gz(Some("theme"), &[("a.css", "a\n")]);
+        // Text that compresses well but does not fit once unpacked.
+        let big_text = "lava ".repeat(2 * 1024 * 1024);
+        let big = tar_gz(
+            Some("theme"),
+            &[
+                ("a.css", "a\n"),
+                ("big.txt", &big_text),
+                ("big2.txt", &big_text),
+            ],
+        );
+        let manifest = env.manifest_repo(
+            &archive_manifest(&server.put("/small.tar.gz", small.clone()), &small),
+            None,
+        );
+        let root = env.root.clone();
+        let run = |args: &[&str]| env.run(args);
+        run(&["install", "x", "--manifest-branch", &manifest.url()]).success();
+        manifest.write(
+            "lava.toml",
+            &archive_manifest(&server.put("/big.tar.gz", big.clone()), &big),
+        );
+        manifest.commit("big");
+        let assert = run(&["upgrade", "x"]).code(1);
+        let stderr = stderr_of(&assert);
+        assert!(stderr.contains("component theme"), "{stderr}");
+        assert!(
+            stderr.contains(root.to_str().unwrap()),
+            "the path is named: {stderr}"
+        );
+        let code = list_dir(&root.join("instances/x/code"));
+        assert_eq!(
+            code.len(),
+            2,
+            "only the first release and current: {code:?}"
+        );
+        assert!(code.iter().all(|e| !e.starts_with(".tmp")));
+        run(&["verify", "x"]).success();
+    });
+}
+
+#[test]
+fn an_unwritable_directory_mid_build_fails_cleanly_naming_the_path() {
+    let env = Env::new();
+    let tool = env.tagged_repo("tool", "V", &[("v1", "1")]);
+    let manifest = env.manifest_repo(&git_component("tool", &tool, "v1"), None);
+    env.install_from("x", &manifest).success();
+    // The instance belongs to an unprivileged user, but code/ does not.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(env.tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let chown = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&env.root)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let code = env.instance_dir("x").join("code");
+    std::os::unix::fs::chown(&code, Some(0), Some(0)).unwrap();
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(assert_cmd::cargo::cargo_bin("lava-deploy"))
+        .arg("--root")
+        .arg(&env.root)
+        .args(["rebuild", "x"])
+        .env("HOME", env.tmp.path());
+    let Ok(output) = cmd.output() else {
+        eprintln!("skipped: setpriv is not available");
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(code.to_str().unwrap()),
+        "the path is named: {stderr}"
+    );
+    assert!(stderr.contains("ermission denied"), "{stderr}");
+    assert_eq!(env.code_entries("x").len(), 2);
+    env.run(&["verify", "x"]).success();
+}
