@@ -135,15 +135,26 @@ fn killed_runs_at_every_point_are_recovered_by_the_next_run() {
     let index = PackageIndex::start();
     let env = Env::new();
     let server = crate::support::HttpServer::start();
-    let body = tar_gz(Some("theme"), &[("a.css", "a\n")]);
-    let url = server.put("/theme.tar.gz", body.clone());
+    // Both the git tree and the archive change with every upgrade, so each
+    // point is really reached (unchanged trees would be reused instead).
+    let archives: Vec<(String, Vec<u8>)> = ["v1", "v2"]
+        .iter()
+        .map(|rev| {
+            let body = tar_gz(Some("theme"), &[("a.css", rev)]);
+            (
+                server.put(&format!("/theme-{rev}.tar.gz"), body.clone()),
+                body,
+            )
+        })
+        .collect();
     let tool = env.tagged_repo("tool", "V", &[("v1", "1"), ("v2", "2")]);
     let text = |rev: &str| {
+        let (url, body) = &archives[usize::from(rev == "v2")];
         format!(
             "[python]\nindex-url = \"{}\"\n[components.lonely]\npython = \"1.0\"\n{}{}",
             index.url(),
             git_component("tool", &tool, rev),
-            archive_manifest(&url, &body)
+            archive_manifest(url, body)
         )
     };
     let manifest = env.manifest_repo(&text("v1"), None);
