@@ -107,6 +107,18 @@ fn exact_pins_give_runnable_console_scripts_with_both_installers() {
                 "{}",
                 cache.display()
             );
+            // A fully pinned set is resolved once; a second instance reuses it.
+            let resolutions = env.root.join("cache/resolutions-v1");
+            assert_eq!(crate::support::list_dir(&resolutions).len(), 1);
+            with_installer(
+                &env,
+                installer,
+                &["install", "y", "--manifest-branch", &repo.url()],
+            )
+            .success();
+            let greet = env.instance_dir("y").join("bin/greet");
+            assert_eq!(run_ok(&greet, &[]), "greet from greet 1.0");
+            assert_eq!(crate::support::list_dir(&resolutions).len(), 1);
         }
     }
 }
@@ -141,6 +153,8 @@ fn picked_versions_are_errors_unless_unpinned_is_allowed() {
             lock["environment"]["packages"]["colorlib"]["picked"].as_bool(),
             Some(true)
         );
+        // A resolution with picks is never reused: it may change.
+        assert!(crate::support::list_dir(&env.root.join("cache/resolutions-v1")).is_empty());
     }
 }
 
