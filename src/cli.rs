@@ -28,7 +28,7 @@ pub struct GlobalArgs {
     #[arg(long, short = 'j', global = true, env = env_vars::LAVA_JOBS, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: Option<u16>,
     /// Python installer: uv or pip [default: uv when on PATH, else pip]
-    #[arg(long, global = true, env = env_vars::LAVA_PYTHON_INSTALLER, value_name = "NAME")]
+    #[arg(long, global = true, env = env_vars::LAVA_PYTHON_INSTALLER, value_name = "NAME", value_parser = ["uv", "pip"])]
     pub python_installer: Option<String>,
     /// Wait for a busy instance instead of failing: for SECONDS, or as long as it takes
     #[arg(long, global = true, num_args = 0..=1, default_missing_value = "0", value_name = "SECONDS")]
