@@ -161,14 +161,7 @@ fn git_checkouts_match_by_origin_and_overrides_follow_upgrade_and_rebuild() {
     let instance = env.instance_dir("x");
 
     let clone = instance.join("local/hacking-on-it");
-    let status = Command::new("git")
-        .arg("clone")
-        .arg("-q")
-        .arg(tool.file_url())
-        .arg(&clone)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    tool.clone_to_via_file_url(&clone);
     std::fs::write(clone.join("VERSION"), "dev\n").unwrap();
     std::fs::create_dir(instance.join("local/stray")).unwrap();
 
@@ -227,14 +220,7 @@ fn two_directories_claiming_one_component_is_an_error() {
     env.install_from("x", &manifest).success();
     let local = env.instance_dir("x").join("local");
     for name in ["a", "b"] {
-        let status = Command::new("git")
-            .arg("clone")
-            .arg("-q")
-            .arg(tool.url())
-            .arg(local.join(name))
-            .status()
-            .unwrap();
-        assert!(status.success());
+        tool.clone_to(&local.join(name));
     }
     let assert = env.run(&["rebuild", "x"]).code(2);
     let stderr = stderr_of(&assert);
@@ -271,14 +257,7 @@ fn develop_links_and_undevelop_unlinks_without_touching_the_checkout() {
     env.install_from("x", &manifest).success();
     let checkout = env.path("elsewhere/my-tool");
     std::fs::create_dir_all(checkout.parent().unwrap()).unwrap();
-    let status = Command::new("git")
-        .arg("clone")
-        .arg("-q")
-        .arg(tool.url())
-        .arg(&checkout)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    tool.clone_to(&checkout);
     std::fs::write(checkout.join("VERSION"), "mine\n").unwrap();
 
     env.run(&["develop", "x", checkout.to_str().unwrap()])

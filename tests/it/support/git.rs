@@ -77,6 +77,16 @@ impl GitRepo {
         self
     }
 
+    /// `git clone` of this repository (by path) to `dest`; origin is the path.
+    pub fn clone_to(&self, dest: &Path) {
+        clone(&self.url(), dest);
+    }
+
+    /// `git clone` by `file://` URL, so origin differs in spelling from the path.
+    pub fn clone_to_via_file_url(&self, dest: &Path) {
+        clone(&self.file_url(), dest);
+    }
+
     /// The repository as a manifest would name it: its absolute path.
     pub fn url(&self) -> String {
         self.path.to_string_lossy().into_owned()
@@ -90,4 +100,13 @@ impl GitRepo {
     pub fn spec(&self, reference: &str) -> String {
         format!("{}#{reference}", self.url())
     }
+}
+
+fn clone(source: &str, dest: &Path) {
+    let status = Command::new("git")
+        .args(["clone", "-q", source])
+        .arg(dest)
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git clone {source} failed");
 }
