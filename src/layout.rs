@@ -108,25 +108,11 @@ impl Root {
     /// Names of the instances that exist (directories with an instance record).
     pub fn instance_names(&self) -> Result<Vec<InstanceName>> {
         let dir = self.instances_dir();
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(err) if err.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(err) => return Err(err).with_context(|| format!("cannot read {}", dir.display())),
-        };
-        let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                continue;
-            };
-            if let Ok(name) = InstanceName::parse(&name) {
-                if entry.path().join(INSTANCE_RECORD).is_file() {
-                    names.push(name);
-                }
-            }
-        }
-        names.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(names)
+        Ok(crate::util::dir_names_if_exists(&dir)?
+            .iter()
+            .filter_map(|name| InstanceName::parse(name).ok())
+            .filter(|name| dir.join(name.as_str()).join(INSTANCE_RECORD).is_file())
+            .collect())
     }
 }
 
@@ -181,15 +167,7 @@ impl Instance {
     }
 
     fn release_dir_names(&self) -> Result<Vec<String>> {
-        let dir = self.code_dir();
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(err) if err.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(err) => return Err(err).with_context(|| format!("cannot read {}", dir.display())),
-        };
-        Ok(entries
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .collect())
+        crate::util::dir_names_if_exists(&self.code_dir())
     }
 
     /// The name for a new release: the next number (never reused, even when

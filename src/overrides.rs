@@ -150,10 +150,7 @@ pub fn discover(
 
 /// Names of the entries directly under `local/` (hidden ones skipped).
 fn entries(local: &Path) -> Result<Vec<String>> {
-    if !local.exists() {
-        return Ok(Vec::new());
-    }
-    Ok(crate::util::dir_names(local)?
+    Ok(crate::util::dir_names_if_exists(local)?
         .into_iter()
         .filter(|n| !n.starts_with('.'))
         .collect())

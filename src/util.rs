@@ -67,6 +67,14 @@ pub fn combine_errors(mut errors: Vec<anyhow::Error>, what: &str) -> anyhow::Res
     }
 }
 
+/// Names of the entries of a directory, sorted; none when it does not exist.
+pub fn dir_names_if_exists(dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    if !dir.exists() {
+        return Ok(Vec::new());
+    }
+    dir_names(dir)
+}
+
 /// Names of the entries of a directory, sorted.
 pub fn dir_names(dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
     use anyhow::Context;

@@ -31,6 +31,23 @@ pub struct EnvPlan<'a> {
     pub editables: Vec<(String, PathBuf)>,
 }
 
+impl EnvPlan<'_> {
+    /// Every version the manifest pins (components and constraints), by
+    /// normalized package name.
+    pub fn pinned(&self) -> BTreeMap<String, &String> {
+        self.settings
+            .constraints
+            .iter()
+            .chain(
+                self.packages
+                    .iter()
+                    .map(|(name, version, _)| (name, version)),
+            )
+            .map(|(name, version)| (dist::normalize(name), version))
+            .collect()
+    }
+}
+
 /// A package the installer took from an index, as it reported it. Source
 /// trees are not among them: whatever else got installed came from a tree.
 pub(crate) struct Resolved {
@@ -97,17 +114,7 @@ pub fn build_env(
     };
 
     let installed = dist::installed(&env)?;
-    let pinned: BTreeMap<String, &String> = plan
-        .settings
-        .constraints
-        .iter()
-        .chain(
-            plan.packages
-                .iter()
-                .map(|(name, version, _)| (name, version)),
-        )
-        .map(|(name, version)| (dist::normalize(name), version))
-        .collect();
+    let pinned = plan.pinned();
     let mut packages = BTreeMap::new();
     let mut picked = Vec::new();
     for (key, dist) in &installed {

@@ -2,7 +2,7 @@
 //! resolved with `uv pip compile --generate-hashes` (every package, its
 //! version and its artifacts' hashes) and then installed exactly.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -125,18 +125,12 @@ impl ResolutionCache {
 
     /// Stores `compiled` if every package in it is pinned by the plan.
     fn put(&self, plan: &EnvPlan, compiled: &str) {
-        let pinned: BTreeSet<String> = plan
-            .packages
-            .iter()
-            .map(|(name, _, _)| name)
-            .chain(plan.settings.constraints.keys())
-            .map(|name| dist::normalize(name))
-            .collect();
+        let pinned = plan.pinned();
         let pins = installer::parse_compiled(compiled);
         if pins.is_empty()
             || !pins
                 .iter()
-                .all(|pin| pinned.contains(&dist::normalize(&pin.name)))
+                .all(|pin| pinned.contains_key(&dist::normalize(&pin.name)))
         {
             return;
         }
