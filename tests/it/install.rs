@@ -323,7 +323,8 @@ fn busy_instance_exits_3_naming_the_holder() {
     let env = Env::new();
     let manifest = env.manifest_repo("[manifest]\n", Some("v1"));
     env.install_from("x", &manifest).success();
-    let lock_path = env.instance_dir("x").join(".lava-deploy.lock");
+    // Instance locks live under the root's locks/, where nothing deletes them.
+    let lock_path = env.root.join("locks/x.lock");
     let lock = std::fs::OpenOptions::new()
         .write(true)
         .open(&lock_path)

@@ -253,17 +253,27 @@ fn unchanged_trees_are_reused_from_the_current_release() {
     manifest.write("lava.toml", &text("v2"));
     manifest.commit("v2");
     manifest.tag("r2");
-    env.run(&["upgrade", "x"]).success();
+    env.run(&["upgrade", "x", "-v"])
+        .success()
+        .stderr(predicate::str::contains(
+            "other: reused from the current release",
+        ))
+        .stderr(predicate::str::contains("tool: reused").not());
     let code = env.instance_dir("x").join("code");
     let inode = |release: &str, file: &str| {
         std::fs::metadata(code.join(release).join("src").join(file))
             .unwrap()
             .ino()
     };
+    // Reused, but not shared: releases never share a writable file.
     assert_eq!(
+        std::fs::read(code.join("0001-r1/src/other/README")).unwrap(),
+        std::fs::read(code.join("0002-r2/src/other/README")).unwrap()
+    );
+    assert_ne!(
         inode("0001-r1", "other/README"),
         inode("0002-r2", "other/README"),
-        "unchanged: shared"
+        "unchanged: reused as a copy"
     );
     assert_ne!(
         inode("0001-r1", "tool/VERSION"),

@@ -61,6 +61,7 @@ impl Env {
             cmd.env_remove(var);
         }
         cmd.env_remove("LAVA_FAILPOINT")
+            .env_remove("LAVA_FAILPOINT_RELEASE")
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("HOME", self.tmp.path())
             .arg("--root")
@@ -71,9 +72,20 @@ impl Env {
     /// Starts `args` paused at failpoint `point` and returns once it is
     /// there (its stderr said so), so the test can kill it.
     pub fn spawn_paused(&self, point: &str, args: &[&str]) -> std::process::Child {
+        self.spawn_paused_with(point, args, |_| {})
+    }
+
+    /// `spawn_paused` with more settings for the command (`LAVA_FAILPOINT_RELEASE`, `--wait`).
+    pub fn spawn_paused_with(
+        &self,
+        point: &str,
+        args: &[&str],
+        setup: impl FnOnce(&mut std::process::Command),
+    ) -> std::process::Child {
         use std::io::BufRead;
-        let mut child = self
-            .std_cmd()
+        let mut cmd = self.std_cmd();
+        setup(&mut cmd);
+        let mut child = cmd
             .env("LAVA_FAILPOINT", point)
             .args(args)
             .stdout(std::process::Stdio::null())

@@ -1,0 +1,193 @@
+//! The command line: parsed by clap into a [`Config`] plus a [`Command`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::core::env_vars;
+use crate::infra::lock::Wait;
+use crate::infra::python::installer::Installer;
+use crate::infra::tree::LinkMode;
+use crate::ops::source::SourceRequest;
+use crate::ops::{Settings, DEFAULT_JOBS, DEFAULT_KEEP, DEFAULT_ROOT};
+
+/// Install and upgrade named service instances from a versioned manifest kept in a git branch.
+#[derive(Debug, Parser)]
+#[command(name = "lava-deploy", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Root of all instances and the shared cache [default: /srv/lava]
+    #[arg(long, global = true, env = env_vars::LAVA_ROOT, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Use only the cache, never the network
+    #[arg(long, global = true, env = env_vars::LAVA_OFFLINE, value_parser = clap::builder::BoolishValueParser::new())]
+    pub offline: bool,
+    /// How many components are fetched at once
+    #[arg(long, short = 'j', global = true, env = env_vars::LAVA_JOBS, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: Option<u16>,
+    /// Python installer: uv or pip [default: uv when on PATH, else pip]
+    #[arg(long, global = true, env = env_vars::LAVA_PYTHON_INSTALLER, value_name = "NAME", value_parser = ["uv", "pip"])]
+    pub python_installer: Option<String>,
+    /// Wait for a busy instance instead of failing: for SECONDS, or as long as it takes
+    #[arg(long, global = true, num_args = 0..=1, default_missing_value = "0", value_name = "SECONDS")]
+    pub wait: Option<u64>,
+    /// Retries of a transient download failure
+    #[arg(long, global = true, env = env_vars::LAVA_RETRIES, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+    /// Seconds a download may stall (connect or read) before it fails
+    #[arg(long, global = true, env = env_vars::LAVA_HTTP_TIMEOUT, value_name = "SECONDS", default_value_t = 30)]
+    pub http_timeout: u64,
+    /// More output (-v: per-component detail, -vv: debug)
+    #[arg(long, short, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only warnings and errors
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Plain log lines instead of progress bars, even on a terminal
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// How unchanged trees are reused from the current release: clone
+    /// (copy-on-write, else copy), copy, or hardlink (shares files between releases)
+    #[arg(long, global = true, env = env_vars::LAVA_LINK_MODE, value_name = "MODE", value_parser = ["clone", "copy", "hardlink"], default_value = "clone")]
+    pub link_mode: String,
+}
+
+/// Which manifest to use: the branch and the file inside it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SourceArgs {
+    /// Git repository of the manifest branch (URL or path), optionally `#REF`
+    #[arg(long, env = env_vars::LAVA_MANIFEST_BRANCH, value_name = "SPEC")]
+    pub manifest_branch: Option<String>,
+    /// Manifest file inside the branch [default: lava.toml, else buildout.cfg]
+    #[arg(long, env = env_vars::LAVA_BUILDOUT_CFG, value_name = "FILE")]
+    pub cfg: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an instance and its first release
+    Install {
+        /// Instance name
+        name: String,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Re-read the manifest branch and switch to a new release if anything changed
+    Upgrade {
+        name: String,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Show what `upgrade` would change, without changing anything
+    Plan {
+        name: String,
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// What is deployed: one instance in detail, or every instance
+    Status {
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The instances under the root, one line each
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// New release from the current release's lock plus the overrides now in local/
+    Rebuild { name: String },
+    /// Link a checkout into local/ under its component's name, and rebuild
+    Develop {
+        name: String,
+        /// The checkout (it is linked, never moved or changed)
+        dir: PathBuf,
+    },
+    /// Remove a component's link from local/, and rebuild
+    Undevelop { name: String, component: String },
+    /// Remove old releases, keeping the newest N, current and the one before it
+    Prune {
+        name: String,
+        #[arg(long, default_value_t = DEFAULT_KEEP)]
+        keep: usize,
+    },
+    /// Delete an instance (never the shared cache)
+    Remove {
+        name: String,
+        /// Do not ask (required when stdin is not a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Check the current release against its lava.lock and report every difference
+    Verify { name: String },
+    /// Point `current` back at the previous (or the named) release
+    Rollback {
+        name: String,
+        /// Release to switch to [default: the one before current]
+        release: Option<String>,
+    },
+    /// Work with manifests
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ManifestCommand {
+    /// Print the effective manifest after `extends`
+    Show {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the native TOML equivalent of a zc.buildout configuration
+    Convert {
+        /// The *.cfg file (its `extends` are read relative to it)
+        file: PathBuf,
+    },
+}
+
+impl SourceArgs {
+    pub fn request(&self) -> SourceRequest {
+        SourceRequest {
+            manifest_branch: self.manifest_branch.clone(),
+            cfg: self.cfg.clone(),
+        }
+    }
+}
+
+impl GlobalArgs {
+    /// The operations' settings from the global flags (clap has already
+    /// merged the environment variables, flags first).
+    pub fn settings(&self) -> Settings {
+        Settings {
+            root: std::path::absolute(
+                self.root
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT)),
+            )
+            .unwrap_or_else(|_| PathBuf::from(DEFAULT_ROOT)),
+            offline: self.offline,
+            jobs: self.jobs.map(usize::from).unwrap_or(DEFAULT_JOBS),
+            python_installer: self.python_installer.as_deref().and_then(Installer::parse),
+            wait: match self.wait {
+                None => Wait::No,
+                Some(0) => Wait::Forever,
+                Some(seconds) => Wait::For(std::time::Duration::from_secs(seconds)),
+            },
+            retries: self.retries,
+            http_timeout: std::time::Duration::from_secs(self.http_timeout.max(1)),
+            link_mode: LinkMode::parse(&self.link_mode).unwrap_or_default(),
+        }
+    }
+}

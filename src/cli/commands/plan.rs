@@ -1,0 +1,28 @@
+//! `plan NAME`: what `upgrade` would change, component by component.
+
+use crate::core::error::Result;
+use crate::ops::source::SourceRequest;
+use crate::ops::Context;
+
+pub fn run(ctx: &Context, name: &str, asked: &SourceRequest, json: bool) -> Result<()> {
+    let plan = crate::ops::upgrade::plan(ctx, name, asked)?;
+    if json {
+        return super::print_json(&plan);
+    }
+    println!(
+        "plan for {}: manifest {} from {} at {}",
+        plan.instance, plan.manifest.file, plan.manifest.source, plan.manifest.describe
+    );
+    for change in &plan.components {
+        println!("  {}", change.describe());
+    }
+    if plan.up_to_date {
+        println!("up to date: upgrade would not build a new release");
+    } else {
+        println!(
+            "upgrade would build a new release ({} components change)",
+            plan.change_count()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! The command line: clap types (`args`), logging, and one thin module per
+//! subcommand that calls an operation and renders its result. Nothing
+//! below this layer sees clap or prints results.
+
+mod args;
+mod commands;
+mod logging;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::core::error::{exit, Result};
+use crate::ops::Context;
+use args::{Cli, Command, ManifestCommand};
+
+/// The whole program: parse, run, map the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() {
+                exit::INVALID
+            } else {
+                exit::OK
+            });
+        }
+    };
+    logging::init(&cli.global);
+    crate::infra::interrupt::install_handlers();
+    match run(Context::new(cli.global.settings()), &cli.command) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn run(ctx: Context, command: &Command) -> Result<()> {
+    use commands::*;
+    match command {
+        Command::Install { name, source } => install::run(&ctx, name, &source.request()),
+        Command::Upgrade { name, source } => upgrade::run(&ctx, name, &source.request()),
+        Command::Plan { name, source, json } => plan::run(&ctx, name, &source.request(), *json),
+        Command::Status { name, json } => status::run(&ctx, name.as_deref(), *json),
+        Command::List { json } => status::list(&ctx, *json),
+        Command::Prune { name, keep } => maintain::prune(&ctx, name, *keep),
+        Command::Remove { name, yes } => maintain::remove(&ctx, name, *yes),
+        Command::Verify { name } => maintain::verify(&ctx, name),
+        Command::Rebuild { name } => upgrade::rebuild(&ctx, name),
+        Command::Develop { name, dir } => develop::develop(&ctx, name, dir),
+        Command::Undevelop { name, component } => develop::undevelop(&ctx, name, component),
+        Command::Rollback { name, release } => rollback::run(&ctx, name, release.as_deref()),
+        Command::Manifest(ManifestCommand::Convert { file }) => manifest::convert(&ctx, file),
+        Command::Manifest(ManifestCommand::Show { source, json }) => {
+            manifest::show(&ctx, &source.request(), *json)
+        }
+    }
+}

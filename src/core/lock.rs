@@ -1,0 +1,316 @@
+//! `lava.lock`: the fully resolved pins of one release, and the comparison
+//! that decides whether an upgrade builds anything.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::model::PythonSettings;
+use super::names::ComponentName;
+
+pub const LOCK_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LockFile {
+    pub version: u32,
+    pub manifest: LockedManifest,
+    #[serde(default, skip_serializing_if = "PythonSettings::is_empty")]
+    pub python: PythonSettings,
+    #[serde(default)]
+    pub components: BTreeMap<ComponentName, LockedComponent>,
+    /// Components replaced by a directory under `local/`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<ComponentName, LockedOverride>,
+    /// What the python installer put into `env/` (filled in by the build).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<LockedEnvironment>,
+}
+
+/// A directory under `local/` standing in for a component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LockedOverride {
+    /// The entry's name under `local/`.
+    pub dir: String,
+    /// Where it really is (symlinks resolved).
+    pub path: String,
+    /// How it was recognised: python project name, git origin or directory name.
+    pub matched_by: String,
+    /// HEAD of the checkout, when it is a git checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+    /// Uncommitted changes in the checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dirty: Option<bool>,
+}
+
+impl LockedOverride {
+    /// `local/<dir>` with the checkout's state, one line.
+    pub fn describe(&self) -> String {
+        let mut text = format!("local/{}", self.dir);
+        if let Some(head) = &self.head {
+            text.push_str(&format!(" at {head:.12}"));
+        }
+        if self.dirty == Some(true) {
+            text.push_str(" (dirty)");
+        }
+        text
+    }
+}
+
+/// The release's Python environment as installed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LockedEnvironment {
+    /// `uv` or `pip`.
+    pub installer: String,
+    /// Every installed package, by normalized name.
+    #[serde(default)]
+    pub packages: BTreeMap<String, LockedPackage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LockedPackage {
+    pub name: String,
+    pub version: String,
+    /// The installed artifact's hash (pip's report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The hashes of the version's artifacts, one of which was installed (uv).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hashes: Vec<String>,
+    /// Built from a component's source tree (`install = "python"`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub source_tree: bool,
+    /// Chosen by the installer, not pinned by the manifest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub picked: bool,
+}
+
+/// Where the manifest came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LockedManifest {
+    /// The branch spec (`URL#REF`) or `builtin`.
+    pub source: String,
+    pub commit: String,
+    pub describe: String,
+    /// The manifest file in the branch.
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub allow_unpinned: bool,
+    #[serde(default = "yes")]
+    pub local_overrides: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One component: what was asked and what it resolved to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum LockedComponent {
+    Git {
+        git: String,
+        /// As written in the manifest; absent: the default branch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rev: Option<String>,
+        commit: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        install: Option<String>,
+    },
+    Url {
+        url: String,
+        sha256: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        install: Option<String>,
+    },
+    Path {
+        path: String,
+        /// Digest of the directory's contents in the manifest branch.
+        tree: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        install: Option<String>,
+    },
+    Python {
+        /// As written in the manifest (an exact version or `latest`).
+        python: String,
+        version: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hashes: Vec<String>,
+    },
+}
+
+impl LockedComponent {
+    /// The resolved pin in one short word: commit, hash, tree or version.
+    pub fn pin(&self) -> String {
+        match self {
+            LockedComponent::Git { commit, .. } => commit.clone(),
+            LockedComponent::Url { sha256, .. } => format!("sha256:{sha256}"),
+            LockedComponent::Path { tree, .. } => tree.clone(),
+            LockedComponent::Python { version, .. } => version.clone(),
+        }
+    }
+
+    /// Whether the build pip-installs this component's tree.
+    pub fn installs_python(&self) -> bool {
+        match self {
+            LockedComponent::Git { install, .. }
+            | LockedComponent::Url { install, .. }
+            | LockedComponent::Path { install, .. } => install.as_deref() == Some("python"),
+            LockedComponent::Python { .. } => true,
+        }
+    }
+
+    /// The pin, short enough for a table.
+    pub fn short_pin(&self) -> String {
+        match self {
+            LockedComponent::Git { commit, rev, .. } => match rev {
+                Some(rev) if rev != commit => format!("{rev} ({:.12})", commit),
+                _ => format!("{:.12}", commit),
+            },
+            LockedComponent::Url { sha256, .. } => format!("sha256:{:.12}", sha256),
+            LockedComponent::Path { tree, .. } => format!("{:.16}", tree),
+            LockedComponent::Python {
+                version, python, ..
+            } if python != version => {
+                format!("{version} ({python})")
+            }
+            LockedComponent::Python { version, .. } => version.clone(),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LockedComponent::Git { .. } => "git",
+            LockedComponent::Url { .. } => "url",
+            LockedComponent::Path { .. } => "path",
+            LockedComponent::Python { .. } => "python",
+        }
+    }
+
+    /// Where the source comes from (URL, path or package name).
+    pub fn origin(&self, name: &str) -> String {
+        match self {
+            LockedComponent::Git { git, .. } => git.clone(),
+            LockedComponent::Url { url, .. } => url.clone(),
+            LockedComponent::Path { path, .. } => format!("{path} (manifest branch)"),
+            LockedComponent::Python { .. } => format!("{name} (python package)"),
+        }
+    }
+}
+
+impl LockFile {
+    /// A lock from its TOML text (as written by [`LockFile::to_toml`]).
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    pub fn to_toml(&self) -> String {
+        format!(
+            "# lava.lock: the resolved pins of this release, written by lava-deploy. Do not edit.\n{}",
+            toml::to_string_pretty(self).expect("a lock is TOML")
+        )
+    }
+
+    /// Whether a release built from `self` would equal one built from
+    /// `other`: the manifest's own commit does not matter, only what it pins.
+    ///
+    /// The environment is left out: it follows from the pins.
+    pub fn same_build(&self, other: &LockFile) -> bool {
+        let override_dirs = |lock: &LockFile| -> Vec<(ComponentName, String)> {
+            lock.overrides
+                .iter()
+                .map(|(c, o)| (c.clone(), o.dir.clone()))
+                .collect()
+        };
+        self.components == other.components
+            && self.python == other.python
+            && override_dirs(self) == override_dirs(other)
+    }
+
+    /// A component's pin for display, or its override.
+    pub fn effective_pin(&self, name: &str) -> Option<String> {
+        if let Some(o) = self.overrides.get(name) {
+            return Some(format!("{} (override)", o.describe()));
+        }
+        self.components.get(name).map(LockedComponent::short_pin)
+    }
+}
+
+/// How one component differs between two locks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "change")]
+pub enum Change {
+    Added { new: String },
+    Removed { old: String },
+    Changed { old: String, new: String },
+    Unchanged { pin: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentChange {
+    pub component: ComponentName,
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+impl ComponentChange {
+    /// Anything but unchanged.
+    pub fn is_change(&self) -> bool {
+        !matches!(self.change, Change::Unchanged { .. })
+    }
+
+    /// `name: old -> new`, one line.
+    pub fn describe(&self) -> String {
+        let name = &self.component;
+        match &self.change {
+            Change::Added { new } => format!("+ {name}: {new} (new)"),
+            Change::Removed { old } => format!("- {name}: {old} (removed)"),
+            Change::Changed { old, new } => format!("~ {name}: {old} -> {new}"),
+            Change::Unchanged { pin } => format!("  {name}: {pin}"),
+        }
+    }
+}
+
+/// Component by component, old → new.
+pub fn diff(old: Option<&LockFile>, new: &LockFile) -> Vec<ComponentChange> {
+    let empty = BTreeMap::new();
+    let old_components = old.map(|l| &l.components).unwrap_or(&empty);
+    let mut names: Vec<&ComponentName> =
+        old_components.keys().chain(new.components.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            let before = old.and_then(|l| l.effective_pin(name));
+            let change = match (before, new.effective_pin(name)) {
+                (None, Some(after)) => Change::Added { new: after },
+                (Some(before), None) => Change::Removed { old: before },
+                (Some(before), Some(after)) if before != after => Change::Changed {
+                    old: before,
+                    new: after,
+                },
+                // Still overridden, but the pin underneath moved.
+                (Some(_), Some(_)) if old_components.get(name) != new.components.get(name) => {
+                    Change::Changed {
+                        old: old_components[name].short_pin(),
+                        new: format!("{} (still overridden)", new.components[name].short_pin()),
+                    }
+                }
+                (Some(_), Some(after)) => Change::Unchanged { pin: after },
+                (None, None) => unreachable!("name comes from one of the maps"),
+            };
+            ComponentChange {
+                component: name.clone(),
+                change,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,12 @@
+//! The pure core: the validated manifest model, the lock and its diff, the
+//! instance record, names, archive formats and the error type. Nothing here
+//! touches the filesystem, the network or another process.
+
+pub mod archive_format;
+pub mod env_vars;
+pub mod error;
+pub mod lock;
+pub mod model;
+pub mod names;
+pub mod record;
+pub mod time;

@@ -1,0 +1,24 @@
+//! Named pauses for fault-injection tests: with `LAVA_FAILPOINT=NAME`, the
+//! run stops at that point (saying so on stderr) long enough to be killed,
+//! or, with `LAVA_FAILPOINT_RELEASE=FILE`, until that file exists (then it
+//! goes on). Points: `fetch`, `extract`, `env`, `before-switch`.
+
+use std::time::{Duration, Instant};
+
+use crate::core::env_vars::{LAVA_FAILPOINT, LAVA_FAILPOINT_RELEASE};
+
+pub fn hit(name: &str) {
+    if !std::env::var(LAVA_FAILPOINT).is_ok_and(|wanted| wanted == name) {
+        return;
+    }
+    eprintln!("failpoint {name} reached");
+    let release = std::env::var_os(LAVA_FAILPOINT_RELEASE).map(std::path::PathBuf::from);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(300) {
+        if release.as_ref().is_some_and(|file| file.exists()) {
+            eprintln!("failpoint {name} released");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,406 @@
+//! Git components: one bare mirror per remote URL in the shared cache,
+//! fetched only when the wanted revision is not already there, and trees
+//! exported at an exact commit.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use git2::{Oid, Repository};
+
+use crate::core::names::is_full_commit;
+use crate::infra::cache::{self, Bucket, Cache};
+
+/// Where the default branch's commit lands in a mirror.
+const REMOTE_HEAD: &str = "refs/lava/remote-HEAD";
+
+/// All mirrors: `cache/git-v1/db/<name>-<hash>`.
+#[derive(Debug, Clone)]
+pub struct GitCache {
+    db: PathBuf,
+    /// `--offline`: new mirrors start empty, even for repositories on this machine.
+    offline: bool,
+}
+
+/// How a revision was found: the pinning rules depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevKind {
+    /// A full commit id.
+    Commit,
+    /// A tag: treated as immutable, so a tag already mirrored is not fetched again.
+    Tag,
+    Branch,
+    /// An abbreviated commit id.
+    ShortCommit,
+    DefaultBranch,
+}
+
+impl RevKind {
+    pub fn is_pinned(self) -> bool {
+        matches!(self, RevKind::Commit | RevKind::Tag)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ResolvedRev {
+    pub commit: Oid,
+    pub kind: RevKind,
+}
+
+impl GitCache {
+    pub fn new(cache: &Cache, offline: bool) -> Self {
+        GitCache {
+            db: cache.bucket(Bucket::Git).join("db"),
+            offline,
+        }
+    }
+
+    /// The mirror of `url`, created when missing.
+    pub fn mirror(&self, url: &str) -> Result<Mirror> {
+        let path = self.db.join(cache::entry_name(url));
+        if !path.join(cache::COMPLETE_MARKER).exists() {
+            fs::create_dir_all(&self.db)
+                .with_context(|| format!("cannot create {}", self.db.display()))?;
+            let _guard = crate::infra::lock::lock_entry(&path)?;
+            if !path.join(cache::COMPLETE_MARKER).exists() {
+                cache::remove_stale_temps(&self.db);
+                init_mirror(&path, url, self.offline)?;
+            }
+        }
+        Ok(Mirror {
+            url: url.to_owned(),
+            path,
+        })
+    }
+}
+
+/// A fresh bare repository, built beside its place and renamed into it so a
+/// killed run never leaves a half-made mirror under the real name.
+fn init_mirror(path: &Path, url: &str, offline: bool) -> Result<()> {
+    let temp = crate::infra::fs::temp_sibling(path);
+    let repo = match local_path(url).filter(|_| !offline) {
+        // A repository on this machine: hardlink (or copy) its objects, as
+        // `git clone --local` does, instead of packing them through a
+        // transport. Refs are then laid out by the first fetch, which finds
+        // every object already here.
+        Some(source) => git2::build::RepoBuilder::new()
+            .bare(true)
+            .clone_local(git2::build::CloneLocal::Local)
+            .clone(source, &temp)
+            .or_else(|err| {
+                tracing::debug!("local clone of {url} failed ({err}); starting empty");
+                let _ = fs::remove_dir_all(&temp);
+                Repository::init_bare(&temp)
+            }),
+        None => Repository::init_bare(&temp),
+    }
+    .with_context(|| format!("cannot create git mirror {}", temp.display()))?;
+    if repo.find_remote("origin").is_err() {
+        repo.remote_with_fetch("origin", url, "+refs/heads/*:refs/heads/*")?;
+    }
+    fs::write(temp.join(cache::COMPLETE_MARKER), url)?;
+    let _ = fs::remove_dir_all(path);
+    fs::rename(&temp, path)
+        .with_context(|| format!("cannot create git mirror {}", path.display()))?;
+    Ok(())
+}
+
+/// The path of a repository on this machine (`/path` or `file:///path`).
+fn local_path(url: &str) -> Option<&str> {
+    let path = url.strip_prefix("file://").unwrap_or(url);
+    path.starts_with('/').then_some(path)
+}
+
+/// A bare mirror of one remote repository.
+#[derive(Debug, Clone)]
+pub struct Mirror {
+    pub url: String,
+    pub path: PathBuf,
+}
+
+impl Mirror {
+    pub fn open(&self) -> Result<Repository> {
+        Repository::open_bare(&self.path).with_context(|| {
+            format!(
+                "cannot open git mirror {} of {}",
+                self.path.display(),
+                self.url
+            )
+        })
+    }
+
+    /// Finds `rev` (tag, branch, commit; `None`: default branch), fetching
+    /// only when the answer may have changed or is not here yet.
+    pub fn resolve(&self, rev: Option<&str>, offline: bool) -> Result<ResolvedRev> {
+        let repo = self.open()?;
+        if let Some(found) = self.lookup_immutable(&repo, rev) {
+            return Ok(found);
+        }
+        if offline {
+            if repo.references()?.next().is_none() {
+                bail!(
+                    "{} is not in the cache, and --offline forbids fetching it; \
+                     run once without --offline",
+                    self.url
+                );
+            }
+            return self.lookup(&repo, rev).with_context(|| {
+                format!(
+                    "{} (offline: only the cache was searched)",
+                    self.not_found(rev)
+                )
+            });
+        }
+        self.fetch()?;
+        let repo = self.open()?;
+        self.lookup(&repo, rev).with_context(|| self.not_found(rev))
+    }
+
+    fn not_found(&self, rev: Option<&str>) -> String {
+        match rev {
+            Some(rev) => format!(
+                "revision {rev:?} not found in {} (no such tag, branch or commit)",
+                self.url
+            ),
+            None => format!("{} has no default branch", self.url),
+        }
+    }
+
+    /// A full commit or a tag already in the mirror: no network needed.
+    fn lookup_immutable(&self, repo: &Repository, rev: Option<&str>) -> Option<ResolvedRev> {
+        let rev = rev?;
+        if is_full_commit(rev) {
+            let commit = repo.find_commit(Oid::from_str(rev).ok()?).ok()?;
+            return Some(ResolvedRev {
+                commit: commit.id(),
+                kind: RevKind::Commit,
+            });
+        }
+        let commit = peel_ref(repo, &format!("refs/tags/{rev}"))?;
+        Some(ResolvedRev {
+            commit,
+            kind: RevKind::Tag,
+        })
+    }
+
+    fn lookup(&self, repo: &Repository, rev: Option<&str>) -> Option<ResolvedRev> {
+        let Some(rev) = rev else {
+            let commit = peel_ref(repo, REMOTE_HEAD)?;
+            return Some(ResolvedRev {
+                commit,
+                kind: RevKind::DefaultBranch,
+            });
+        };
+        if let Some(found) = self.lookup_immutable(repo, Some(rev)) {
+            return Some(found);
+        }
+        if let Some(commit) = peel_ref(repo, &format!("refs/heads/{rev}")) {
+            return Some(ResolvedRev {
+                commit,
+                kind: RevKind::Branch,
+            });
+        }
+        if rev.len() >= 4 && rev.len() < 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let object = repo.revparse_single(rev).ok()?;
+            let commit = object.peel_to_commit().ok()?;
+            return Some(ResolvedRev {
+                commit: commit.id(),
+                kind: RevKind::ShortCommit,
+            });
+        }
+        None
+    }
+
+    /// Fetches every branch and tag and the remote's HEAD, under the
+    /// mirror's lock so concurrent runs do not fetch into it at once.
+    pub fn fetch(&self) -> Result<()> {
+        let _guard = crate::infra::lock::lock_entry(&self.path)?;
+        tracing::debug!("fetching {}", self.url);
+        let repo = self.open()?;
+        let mut remote = repo
+            .remote_anonymous(&self.url)
+            .with_context(|| format!("invalid git URL {}", self.url))?;
+        let refspecs = [
+            "+refs/heads/*:refs/heads/*",
+            "+refs/tags/*:refs/tags/*",
+            &format!("+HEAD:{REMOTE_HEAD}"),
+        ];
+        let mut options = git2::FetchOptions::new();
+        options.download_tags(git2::AutotagOption::All);
+        let mut callbacks = git2::RemoteCallbacks::new();
+        callbacks.credentials(credentials);
+        options.remote_callbacks(callbacks);
+        remote
+            .fetch(&refspecs, Some(&mut options), None)
+            .with_context(|| format!("cannot fetch {}", self.url))
+    }
+
+    /// `git describe --tags` of a commit, else `YYYYMMDD-<short commit>`.
+    pub fn describe(&self, repo: &Repository, commit: Oid) -> String {
+        let described = repo.find_commit(commit).ok().and_then(|c| {
+            let mut options = git2::DescribeOptions::new();
+            options.describe_tags();
+            let describe = c.as_object().describe(&options).ok()?;
+            let mut format = git2::DescribeFormatOptions::new();
+            format.abbreviated_size(7);
+            describe.format(Some(&format)).ok()
+        });
+        described.unwrap_or_else(|| {
+            let time = repo
+                .find_commit(commit)
+                .map(|c| c.time().seconds())
+                .unwrap_or(0);
+            format!("{}-{:.7}", crate::core::time::date_yyyymmdd(time), commit)
+        })
+    }
+
+    /// The files of `commit`, for reading a manifest branch.
+    pub fn tree_at(&self, repo: &Repository, commit: Oid) -> Result<GitTree> {
+        Ok(GitTree {
+            repo: self.path.clone(),
+            tree: repo.find_commit(commit)?.tree_id(),
+        })
+    }
+
+    /// Writes the tree of `commit` to `dest`.
+    pub fn export(&self, commit: Oid, dest: &Path) -> Result<()> {
+        let repo = self.open()?;
+        let tree = repo.find_commit(commit)?.tree_id();
+        export_tree(&repo, tree, dest)
+    }
+}
+
+/// One tree of a mirror (a manifest branch at a commit), read in place.
+#[derive(Debug, Clone)]
+pub struct GitTree {
+    repo: PathBuf,
+    tree: Oid,
+}
+
+impl GitTree {
+    fn open(&self) -> Result<(Repository, Oid)> {
+        let repo = Repository::open_bare(&self.repo)
+            .with_context(|| format!("cannot open git mirror {}", self.repo.display()))?;
+        Ok((repo, self.tree))
+    }
+
+    pub fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        let (repo, tree) = self.open()?;
+        let tree = repo.find_tree(tree)?;
+        let Ok(entry) = tree.get_path(Path::new(path)) else {
+            return Ok(None);
+        };
+        let object = entry.to_object(&repo)?;
+        Ok(object.as_blob().map(|blob| blob.content().to_vec()))
+    }
+
+    pub fn is_dir(&self, path: &str) -> Result<bool> {
+        let (repo, tree) = self.open()?;
+        let tree = repo.find_tree(tree)?;
+        Ok(tree
+            .get_path(Path::new(path))
+            .is_ok_and(|e| e.kind() == Some(git2::ObjectType::Tree)))
+    }
+
+    /// Every file, as branch paths.
+    pub fn files(&self) -> Result<Vec<String>> {
+        let (repo, tree) = self.open()?;
+        let tree = repo.find_tree(tree)?;
+        let mut files = Vec::new();
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+            if entry.kind() == Some(git2::ObjectType::Blob) {
+                files.push(format!("{dir}{}", entry.name().unwrap_or("")));
+            }
+            git2::TreeWalkResult::Ok
+        })?;
+        Ok(files)
+    }
+
+    /// The object id of the entry at `path`: it changes exactly when the
+    /// directory's contents do.
+    pub fn entry_id(&self, path: &str) -> Result<Oid> {
+        let (repo, tree) = self.open()?;
+        let tree = repo.find_tree(tree)?;
+        let entry = tree
+            .get_path(Path::new(path))
+            .with_context(|| format!("{path} is not a directory of the manifest branch"))?;
+        Ok(entry.id())
+    }
+
+    /// Writes the directory `path` to `dest`.
+    pub fn export_dir(&self, path: &str, dest: &Path) -> Result<()> {
+        let id = self.entry_id(path)?;
+        let (repo, _) = self.open()?;
+        export_tree(&repo, id, dest)
+    }
+}
+
+fn peel_ref(repo: &Repository, name: &str) -> Option<Oid> {
+    let reference = repo.find_reference(name).ok()?;
+    Some(reference.peel_to_commit().ok()?.id())
+}
+
+/// ssh agent and git credential helpers, the way git itself would ask.
+fn credentials(
+    url: &str,
+    username: Option<&str>,
+    allowed: git2::CredentialType,
+) -> std::result::Result<git2::Cred, git2::Error> {
+    if allowed.contains(git2::CredentialType::SSH_KEY) {
+        return git2::Cred::ssh_key_from_agent(username.unwrap_or("git"));
+    }
+    if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
+        if let Ok(config) = git2::Config::open_default() {
+            return git2::Cred::credential_helper(&config, url, username);
+        }
+    }
+    if allowed.contains(git2::CredentialType::DEFAULT) {
+        return git2::Cred::default();
+    }
+    Err(git2::Error::from_str("no credentials available"))
+}
+
+/// Writes a git tree to `dest` (created): regular and executable files,
+/// symlinks; submodules become empty directories.
+pub fn export_tree(repo: &Repository, tree: Oid, dest: &Path) -> Result<()> {
+    fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
+    let tree = repo.find_tree(tree)?;
+    for entry in tree.iter() {
+        let Some(name) = entry.name() else {
+            bail!("a file name in {} is not UTF-8", dest.display());
+        };
+        if name == ".." || name == "." || name.contains('/') {
+            bail!("refusing the unsafe file name {name:?} in a git tree");
+        }
+        let target = dest.join(name);
+        match entry.kind() {
+            Some(git2::ObjectType::Tree) => export_tree(repo, entry.id(), &target)?,
+            Some(git2::ObjectType::Blob) => {
+                let blob = repo.find_blob(entry.id())?;
+                write_blob(&target, blob.content(), entry.filemode())?;
+            }
+            Some(git2::ObjectType::Commit) => {
+                tracing::warn!("submodule {} is not exported", target.display());
+                fs::create_dir_all(&target)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn write_blob(target: &Path, content: &[u8], mode: i32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if mode == 0o120000 {
+        let link = std::str::from_utf8(content).context("symlink target is not UTF-8")?;
+        std::os::unix::fs::symlink(link, target)
+            .with_context(|| format!("cannot create symlink {}", target.display()))?;
+        return Ok(());
+    }
+    fs::write(target, content).with_context(|| format!("cannot write {}", target.display()))?;
+    if mode == 0o100755 {
+        fs::set_permissions(target, fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("cannot make {} executable", target.display()))?;
+    }
+    Ok(())
+}

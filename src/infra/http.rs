@@ -1,0 +1,178 @@
+//! Archive downloads: one HTTP client, a content-addressed cache named by the
+//! sha256, bytes hashed while streaming to a `.partial` file, verified, then
+//! renamed into place. Transient failures are retried; nothing unverified
+//! ever enters the cache.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+
+use crate::infra::cache::{self, Bucket, Cache};
+
+pub struct Downloader {
+    client: reqwest::blocking::Client,
+    dir: PathBuf,
+    retries: u32,
+}
+
+/// A verified file in the cache.
+#[derive(Debug, Clone)]
+pub struct Download {
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+/// A failure worth trying again (connection, timeout, 5xx, cut-off body)?
+#[derive(Debug)]
+struct Attempt {
+    error: anyhow::Error,
+    transient: bool,
+}
+
+impl Downloader {
+    pub fn new(cache: &Cache, retries: u32, timeout: Duration) -> Result<Self> {
+        let client = reqwest::blocking::Client::builder()
+            .connect_timeout(timeout)
+            // blocking: applies to each connect, read and write, not the whole body
+            .timeout(timeout)
+            .user_agent(concat!("lava-deploy/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("cannot set up the HTTP client")?;
+        Ok(Downloader {
+            client,
+            dir: cache.bucket(Bucket::Downloads).join("sha256"),
+            retries,
+        })
+    }
+
+    /// The cached file with this hash, if a run already downloaded it.
+    pub fn cached(&self, sha256: &str) -> Option<Download> {
+        let path = self.dir.join(sha256);
+        path.is_file().then(|| Download {
+            path,
+            sha256: sha256.to_owned(),
+        })
+    }
+
+    /// Downloads `url` (unless the expected hash is cached) and verifies it.
+    pub fn fetch(&self, url: &str, expected: Option<&str>, offline: bool) -> Result<Download> {
+        if let Some(found) = expected.and_then(|sha| self.cached(sha)) {
+            return Ok(found);
+        }
+        if offline {
+            bail!("{url} is not in the cache and --offline forbids downloading it");
+        }
+        fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        cache::remove_stale_temps(&self.dir);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_fetch(url, expected) {
+                Ok(download) => return Ok(download),
+                Err(failure) if failure.transient && attempt <= self.retries => {
+                    let wait = Duration::from_millis(250 * 2u64.pow(attempt - 1));
+                    tracing::warn!("{:#}; trying again in {:?}", failure.error, wait);
+                    std::thread::sleep(wait);
+                }
+                Err(failure) => return Err(failure.error),
+            }
+        }
+    }
+
+    fn try_fetch(
+        &self,
+        url: &str,
+        expected: Option<&str>,
+    ) -> std::result::Result<Download, Attempt> {
+        let partial = crate::infra::fs::temp_sibling(&self.dir.join("download.partial"));
+        let result = self.stream_to(url, &partial);
+        let sha256 = match result {
+            Ok(sha256) => sha256,
+            Err(failure) => {
+                let _ = fs::remove_file(&partial);
+                return Err(failure);
+            }
+        };
+        if let Some(expected) = expected {
+            if sha256 != expected {
+                let _ = fs::remove_file(&partial);
+                return Err(Attempt {
+                    error: anyhow::anyhow!(
+                        "sha256 mismatch for {url}: expected {expected}, got {sha256}; \
+                         the file changed upstream or the download is corrupt: check the URL \
+                         and update sha256 in the manifest if the new file is trusted"
+                    ),
+                    transient: false,
+                });
+            }
+        }
+        let path = self.dir.join(&sha256);
+        fs::rename(&partial, &path)
+            .with_context(|| format!("cannot store download in {}", path.display()))
+            .map_err(|error| Attempt {
+                error,
+                transient: false,
+            })?;
+        Ok(Download { path, sha256 })
+    }
+
+    /// Streams the body to `partial`, hashing as it goes.
+    fn stream_to(
+        &self,
+        url: &str,
+        partial: &std::path::Path,
+    ) -> std::result::Result<String, Attempt> {
+        let fatal = |error: anyhow::Error| Attempt {
+            error,
+            transient: false,
+        };
+        let mut file = fs::File::create(partial)
+            .with_context(|| format!("cannot create {}", partial.display()))
+            .map_err(fatal)?;
+        let mut hasher = Sha256::new();
+        let mut body: Box<dyn Read> = if let Some(path) = url.strip_prefix("file://") {
+            Box::new(
+                fs::File::open(path)
+                    .with_context(|| format!("cannot read {url}"))
+                    .map_err(fatal)?,
+            )
+        } else {
+            let response = self.client.get(url).send().map_err(|err| Attempt {
+                transient: err.is_connect() || err.is_timeout() || err.is_request(),
+                error: anyhow::Error::new(err).context(format!("cannot download {url}")),
+            })?;
+            let status = response.status();
+            if !status.is_success() {
+                return Err(Attempt {
+                    error: anyhow::anyhow!("cannot download {url}: the server answered {status}"),
+                    transient: status.is_server_error() || status.as_u16() == 429,
+                });
+            }
+            Box::new(response)
+        };
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let read = body.read(&mut buffer).map_err(|err| Attempt {
+                error: anyhow::Error::new(err).context(format!("download of {url} was cut off")),
+                transient: true,
+            })?;
+            if read == 0 {
+                break;
+            }
+            hasher.update(&buffer[..read]);
+            crate::infra::progress::add_bytes(read as u64);
+            file.write_all(&buffer[..read])
+                .with_context(|| format!("cannot write {}", partial.display()))
+                .map_err(fatal)?;
+        }
+        file.sync_all()
+            .with_context(|| format!("cannot write {}", partial.display()))
+            .map_err(fatal)?;
+        Ok(hex::encode(hasher.finalize()))
+    }
+}

@@ -1,0 +1,343 @@
+//! The release's Python environment: a virtualenv built with the
+//! ecosystem's installers, checked against the manifest's pins, with the
+//! console scripts linked into the release's `bin/`.
+
+pub mod dist;
+pub mod installer;
+pub mod project;
+mod uv;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+
+use crate::core::error::Error;
+use crate::core::lock::{LockedEnvironment, LockedPackage};
+use crate::core::model::PythonSettings;
+use crate::invalid;
+use installer::{find_program, index_args, interpreter, Installer, PipReport, Tools};
+
+/// What goes into an environment.
+pub struct EnvPlan<'a> {
+    pub settings: &'a PythonSettings,
+    pub allow_unpinned: bool,
+    /// Python components: package name, exact version, optional hashes.
+    pub packages: Vec<(String, String, Vec<String>)>,
+    /// `install = "python"` components: component name and its source tree.
+    pub trees: Vec<(String, PathBuf)>,
+    /// Overrides in local/, installed editable: component name and directory.
+    pub editables: Vec<(String, PathBuf)>,
+}
+
+impl EnvPlan<'_> {
+    /// Every version the manifest pins (components and constraints), by
+    /// normalized package name.
+    pub fn pinned(&self) -> BTreeMap<String, &String> {
+        self.settings
+            .constraints
+            .iter()
+            .chain(
+                self.packages
+                    .iter()
+                    .map(|(name, version, _)| (name, version)),
+            )
+            .map(|(name, version)| (dist::normalize(name), version))
+            .collect()
+    }
+}
+
+/// A package the installer took from an index, as it reported it. Source
+/// trees are not among them: whatever else got installed came from a tree.
+pub(crate) struct Resolved {
+    sha256: Option<String>,
+    hashes: Vec<String>,
+}
+
+/// Builds `staged/env` and `staged/bin`. Paths inside the environment are
+/// rewritten from `staged` to `final_dir`, where the release will live.
+pub fn build_env(
+    tools: &Tools,
+    plan: &EnvPlan,
+    staged: &Path,
+    final_dir: &Path,
+) -> Result<LockedEnvironment, Error> {
+    let installer = Installer::choose(tools.forced)?;
+    let python = interpreter(plan.settings)?;
+    let env = staged.join("env");
+    tracing::info!(
+        "building the python environment with {} ({} packages, {} source trees, {} editable overrides)",
+        installer.name(),
+        plan.packages.len(),
+        plan.trees.len(),
+        plan.editables.len()
+    );
+    let scratch = tempfile::Builder::new()
+        .prefix("lava-deploy-env-")
+        .tempdir()?;
+    let requirements = scratch.path().join("requirements.txt");
+    fs::write(&requirements, requirements_text(plan))?;
+    let mut index = index_args(plan.settings, installer, tools.offline);
+    if !plan.settings.constraints.is_empty() {
+        let constraints = scratch.path().join("constraints.txt");
+        let text: String = plan
+            .settings
+            .constraints
+            .iter()
+            .map(|(name, version)| format!("{name}=={version}\n"))
+            .collect();
+        fs::write(&constraints, text)?;
+        index.extend(["--constraint".to_owned(), constraints.display().to_string()]);
+    }
+
+    // uv resolves (against the base interpreter) while the venv is made.
+    let compiled = std::thread::scope(|scope| {
+        let compile = (installer == Installer::Uv).then(|| {
+            scope.spawn(|| {
+                uv::uv_compile(tools, plan, &python, &index, &requirements, scratch.path())
+            })
+        });
+        let venv = create_venv(tools, installer, &python, &env);
+        let compiled = compile.map(|handle| handle.join().expect("uv compile does not panic"));
+        venv.map(|()| compiled)
+    })?
+    .transpose()?;
+    crate::infra::failpoint::hit("env");
+    let env_python = env.join("bin/python");
+    let baseline_bins: BTreeSet<String> = crate::infra::fs::dir_names(&env.join("bin"))?
+        .into_iter()
+        .collect();
+    let baseline_dists = dist::installed(&env)?;
+    let resolved = match compiled {
+        None => install_with_pip(tools, &env_python, &index, &requirements, scratch.path())?,
+        Some((compiled, pins)) => uv::uv_install(tools, &env_python, &index, &compiled, pins)?,
+    };
+
+    let installed = dist::installed(&env)?;
+    let pinned = plan.pinned();
+    let mut packages = BTreeMap::new();
+    let mut picked = Vec::new();
+    for (key, dist) in &installed {
+        let from_tree = !resolved.contains_key(key) && !baseline_dists.contains_key(key);
+        let is_picked =
+            !pinned.contains_key(key) && !from_tree && !baseline_dists.contains_key(key);
+        if let Some(wanted) = pinned.get(key) {
+            if *wanted != &dist.version {
+                return Err(anyhow::anyhow!(
+                    "the environment has {}=={} but the manifest pins {wanted}",
+                    dist.name,
+                    dist.version
+                )
+                .into());
+            }
+        }
+        if is_picked {
+            picked.push(format!("{}=={}", dist.name, dist.version));
+        }
+        if baseline_dists.contains_key(key) && !pinned.contains_key(key) {
+            continue;
+        }
+        let report = resolved.get(key);
+        packages.insert(
+            key.clone(),
+            LockedPackage {
+                name: dist.name.clone(),
+                version: dist.version.clone(),
+                sha256: report.and_then(|r| r.sha256.clone()),
+                hashes: report.map(|r| r.hashes.clone()).unwrap_or_default(),
+                source_tree: from_tree,
+                picked: is_picked,
+            },
+        );
+    }
+    if !picked.is_empty() {
+        if !plan.allow_unpinned {
+            return Err(invalid!(
+                "picked versions: the python installer chose versions the manifest does not pin: {}; \
+                 pin each of them as a python component (python = \"VERSION\") or set allow-unpinned = true",
+                picked.join(", ")
+            ));
+        }
+        tracing::warn!(
+            "picked versions (not pinned by the manifest): {}",
+            picked.join(", ")
+        );
+    }
+    link_console_scripts(&env, &staged.join("bin"), &baseline_bins)?;
+    relocate(&env, &final_dir.join("env"))?;
+    Ok(LockedEnvironment {
+        installer: installer.name().to_owned(),
+        packages,
+    })
+}
+
+fn create_venv(tools: &Tools, installer: Installer, python: &Path, env: &Path) -> Result<()> {
+    match installer {
+        Installer::Uv => {
+            let uv = find_program("uv").context("uv is not on PATH")?;
+            let mut cmd = installer::command(tools, installer, &uv);
+            cmd.args(["venv", "--quiet", "--no-project", "--python"])
+                .arg(python)
+                .arg(env);
+            installer::run(cmd, "uv venv")?;
+        }
+        Installer::Pip => {
+            let mut cmd = installer::command(tools, installer, python);
+            cmd.args(["-m", "venv"]).arg(env);
+            installer::run(cmd, &format!("{} -m venv", python.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn requirements_text(plan: &EnvPlan) -> String {
+    let mut text = String::new();
+    for (name, version, hashes) in &plan.packages {
+        text.push_str(&format!("{name}=={version}"));
+        for hash in hashes {
+            text.push_str(&format!(" --hash={hash}"));
+        }
+        text.push('\n');
+    }
+    text.push_str(&source_lines(plan));
+    text
+}
+
+/// Requirement lines for source trees and editable overrides.
+pub(crate) fn source_lines(plan: &EnvPlan) -> String {
+    let trees = plan
+        .trees
+        .iter()
+        .map(|(_, tree)| format!("{}\n", tree.display()));
+    let editables = plan
+        .editables
+        .iter()
+        .map(|(_, dir)| format!("-e {}\n", dir.display()));
+    trees.chain(editables).collect()
+}
+
+fn install_with_pip(
+    tools: &Tools,
+    env_python: &Path,
+    index: &[String],
+    requirements: &Path,
+    scratch: &Path,
+) -> Result<BTreeMap<String, Resolved>> {
+    let report_path = scratch.join("report.json");
+    let mut cmd = installer::command(tools, Installer::Pip, env_python);
+    cmd.args(["-m", "pip", "install", "--quiet", "--report"])
+        .arg(&report_path)
+        .args(index)
+        .arg("-r")
+        .arg(requirements);
+    installer::run(cmd, "pip install")?;
+    let report = PipReport::parse(&fs::read_to_string(&report_path)?)?;
+    Ok(report
+        .install
+        .into_iter()
+        .filter(|item| item.download_info.dir_info.is_none())
+        .map(|item| {
+            let sha256 = item
+                .download_info
+                .archive_info
+                .as_ref()
+                .and_then(|a| a.sha256());
+            let resolved = Resolved {
+                hashes: Vec::new(),
+                sha256,
+            };
+            (dist::normalize(&item.metadata.name), resolved)
+        })
+        .collect())
+}
+
+/// `bin/python` and every console script the install added, as relative
+/// symlinks into `env/bin`.
+fn link_console_scripts(env: &Path, bin: &Path, baseline: &BTreeSet<String>) -> Result<()> {
+    fs::create_dir_all(bin)?;
+    let names: Vec<String> = crate::infra::fs::dir_names(&env.join("bin"))?
+        .into_iter()
+        .filter(|n| !baseline.contains(n))
+        .collect();
+    write_python_wrapper(&bin.join("python"))?;
+    for name in names {
+        let link = bin.join(&name);
+        std::os::unix::fs::symlink(Path::new("../env/bin").join(&name), &link)
+            .with_context(|| format!("cannot create {}", link.display()))?;
+    }
+    Ok(())
+}
+
+/// `bin/python` runs the env's interpreter. Not a symlink: python finds its
+/// virtualenv (pyvenv.cfg) next to the path it was started by, and
+/// `instances/<name>/bin/python` would be outside the env.
+fn write_python_wrapper(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let script = "#!/bin/sh\n# The python of this release's environment.\n\
+                  here=$(dirname \"$(readlink -f \"$0\")\")\n\
+                  exec \"$here/../env/bin/python\" \"$@\"\n";
+    fs::write(path, script).with_context(|| format!("cannot write {}", path.display()))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("cannot make {} executable", path.display()))
+}
+
+/// Virtualenvs hold their own absolute path (script shebangs, activate
+/// scripts, pyvenv.cfg). The env is built under the staged release's name;
+/// point those paths at the final one before the release is renamed there.
+fn relocate(env: &Path, final_env: &Path) -> Result<()> {
+    let from = env.as_os_str().as_encoded_bytes();
+    let to = final_env.as_os_str().as_encoded_bytes();
+    let mut files: Vec<PathBuf> = crate::infra::fs::dir_names(&env.join("bin"))?
+        .into_iter()
+        .map(|n| env.join("bin").join(n))
+        .collect();
+    files.push(env.join("pyvenv.cfg"));
+    for file in files {
+        let Ok(meta) = fs::symlink_metadata(&file) else {
+            continue;
+        };
+        if !meta.is_file() || meta.len() > 1 << 20 {
+            continue;
+        }
+        let content = fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        if let Some(replaced) = replace_bytes(&content, from, to) {
+            fs::write(&file, replaced)
+                .with_context(|| format!("cannot write {}", file.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn replace_bytes(haystack: &[u8], from: &[u8], to: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut rest = haystack;
+    let mut changed = false;
+    while let Some(at) = rest.windows(from.len()).position(|w| w == from) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(to);
+        rest = &rest[at + from.len()..];
+        changed = true;
+    }
+    out.extend_from_slice(rest);
+    changed.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_every_occurrence() {
+        assert_eq!(
+            replace_bytes(
+                b"#!/a/.tmp-1/env/bin/python\nx /a/.tmp-1/env",
+                b"/a/.tmp-1/env",
+                b"/a/1/env"
+            )
+            .unwrap(),
+            b"#!/a/1/env/bin/python\nx /a/1/env"
+        );
+        assert_eq!(replace_bytes(b"nothing", b"/a", b"/b"), None);
+    }
+}

@@ -1,0 +1,60 @@
+//! `develop NAME DIR` / `undevelop NAME COMPONENT`: manage the links in
+//! local/ and rebuild. A developer's checkout is never moved or changed.
+
+use std::path::{Path, PathBuf};
+
+use super::deploy::require_current;
+use super::upgrade::rebuild_locked;
+use super::Context;
+use crate::core::error::Result;
+use crate::core::names::ReleaseName;
+use crate::store::Instance;
+
+/// A link made or removed in local/, and the release built with it.
+#[derive(Debug, Clone)]
+pub struct Developed {
+    pub instance: Instance,
+    pub link: PathBuf,
+    /// Where the link points (pointed, for undevelop).
+    pub target: PathBuf,
+    pub release: ReleaseName,
+}
+
+pub fn develop(ctx: &Context, name: &str, dir: &Path) -> Result<Developed> {
+    let (instance, _) = ctx.existing_instance(name)?;
+    let _lock = instance.lock("develop", ctx.settings.wait)?;
+    let (_, lock) = require_current(&instance)?;
+    let link = super::overrides::link_checkout(&instance, &lock, dir)?;
+    match rebuild_locked(ctx, &instance, "develop") {
+        Ok(release) => Ok(Developed {
+            target: dir.to_owned(),
+            instance,
+            link,
+            release,
+        }),
+        Err(err) => {
+            // Take the link back: the instance stays as it was.
+            let _ = std::fs::remove_file(&link);
+            Err(err)
+        }
+    }
+}
+
+pub fn undevelop(ctx: &Context, name: &str, component: &str) -> Result<Developed> {
+    let (instance, _) = ctx.existing_instance(name)?;
+    let _lock = instance.lock("undevelop", ctx.settings.wait)?;
+    let (_, lock) = require_current(&instance)?;
+    let (link, target) = super::overrides::unlink_checkout(&instance, &lock, component)?;
+    match rebuild_locked(ctx, &instance, "undevelop") {
+        Ok(release) => Ok(Developed {
+            instance,
+            link,
+            target,
+            release,
+        }),
+        Err(err) => {
+            let _ = std::os::unix::fs::symlink(&target, &link);
+            Err(err)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! `install NAME`: create an instance and its first release, or finish an
+//! install that failed or was killed.
+
+use super::deploy::deploy;
+use super::source::{load, Selection, SourceRequest};
+use super::Context;
+use crate::core::error::{Error, Result};
+use crate::core::names::{InstanceName, ReleaseName};
+use crate::core::record::InstanceRecord;
+use crate::infra::fs::remove_path;
+use crate::invalid;
+use crate::store::Instance;
+
+/// A release that became current.
+#[derive(Debug, Clone)]
+pub struct Installed {
+    pub instance: Instance,
+    pub release: ReleaseName,
+}
+
+pub fn install(ctx: &Context, name: &str, asked: &SourceRequest) -> Result<Installed> {
+    let name = InstanceName::parse(name).map_err(Error::Invalid)?;
+    let instance = ctx.root.instance(&name);
+    refuse_healthy(&instance)?;
+    ctx.root.ensure_writable()?;
+    let created = !instance.dir.exists();
+    let lock = instance.lock("install", ctx.settings.wait)?;
+    // Another install may have finished while we were starting.
+    refuse_healthy(&instance)?;
+
+    let result = (|| {
+        fs_err::create_dir_all(&instance.dir)?;
+        let mut record = if instance.exists() {
+            instance.read_record()?
+        } else {
+            InstanceRecord::default()
+        };
+        let selection = Selection::choose(asked, instance.exists().then_some(&record.source))?;
+        let loaded = load(ctx, &selection)?;
+        let mut lock_file = super::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
+        super::overrides::apply(&instance, &mut lock_file)?;
+        record.name = name.to_string();
+        record.source = selection.to_record();
+        instance.write_record(&record)?;
+        deploy(
+            ctx,
+            &instance,
+            &mut record,
+            &lock_file,
+            &loaded.branch,
+            "install",
+        )
+    })();
+    match result {
+        Ok(release) => Ok(Installed { instance, release }),
+        Err(err) => {
+            if created {
+                // Nothing existed before this run: leave nothing behind.
+                drop(lock);
+                if let Err(cleanup) = remove_path(&instance.dir) {
+                    tracing::warn!("{cleanup:#}");
+                }
+            }
+            Err(err)
+        }
+    }
+}
+
+fn refuse_healthy(instance: &Instance) -> Result<()> {
+    if let Some(current) = instance.current_release() {
+        return Err(invalid!(
+            "instance {} already exists at {} (current release {current}); \
+             use `lava-deploy upgrade {}` to update it",
+            instance.name,
+            instance.dir.display(),
+            instance.name
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,30 @@
+//! `prune` and `remove`: keeping instances tidy.
+
+use anyhow::Context as _;
+
+use super::Context;
+use crate::core::error::Result;
+use crate::store::Instance;
+
+/// Removes old releases (see `Instance::prune`) and leftovers of killed
+/// runs. Returns the releases removed.
+pub fn prune(ctx: &Context, name: &str, keep: usize) -> Result<(Instance, Vec<String>)> {
+    let (instance, _) = ctx.existing_instance(name)?;
+    let _lock = instance.lock("prune", ctx.settings.wait)?;
+    instance.remove_leftovers()?;
+    let removed = instance.prune(keep)?;
+    Ok((instance, removed))
+}
+
+/// Deletes an instance (never the shared cache). The caller has asked for
+/// confirmation.
+pub fn remove(ctx: &Context, instance: &Instance) -> Result<()> {
+    let lock = instance.lock("remove", ctx.settings.wait)?;
+    // Renamed away first, so a half-finished removal never looks like an instance.
+    let doomed = crate::infra::fs::temp_sibling(&instance.dir);
+    std::fs::rename(&instance.dir, &doomed)
+        .with_context(|| format!("cannot remove {}", instance.dir.display()))?;
+    drop(lock);
+    crate::infra::fs::remove_path(&doomed)?;
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! Operations: what the commands do, as functions that take settings and
+//! return data. They print nothing (the CLI renders their results) and
+//! never see clap. Progress and diagnostics go through `tracing` and
+//! `infra::progress`.
+
+pub mod build;
+pub mod deploy;
+pub mod develop;
+pub mod install;
+pub mod maintain;
+pub mod manifest;
+pub mod overrides;
+pub mod resolve;
+pub mod rollback;
+pub mod source;
+pub mod status;
+pub mod upgrade;
+pub mod verify;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::core::names::InstanceName;
+use crate::core::record::InstanceRecord;
+use crate::infra::cache::Cache;
+use crate::infra::git::GitCache;
+use crate::infra::http::Downloader;
+use crate::infra::lock::Wait;
+use crate::infra::python::installer::{Installer, Tools};
+use crate::infra::tree::LinkMode;
+use crate::invalid;
+use crate::store::{Instance, Root};
+
+/// Settings every operation shares (the CLI builds them from its flags).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Absolute, so paths written into releases (bin/rebuild) hold from any
+    /// working directory.
+    pub root: PathBuf,
+    pub offline: bool,
+    /// How many components are resolved and fetched at once.
+    pub jobs: usize,
+    /// `None`: uv when on PATH, else pip.
+    pub python_installer: Option<Installer>,
+    pub wait: Wait,
+    pub retries: u32,
+    pub http_timeout: Duration,
+    /// How unchanged trees are reused from the current release.
+    pub link_mode: LinkMode,
+}
+
+/// Components fetched at once when `--jobs` is not given: network-bound work,
+/// so a little more than the core count, but small enough to be polite.
+pub const DEFAULT_JOBS: usize = 4;
+
+/// The root used when neither `--root` nor `LAVA_ROOT` is given.
+pub const DEFAULT_ROOT: &str = "/srv/lava";
+
+/// Releases `upgrade` keeps, and `prune` without `--keep`.
+pub const DEFAULT_KEEP: usize = 5;
+
+/// What every operation needs: the settings, the root and the caches.
+pub struct Context {
+    pub settings: Settings,
+    pub root: Root,
+    pub cache: Cache,
+    pub git: GitCache,
+    downloader: OnceLock<Downloader>,
+}
+
+impl Context {
+    pub fn new(settings: Settings) -> Self {
+        let root = Root::new(settings.root.clone());
+        let cache = Cache::new(root.cache_dir());
+        let git = GitCache::new(&cache, settings.offline);
+        Context {
+            settings,
+            root,
+            cache,
+            git,
+            downloader: OnceLock::new(),
+        }
+    }
+
+    /// The one HTTP client, made on first use.
+    pub fn downloader(&self) -> Result<&Downloader> {
+        if let Some(downloader) = self.downloader.get() {
+            return Ok(downloader);
+        }
+        let downloader = Downloader::new(
+            &self.cache,
+            self.settings.retries,
+            self.settings.http_timeout,
+        )?;
+        Ok(self.downloader.get_or_init(|| downloader))
+    }
+
+    /// What the python installers need.
+    pub fn python_tools(&self) -> Tools {
+        Tools {
+            forced: self.settings.python_installer,
+            offline: self.settings.offline,
+            cache: self.cache.clone(),
+        }
+    }
+
+    /// An instance that must already exist; checked before anything is written.
+    pub fn existing_instance(&self, name: &str) -> crate::Result<(Instance, InstanceRecord)> {
+        let name = InstanceName::parse(name).map_err(crate::Error::Invalid)?;
+        let instance = self.root.instance(&name);
+        if !instance.exists() {
+            let known = self.root.instance_names().unwrap_or_default();
+            let known = if known.is_empty() {
+                "there are none yet".to_owned()
+            } else {
+                format!(
+                    "known instances: {}",
+                    known
+                        .iter()
+                        .map(|n| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            return Err(invalid!(
+                "no instance {name} under {} ({known}); create it with `lava-deploy install {name}` \
+                 or pass the right --root",
+                self.root.path.display()
+            ));
+        }
+        let record = instance.read_record()?;
+        Ok((instance, record))
+    }
+}

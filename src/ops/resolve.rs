@@ -1,0 +1,194 @@
+//! From a validated manifest to a lock: every component's asked revision
+//! turned into an exact pin, concurrently, with all failures reported at once.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+
+use super::source::ManifestBranch;
+use super::Context;
+use crate::core::error::Result;
+use crate::core::lock::{LockFile, LockedComponent, LockedManifest, LOCK_VERSION};
+use crate::core::model::{
+    unpinned_message, Component, ComponentSource, Manifest, ManifestError, ManifestErrors, LATEST,
+};
+use crate::core::names::ComponentName;
+use crate::infra::git::RevKind;
+
+/// A component's pin, or why it is not acceptable as one.
+enum Outcome {
+    Locked(LockedComponent),
+    Unpinned(ManifestError),
+}
+
+pub fn resolve(ctx: &Context, branch: &ManifestBranch, manifest: &Manifest) -> Result<LockFile> {
+    let components: Vec<&Component> = manifest.components.values().collect();
+    let phase = crate::infra::progress::Phase::start("resolve", components.len());
+    let outcomes =
+        crate::infra::parallel::parallel_map(&components, ctx.settings.jobs, |component| {
+            let outcome = resolve_component(ctx, branch, manifest, component);
+            phase.done(&component.name);
+            outcome.with_context(|| {
+                format!(
+                    "component {} ({})",
+                    component.name,
+                    describe_source(&component.source)
+                )
+            })
+        });
+    drop(phase);
+    let mut locked = BTreeMap::new();
+    let mut unpinned = Vec::new();
+    let mut failures = Vec::new();
+    for (component, outcome) in components.iter().zip(outcomes) {
+        match outcome {
+            Ok(Outcome::Locked(lock)) => {
+                locked.insert(component.name.clone(), lock);
+            }
+            Ok(Outcome::Unpinned(error)) => unpinned.push(error),
+            Err(err) => failures.push(err),
+        }
+    }
+    crate::infra::parallel::combine_errors(failures, "components could not be resolved")?;
+    if !unpinned.is_empty() {
+        return Err(ManifestErrors(unpinned).into());
+    }
+    resolve_latest(ctx, manifest, &mut locked)?;
+    Ok(LockFile {
+        version: LOCK_VERSION,
+        manifest: LockedManifest {
+            source: branch.spec.to_spec_string(),
+            commit: branch.commit.clone(),
+            describe: branch.describe.clone(),
+            file: manifest.file.clone(),
+            description: manifest.description.clone(),
+            allow_unpinned: manifest.allow_unpinned,
+            local_overrides: manifest.local_overrides,
+        },
+        python: manifest.python.clone(),
+        components: locked,
+        overrides: BTreeMap::new(),
+        environment: None,
+    })
+}
+
+/// `python = "latest"`: the newest version now, asked of the installer in
+/// one call for all such components.
+fn resolve_latest(
+    ctx: &Context,
+    manifest: &Manifest,
+    locked: &mut BTreeMap<ComponentName, LockedComponent>,
+) -> anyhow::Result<()> {
+    let names: Vec<String> = locked
+        .iter()
+        .filter(|(_, c)| matches!(c, LockedComponent::Python { python, .. } if python == LATEST))
+        .map(|(name, _)| name.to_string())
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let tools = ctx.python_tools();
+    let versions =
+        crate::infra::python::installer::resolve_latest(&tools, &manifest.python, &names)
+            .with_context(|| format!("cannot find the latest version of {}", names.join(", ")))?;
+    for (name, newest) in versions {
+        if let Some(LockedComponent::Python { version, .. }) = locked.get_mut(name.as_str()) {
+            tracing::info!("{name}: latest is {newest}");
+            *version = newest;
+        }
+    }
+    Ok(())
+}
+
+/// A one-line description of where a component comes from.
+pub fn describe_source(source: &ComponentSource) -> String {
+    match source {
+        ComponentSource::Git {
+            url,
+            rev: Some(rev),
+        } => format!("git {url} at {rev}"),
+        ComponentSource::Git { url, rev: None } => format!("git {url}, default branch"),
+        ComponentSource::Url { url, .. } => format!("url {url}"),
+        ComponentSource::Path { path } => format!("path {path} of the manifest branch"),
+        ComponentSource::Python { version } => format!("python package {version}"),
+    }
+}
+
+fn resolve_component(
+    ctx: &Context,
+    branch: &ManifestBranch,
+    manifest: &Manifest,
+    component: &Component,
+) -> anyhow::Result<Outcome> {
+    let install = component.install_python.then(|| "python".to_owned());
+    let locked = match &component.source {
+        ComponentSource::Git { url, rev } => {
+            let resolved = ctx
+                .git
+                .mirror(url)?
+                .resolve(rev.as_deref(), ctx.settings.offline)?;
+            let short_ok = manifest.short_commits_pin && resolved.kind == RevKind::ShortCommit;
+            if !manifest.allow_unpinned && !resolved.kind.is_pinned() && !short_ok {
+                let what = match resolved.kind {
+                    RevKind::Branch => "is at a branch, which moves",
+                    _ => "is at an abbreviated commit",
+                };
+                return Ok(Outcome::Unpinned(ManifestError {
+                    at: component.defined_at.clone(),
+                    message: unpinned_message(&component.name, what),
+                }));
+            }
+            tracing::debug!(
+                "{}: {} -> {}",
+                component.name,
+                rev.as_deref().unwrap_or("HEAD"),
+                resolved.commit
+            );
+            // An abbreviated commit is recorded in full: it is what it means.
+            let rev = match resolved.kind {
+                RevKind::ShortCommit => Some(resolved.commit.to_string()),
+                _ => rev.clone(),
+            };
+            LockedComponent::Git {
+                git: url.clone(),
+                rev,
+                commit: resolved.commit.to_string(),
+                install,
+            }
+        }
+        ComponentSource::Url { url, sha256 } => {
+            let sha256 = match sha256 {
+                // Offline, a missing download is reported now, with every
+                // other missing piece, rather than in the middle of the build.
+                Some(sha256)
+                    if ctx.settings.offline && ctx.downloader()?.cached(sha256).is_none() =>
+                {
+                    anyhow::bail!("{url} is not in the cache, and --offline forbids downloading it")
+                }
+                Some(sha256) => sha256.clone(),
+                // Unpinned (allowed): the pin is whatever the server has now.
+                None => {
+                    ctx.downloader()?
+                        .fetch(url, None, ctx.settings.offline)?
+                        .sha256
+                }
+            };
+            LockedComponent::Url {
+                url: url.clone(),
+                sha256,
+                install,
+            }
+        }
+        ComponentSource::Path { path } => LockedComponent::Path {
+            path: path.clone(),
+            tree: branch.tree.dir_digest(path)?,
+            install,
+        },
+        ComponentSource::Python { version } => LockedComponent::Python {
+            python: version.clone(),
+            version: version.clone(),
+            hashes: component.hashes.clone(),
+        },
+    };
+    Ok(Outcome::Locked(locked))
+}
