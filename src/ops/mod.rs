@@ -108,8 +108,8 @@ impl Context {
     }
 
     /// An instance that must already exist; checked before anything is written.
-    pub fn existing_instance(&self, name: &str) -> crate::Result<(Instance, InstanceRecord)> {
-        let name = InstanceName::parse(name).map_err(crate::Error::Invalid)?;
+    pub fn existing_instance(&self, name: &str) -> crate::core::error::Result<(Instance, InstanceRecord)> {
+        let name = InstanceName::parse(name).map_err(crate::core::error::Error::Invalid)?;
         let instance = self.root.instance(&name);
         if !instance.exists() {
             let known = self.root.instance_names().unwrap_or_default();

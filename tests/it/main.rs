@@ -7,6 +7,7 @@ mod archives;
 mod buildout;
 mod faults;
 mod install;
+mod layers;
 mod local;
 mod manifests;
 mod python;
