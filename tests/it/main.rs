@@ -10,5 +10,6 @@ mod install;
 mod local;
 mod manifests;
 mod python;
+mod safety;
 mod status;
 mod upgrade;

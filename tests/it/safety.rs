@@ -1,0 +1,242 @@
+//! Safety holes, each proved closed with real processes: archive members
+//! that would escalate privileges or escape the release, unbounded retry
+//! backoff, git authentication that never gives up, git fetches that give
+//! up too early, and installer children left running after a signal.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use crate::support::{list_dir, sha256_hex, stderr_of, Env, HttpServer};
+
+// ---------------------------------------------------------------------------
+// Archive members
+
+/// One member of a test archive.
+enum Member<'a> {
+    File(&'a str, u32, &'a str),
+    Dir(&'a str, u32),
+    Symlink(&'a str, &'a str),
+    Hardlink(&'a str, &'a str),
+}
+
+/// A `.tar.gz` holding exactly `members`, modes and link targets as given
+/// (no sanitising: this is what a hostile server could send).
+fn tar_gz_of(members: &[Member]) -> Vec<u8> {
+    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut builder = tar::Builder::new(encoder);
+    for member in members {
+        let mut header = tar::Header::new_gnu();
+        match member {
+            Member::File(path, mode, contents) => {
+                header.set_size(contents.len() as u64);
+                header.set_mode(*mode);
+                header.set_cksum();
+                builder
+                    .append_data(&mut header, path, contents.as_bytes())
+                    .unwrap();
+            }
+            Member::Dir(path, mode) => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_size(0);
+                header.set_mode(*mode);
+                header.set_cksum();
+                builder
+                    .append_data(&mut header, path, std::io::empty())
+                    .unwrap();
+            }
+            Member::Symlink(path, target) | Member::Hardlink(path, target) => {
+                header.set_entry_type(if matches!(member, Member::Symlink(..)) {
+                    tar::EntryType::Symlink
+                } else {
+                    tar::EntryType::Link
+                });
+                header.set_size(0);
+                header.set_mode(0o777);
+                builder.append_link(&mut header, path, target).unwrap();
+            }
+        }
+    }
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
+/// A manifest with one archive component `theme` served by `server`.
+fn archive_manifest(server: &HttpServer, name: &str, body: &[u8]) -> (String, String) {
+    let url = server.put(&format!("/{name}"), body.to_vec());
+    let text = format!(
+        "[components.theme]\nurl = \"{url}\"\nsha256 = \"{}\"\n",
+        sha256_hex(body)
+    );
+    (url, text)
+}
+
+fn mode_of(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+#[test]
+fn archive_members_lose_setuid_setgid_and_sticky_bits() {
+    let env = Env::new();
+    let server = HttpServer::start();
+    let body = tar_gz_of(&[
+        Member::Dir("pkg", 0o755),
+        Member::Dir("pkg/bin", 0o755),
+        Member::File("pkg/bin/tool", 0o4755, "#!/bin/sh\necho tool\n"),
+        Member::File("pkg/bin/group", 0o2750, "#!/bin/sh\n"),
+        Member::Dir("pkg/shared", 0o2755),
+        Member::File("pkg/shared/data", 0o644, "data\n"),
+        Member::Dir("pkg/spool", 0o1777),
+        // Links that stay inside are fine and kept as links.
+        Member::Symlink("pkg/run", "bin/tool"),
+        Member::Symlink("pkg/bin/data", "../shared/data"),
+        Member::Hardlink("pkg/shared/copy", "pkg/shared/data"),
+    ]);
+    let (_, text) = archive_manifest(&server, "pkg-1.tar.gz", &body);
+    let manifest = env.manifest_repo(&text, Some("v1"));
+    env.install_from("x", &manifest).success();
+
+    let theme = env.instance_dir("x").join("code/current/src/theme");
+    assert_eq!(mode_of(&theme.join("bin/tool")), 0o755, "setuid dropped");
+    assert_eq!(mode_of(&theme.join("bin/group")), 0o750, "setgid dropped");
+    assert_eq!(mode_of(&theme.join("shared")), 0o755, "setgid dir dropped");
+    assert_eq!(mode_of(&theme.join("spool")), 0o777, "sticky bit dropped");
+    assert_eq!(
+        std::fs::read_link(theme.join("run")).unwrap().to_str(),
+        Some("bin/tool")
+    );
+    assert_eq!(
+        std::fs::read_to_string(theme.join("bin/data")).unwrap(),
+        "data\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(theme.join("shared/copy")).unwrap(),
+        "data\n"
+    );
+    env.run(&["verify", "x"]).success();
+}
+
+/// A zip whose only file claims mode 04755: the zip crate's writer masks
+/// modes, so the external attributes are patched in the central directory.
+fn setuid_zip() -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+    zip.start_file("pkg/tool", options).unwrap();
+    zip.write_all(b"#!/bin/sh\n").unwrap();
+    let mut bytes = zip.finish().unwrap().into_inner();
+    let central = bytes
+        .windows(4)
+        .position(|w| w == b"PK\x01\x02")
+        .expect("a central directory header");
+    let attrs = central + 38;
+    let mut value = u32::from_le_bytes(bytes[attrs..attrs + 4].try_into().unwrap());
+    assert_eq!(value >> 16, 0o100755, "unix mode in the high half");
+    value |= 0o4000 << 16;
+    bytes[attrs..attrs + 4].copy_from_slice(&value.to_le_bytes());
+    bytes
+}
+
+#[test]
+fn zip_members_lose_setuid_bits() {
+    let env = Env::new();
+    let server = HttpServer::start();
+    let body = setuid_zip();
+    let (_, text) = archive_manifest(&server, "pkg.zip", &body);
+    let manifest = env.manifest_repo(&text, None);
+    env.install_from("x", &manifest).success();
+    let tool = env.instance_dir("x").join("code/current/src/theme/tool");
+    assert_eq!(mode_of(&tool), 0o755);
+}
+
+/// Archives with one link pointing outside, each otherwise valid: the
+/// case's name, its members (`outside` is a directory beside the root)
+/// and the member to be named in the error.
+fn escaping_archive<'a>(case: &str, outside: &'a str) -> (Vec<Member<'a>>, &'static str) {
+    let css = Member::File("pkg/a.css", 0o644, "a\n");
+    match case {
+        // Climbs out of the release; the member after it would be written
+        // through it if the link were made.
+        "relative" => (
+            vec![
+                css,
+                Member::Symlink("pkg/evil", "../../../../etc"),
+                Member::File("pkg/evil/planted", 0o644, "planted\n"),
+            ],
+            "pkg/evil",
+        ),
+        "absolute" => (vec![css, Member::Symlink("pkg/abs", outside)], "pkg/abs"),
+        // Inside the archive, but the top directory is stripped: this
+        // would point at the other components in src/.
+        "above the component" => (vec![css, Member::Symlink("pkg/up", "..")], "pkg/up"),
+        // Each link looks harmless written down (`a/../../x` is `pkg/x`);
+        // followed on disk, `b` leaves through `a`, which is `pkg/sub`.
+        "chained" => (
+            vec![
+                css,
+                Member::Dir("pkg/sub", 0o755),
+                Member::Symlink("pkg/sub/b", "a/../../x"),
+                Member::Symlink("pkg/sub/a", "."),
+            ],
+            "pkg/sub/b",
+        ),
+        "hardlink" => (
+            vec![css, Member::Hardlink("pkg/passwd", outside)],
+            "pkg/passwd",
+        ),
+        other => unreachable!("{other}"),
+    }
+}
+
+#[test]
+fn archive_links_pointing_outside_are_refused() {
+    for case in [
+        "relative",
+        "absolute",
+        "above the component",
+        "chained",
+        "hardlink",
+    ] {
+        let env = Env::new();
+        let server = HttpServer::start();
+        let outside = env.path("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("file"), "secret\n").unwrap();
+        let target = outside.join("file").to_string_lossy().into_owned();
+        let (members, member) = escaping_archive(case, &target);
+        let body = tar_gz_of(&members);
+        let (url, text) = archive_manifest(&server, "theme.tar.gz", &body);
+        let manifest = env.manifest_repo(&text, None);
+        let assert = env.install_from("x", &manifest).code(1);
+        let stderr = stderr_of(&assert);
+        assert!(stderr.contains(&url), "{case}: names the URL: {stderr}");
+        assert!(
+            stderr.contains(&format!("member \"{member}\"")),
+            "{case}: names the member: {stderr}"
+        );
+        assert!(
+            stderr.contains("points outside the component directory"),
+            "{case}: {stderr}"
+        );
+        assert!(
+            !env.instance_dir("x").join("code/current").exists(),
+            "{case}: no current"
+        );
+        assert!(
+            !env.instance_dir("x").exists(),
+            "{case}: a failed install leaves nothing"
+        );
+        assert_eq!(
+            list_dir(&outside),
+            ["file"],
+            "{case}: nothing written outside"
+        );
+        assert_eq!(
+            std::fs::read_to_string(outside.join("file")).unwrap(),
+            "secret\n",
+            "{case}"
+        );
+    }
+}
