@@ -5,6 +5,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use crate::support::{list_dir, sha256_hex, stderr_of, Env, HttpServer};
 
@@ -239,4 +240,88 @@ fn archive_links_pointing_outside_are_refused() {
             "{case}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// Download retries
+
+/// `install x` of a manifest with one archive at `url`, with `retries`
+/// given through the environment or the flag; returns the finished run.
+fn install_archive(
+    env: &Env,
+    url: &str,
+    retries: &str,
+    by_flag: bool,
+) -> (assert_cmd::assert::Assert, Duration) {
+    let text = format!(
+        "[components.theme]\nurl = \"{url}\"\nsha256 = \"{}\"\n",
+        "0".repeat(64)
+    );
+    let manifest = env.manifest_repo(&text, None);
+    let mut cmd = env.cmd();
+    if by_flag {
+        cmd.args(["--retries", retries]);
+    } else {
+        cmd.env("LAVA_RETRIES", retries);
+    }
+    let started = Instant::now();
+    let assert = cmd
+        .args(["install", "x", "--manifest-branch", &manifest.url()])
+        .timeout(Duration::from_secs(120))
+        .assert();
+    (assert, started.elapsed())
+}
+
+#[test]
+fn many_retries_do_not_delay_a_permanent_failure() {
+    for (retries, by_flag) in [("100", false), ("4294967295", true)] {
+        let env = Env::new();
+        let server = HttpServer::start();
+        let url = format!("{}/missing.tar.gz", server.base);
+        let (assert, took) = install_archive(&env, &url, retries, by_flag);
+        let assert = assert.code(1);
+        let stderr = stderr_of(&assert);
+        assert!(
+            stderr.contains(&url) && stderr.contains("404"),
+            "--retries {retries}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked"),
+            "--retries {retries}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("trying again"),
+            "a 404 is not retried: {stderr}"
+        );
+        assert_eq!(server.requests(), 1, "--retries {retries}: asked once");
+        assert!(
+            took < Duration::from_secs(20),
+            "--retries {retries}: {took:?}"
+        );
+        assert!(!env.instance_dir("x").exists());
+    }
+}
+
+#[test]
+fn server_errors_are_retried_with_backoff_then_given_up() {
+    let env = Env::new();
+    let server = HttpServer::start();
+    let url = server.put("/theme.tar.gz", b"never served".to_vec());
+    server.fail_next(usize::MAX);
+    let (assert, took) = install_archive(&env, &url, "2", true);
+    let assert = assert.code(1);
+    let stderr = stderr_of(&assert);
+    assert_eq!(server.requests(), 3, "one try and two retries: {stderr}");
+    assert_eq!(
+        stderr.matches("trying again").count(),
+        2,
+        "one warning per retry: {stderr}"
+    );
+    assert!(stderr.contains(&url) && stderr.contains("503"), "{stderr}");
+    // The waits were 200-250 ms and 400-500 ms.
+    assert!(
+        took >= Duration::from_millis(600),
+        "the retries backed off: {took:?}"
+    );
+    assert!(!env.instance_dir("x").exists());
 }
