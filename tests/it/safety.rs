@@ -325,3 +325,142 @@ fn server_errors_are_retried_with_backoff_then_given_up() {
     );
     assert!(!env.instance_dir("x").exists());
 }
+
+// ---------------------------------------------------------------------------
+// Git authentication
+
+/// Runs `cmd` to the end, failing the test (after killing it) if it takes
+/// longer than `limit`: the holes below are runs that never end.
+fn run_bounded(mut cmd: std::process::Command, limit: Duration) -> (Option<i32>, String, Duration) {
+    use std::io::Read;
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "still running after {limit:?}, killed:\n{}",
+                reader.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (status.code(), reader.join().unwrap(), started.elapsed())
+}
+
+/// An HTTP server on 127.0.0.1 that refuses every request with 401 and a
+/// Basic challenge, as a private git host does; counts the requests.
+struct LoginWall {
+    base: String,
+    requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    server: std::sync::Arc<tiny_http::Server>,
+}
+
+impl LoginWall {
+    fn start() -> Self {
+        let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        {
+            let (server, requests) = (server.clone(), requests.clone());
+            std::thread::spawn(move || {
+                for request in server.incoming_requests() {
+                    requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let challenge =
+                        tiny_http::Header::from_bytes("WWW-Authenticate", "Basic realm=\"x\"")
+                            .unwrap();
+                    let _ = request.respond(
+                        tiny_http::Response::from_string("login required")
+                            .with_status_code(401)
+                            .with_header(challenge),
+                    );
+                }
+            });
+        }
+        LoginWall {
+            base,
+            requests,
+            server,
+        }
+    }
+
+    fn requests(&self) -> usize {
+        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for LoginWall {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+/// `install x` of a manifest with one git component at `url`, bounded.
+fn install_git(env: &Env, url: &str, extra: &[&str]) -> (Option<i32>, String, Duration) {
+    let text = format!("[components.tool]\ngit = \"{url}\"\nrev = \"v1\"\n");
+    let manifest = env.manifest_repo(&text, None);
+    let mut cmd = env.std_cmd();
+    cmd.env("GIT_TERMINAL_PROMPT", "0")
+        .env_remove("SSH_AUTH_SOCK")
+        .args(extra)
+        .args(["install", "x", "--manifest-branch", &manifest.url()]);
+    run_bounded(cmd, Duration::from_secs(60))
+}
+
+#[test]
+fn refused_git_logins_give_up_saying_what_was_tried() {
+    // A credential helper that always answers with the same (wrong) login:
+    // libgit2 asks the callback again after each 401; it must stop.
+    let env = Env::new();
+    std::fs::write(
+        env.path(".gitconfig"),
+        "[credential]\n\thelper = \"!f() { echo username=lava; echo password=wrong; }; f\"\n",
+    )
+    .unwrap();
+    let wall = LoginWall::start();
+    let url = format!("{}/lava/tool.git", wall.base);
+    let (code, stderr, took) = install_git(&env, &url, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "authentication to {url} failed; tried: git credential helper;"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("component tool"), "{stderr}");
+    assert!(
+        wall.requests() <= 3,
+        "the login was tried once, not replayed: {} requests",
+        wall.requests()
+    );
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    assert!(!env.instance_dir("x").exists());
+
+    // No helper at all: said so.
+    std::fs::remove_file(env.path(".gitconfig")).unwrap();
+    let before = wall.requests();
+    let (code, stderr, _) = install_git(&env, &url, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "authentication to {url} failed; tried: git credential helper (it had no credentials)"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(wall.requests() - before, 1, "{stderr}");
+}
