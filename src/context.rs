@@ -22,7 +22,7 @@ impl Context {
     pub fn new(config: Config) -> Self {
         let root = Root::new(config.root.clone());
         let cache = Cache::new(root.cache_dir());
-        let git = GitCache::new(&cache, config.offline);
+        let git = GitCache::new(&cache, config.offline, config.retries);
         Context {
             config,
             root,

@@ -21,6 +21,8 @@ pub struct GitCache {
     db: PathBuf,
     /// `--offline`: new mirrors start empty, even for repositories on this machine.
     offline: bool,
+    /// `--retries`: how often a fetch that failed on the network is tried again.
+    retries: u32,
 }
 
 /// How a revision was found: the pinning rules depend on it.
@@ -49,10 +51,11 @@ pub struct ResolvedRev {
 }
 
 impl GitCache {
-    pub fn new(cache: &Cache, offline: bool) -> Self {
+    pub fn new(cache: &Cache, offline: bool, retries: u32) -> Self {
         GitCache {
             db: cache.dir("git").join("db"),
             offline,
+            retries,
         }
     }
 
@@ -71,6 +74,7 @@ impl GitCache {
         Ok(Mirror {
             url: url.to_owned(),
             path,
+            retries: self.retries,
         })
     }
 }
@@ -117,6 +121,8 @@ fn local_path(url: &str) -> Option<&str> {
 pub struct Mirror {
     pub url: String,
     pub path: PathBuf,
+    /// Retries of a fetch that failed on the network (`--retries`).
+    retries: u32,
 }
 
 impl Mirror {
@@ -214,6 +220,8 @@ impl Mirror {
 
     /// Fetches every branch and tag and the remote's HEAD, under the
     /// mirror's lock so concurrent runs do not fetch into it at once.
+    /// Network failures are tried again like downloads (`--retries`, same
+    /// backoff); a refused login or a missing repository is not.
     pub fn fetch(&self) -> Result<()> {
         let _guard = cache::lock_entry(&self.path)?;
         tracing::debug!("fetching {}", self.url);
@@ -221,12 +229,26 @@ impl Mirror {
         let mut remote = repo
             .remote_anonymous(&self.url)
             .with_context(|| format!("invalid git URL {}", self.url))?;
-        match self.fetch_once(&mut remote) {
-            Ok(()) => Ok(()),
-            Err(FetchError::Git(err)) => {
-                Err(anyhow::Error::new(err)).with_context(|| format!("cannot fetch {}", self.url))
+        let mut attempt: u32 = 0;
+        loop {
+            attempt = attempt.saturating_add(1);
+            match self.fetch_once(&mut remote) {
+                Ok(()) => return Ok(()),
+                Err(FetchError::Git(err)) if is_transient(&err) && attempt <= self.retries => {
+                    let wait = super::retry_delay(attempt);
+                    tracing::warn!(
+                        "cannot fetch {}: {}; trying again in {wait:?}",
+                        self.url,
+                        err.message()
+                    );
+                    std::thread::sleep(wait);
+                }
+                Err(FetchError::Git(err)) => {
+                    return Err(anyhow::Error::new(err))
+                        .with_context(|| format!("cannot fetch {}", self.url))
+                }
+                Err(FetchError::Auth(message)) => bail!(message),
             }
-            Err(FetchError::Auth(message)) => bail!(message),
         }
     }
 
@@ -297,6 +319,34 @@ enum FetchError {
 impl From<git2::Error> for FetchError {
     fn from(err: git2::Error) -> Self {
         FetchError::Git(err)
+    }
+}
+
+/// Worth fetching again: the network failed (connection refused or reset,
+/// timeout, DNS, a 5xx answer, a cut-off response). Not: a refused login,
+/// a missing repository or revision, a bad URL, an error the server sent.
+/// libgit2 files most of these under a few classes, so a few messages are
+/// told apart by their text.
+fn is_transient(err: &git2::Error) -> bool {
+    use git2::{ErrorClass, ErrorCode};
+    let message = err.message();
+    match (err.code(), err.class()) {
+        (ErrorCode::Auth | ErrorCode::NotFound | ErrorCode::Certificate | ErrorCode::User, _) => {
+            false
+        }
+        (ErrorCode::Timeout, _) => true,
+        (_, ErrorClass::Net | ErrorClass::Os) => {
+            !(message.starts_with("unsupported URL protocol")
+                || message.starts_with("malformed URL")
+                || message.starts_with("remote error:"))
+        }
+        (_, ErrorClass::Http) => {
+            let status = message
+                .strip_prefix("unexpected http status code: ")
+                .and_then(|code| code.trim().parse::<u16>().ok());
+            matches!(status, Some(500..=599 | 429)) || message.contains("unexpected EOF")
+        }
+        _ => false,
     }
 }
 
@@ -488,5 +538,43 @@ mod tests {
             panic!("default credentials offered twice");
         };
         assert!(err.message().contains("tried: default credentials"));
+    }
+
+    #[test]
+    fn only_network_failures_are_transient() {
+        use git2::{Error, ErrorClass, ErrorCode};
+        let transient = |code, class, message| is_transient(&Error::new(code, class, message));
+        assert!(transient(
+            ErrorCode::GenericError,
+            ErrorClass::Os,
+            "failed to connect to 127.0.0.1: Connection refused"
+        ));
+        assert!(transient(ErrorCode::Timeout, ErrorClass::Net, "timed out"));
+        assert!(transient(
+            ErrorCode::GenericError,
+            ErrorClass::Http,
+            "unexpected http status code: 502"
+        ));
+        assert!(!transient(
+            ErrorCode::GenericError,
+            ErrorClass::Http,
+            "unexpected http status code: 404"
+        ));
+        assert!(!transient(
+            ErrorCode::GenericError,
+            ErrorClass::Http,
+            "too many redirects or authentication replays"
+        ));
+        assert!(!transient(ErrorCode::Auth, ErrorClass::Callback, "refused"));
+        assert!(!transient(
+            ErrorCode::NotFound,
+            ErrorClass::Os,
+            "failed to resolve path '/gone'"
+        ));
+        assert!(!transient(
+            ErrorCode::GenericError,
+            ErrorClass::Net,
+            "unsupported URL protocol"
+        ));
     }
 }

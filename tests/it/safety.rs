@@ -327,7 +327,7 @@ fn server_errors_are_retried_with_backoff_then_given_up() {
 }
 
 // ---------------------------------------------------------------------------
-// Git authentication
+// Git authentication and git retries
 
 /// Runs `cmd` to the end, failing the test (after killing it) if it takes
 /// longer than `limit`: the holes below are runs that never end.
@@ -451,10 +451,10 @@ fn refused_git_logins_give_up_saying_what_was_tried() {
     assert!(took < Duration::from_secs(30), "{took:?}");
     assert!(!env.instance_dir("x").exists());
 
-    // No helper at all: said so.
+    // No helper at all: said so, and no retries (a login is not transient).
     std::fs::remove_file(env.path(".gitconfig")).unwrap();
     let before = wall.requests();
-    let (code, stderr, _) = install_git(&env, &url, &[]);
+    let (code, stderr, _) = install_git(&env, &url, &["--retries", "5"]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains(&format!(
@@ -462,5 +462,47 @@ fn refused_git_logins_give_up_saying_what_was_tried() {
         )),
         "{stderr}"
     );
+    assert!(!stderr.contains("trying again"), "{stderr}");
     assert_eq!(wall.requests() - before, 1, "{stderr}");
+}
+
+#[test]
+fn git_fetches_retry_network_failures_only() {
+    // A port nobody listens on: bind, note the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = Env::new();
+    let url = format!("git://127.0.0.1:{port}/repo");
+    let (code, stderr, took) = install_git(&env, &url, &["--retries", "2", "-v"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(
+        stderr.matches("trying again").count(),
+        2,
+        "tried 3 times: {stderr}"
+    );
+    assert!(stderr.contains(&format!("cannot fetch {url}")), "{stderr}");
+    assert!(took >= Duration::from_millis(600), "backed off: {took:?}");
+    assert!(!env.instance_dir("x").exists());
+
+    // A smart-HTTP server answering 503 is retried; 404 is not.
+    let server = HttpServer::start();
+    server.fail_next(usize::MAX);
+    let url = format!("{}/tool.git", server.base);
+    let env = Env::new();
+    let (code, stderr, _) = install_git(&env, &url, &["--retries", "2"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(server.requests(), 3, "{stderr}");
+    assert!(stderr.contains("503"), "{stderr}");
+
+    let server = HttpServer::start();
+    let url = format!("{}/missing.git", server.base);
+    let env = Env::new();
+    let (code, stderr, _) = install_git(&env, &url, &["--retries", "5"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(!stderr.contains("trying again"), "{stderr}");
+    assert_eq!(server.requests(), 1, "{stderr}");
+    assert!(stderr.contains(&url) && stderr.contains("404"), "{stderr}");
 }
