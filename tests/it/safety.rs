@@ -506,3 +506,151 @@ fn git_fetches_retry_network_failures_only() {
     assert_eq!(server.requests(), 1, "{stderr}");
     assert!(stderr.contains(&url) && stderr.contains("404"), "{stderr}");
 }
+
+// ---------------------------------------------------------------------------
+// Interrupts and installer children
+
+/// Whether `pid` is a live process (a zombie waiting to be reaped is not).
+fn alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+    !(state.starts_with('Z') || state.starts_with('X'))
+}
+
+/// Kills what a failed test would otherwise leave sleeping.
+struct KillOnDrop(Vec<u32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for &pid in &self.0 {
+            if alive(pid) {
+                // SAFETY: kill(2) on a pid this test started; no memory involved.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+/// A "python interpreter" that never finishes: it starts a `sleep` (its
+/// own child, in its group), records both pids (its own last, so both are
+/// there once its file is) and waits. `stubborn` ignores SIGTERM, as does
+/// the sleep it starts.
+fn endless_python(dir: &Path, stubborn: bool) -> std::path::PathBuf {
+    let script = dir.join("python");
+    let text = format!(
+        "#!/bin/sh\n{}sleep 300 &\necho $! > '{d}/sleep.pid'\necho $$ > '{d}/python.pid.tmp'\n\
+         mv '{d}/python.pid.tmp' '{d}/python.pid'\nwait\n",
+        if stubborn { "trap '' TERM\n" } else { "" },
+        d = dir.display()
+    );
+    std::fs::write(&script, text).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+fn read_pid(path: &Path) -> u32 {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn sigterm_stops_the_installer_children_before_removing_the_release() {
+    for stubborn in [false, true] {
+        let env = Env::new();
+        let python = endless_python(env.tmp.path(), stubborn);
+        let text = format!(
+            "[python]\ninterpreter = \"{}\"\n[components.lonely]\npython = \"1.0\"\n",
+            python.display()
+        );
+        let manifest = env.manifest_repo(&text, None);
+        let mut child = env
+            .std_cmd()
+            .env("LAVA_PYTHON_INSTALLER", "pip")
+            .args(["install", "x", "--manifest-branch", &manifest.url()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+            text
+        });
+
+        // The installer (`python -m venv`) is running inside the staged release.
+        let pid_file = env.path("python.pid");
+        let started = Instant::now();
+        while !pid_file.exists() {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!(
+                    "ended ({status}) before the installer ran:\n{}",
+                    reader.join().unwrap()
+                );
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the installer never started"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let (python_pid, sleep_pid) = (read_pid(&pid_file), read_pid(&env.path("sleep.pid")));
+        let _cleanup = KillOnDrop(vec![python_pid, sleep_pid]);
+        assert!(alive(python_pid) && alive(sleep_pid));
+        assert!(
+            env.code_entries("x").iter().any(|e| e.starts_with(".tmp")),
+            "a staged release is being built: {:?}",
+            env.code_entries("x")
+        );
+
+        // SAFETY: kill(2) on the lava-deploy this test started.
+        assert_eq!(
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+            0
+        );
+        let signalled = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if signalled.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                panic!("lava-deploy did not exit after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let took = signalled.elapsed();
+        let stderr = reader.join().unwrap();
+        assert_eq!(status.code(), Some(143), "stubborn={stubborn}: {stderr}");
+        assert!(
+            !alive(python_pid),
+            "stubborn={stubborn}: the installer was stopped"
+        );
+        assert!(
+            !alive(sleep_pid),
+            "stubborn={stubborn}: and what it started (its process group)"
+        );
+        if stubborn {
+            assert!(
+                took >= Duration::from_millis(1900),
+                "SIGKILL only after the grace period: {took:?}"
+            );
+        }
+        assert!(
+            took < Duration::from_secs(10),
+            "stubborn={stubborn}: {took:?}"
+        );
+        let entries = env.code_entries("x");
+        assert!(
+            entries
+                .iter()
+                .all(|e| !e.starts_with(".tmp") && e != "current"),
+            "stubborn={stubborn}: nothing half-built is left: {entries:?}"
+        );
+    }
+}
