@@ -226,12 +226,14 @@ impl Mirror {
         let _guard = cache::lock_entry(&self.path)?;
         tracing::debug!("fetching {}", self.url);
         let repo = self.open()?;
-        let mut remote = repo
-            .remote_anonymous(&self.url)
-            .with_context(|| format!("invalid git URL {}", self.url))?;
         let mut attempt: u32 = 0;
         loop {
             attempt = attempt.saturating_add(1);
+            // A fresh remote each time: a failed fetch may leave its
+            // transport half-connected.
+            let mut remote = repo
+                .remote_anonymous(&self.url)
+                .with_context(|| format!("invalid git URL {}", self.url))?;
             match self.fetch_once(&mut remote) {
                 Ok(()) => return Ok(()),
                 Err(FetchError::Git(err)) if is_transient(&err) && attempt <= self.retries => {
@@ -310,16 +312,11 @@ fn peel_ref(repo: &Repository, name: &str) -> Option<Oid> {
     Some(reference.peel_to_commit().ok()?.id())
 }
 
+/// How one fetch failed.
 enum FetchError {
     Git(git2::Error),
     /// Every way to log in was tried and refused; the message says which.
     Auth(String),
-}
-
-impl From<git2::Error> for FetchError {
-    fn from(err: git2::Error) -> Self {
-        FetchError::Git(err)
-    }
 }
 
 /// Worth fetching again: the network failed (connection refused or reset,
