@@ -167,6 +167,7 @@ fn unzip(reader: impl std::io::Read + std::io::Seek, into: &Path) -> Result<()> 
             .with_context(|| format!("cannot write {}", target.display()))?;
         std::io::copy(&mut entry, &mut out)?;
         if let Some(mode) = entry.unix_mode() {
+            // Permission bits only, as for tar: no setuid/setgid/sticky.
             fs::set_permissions(&target, fs::Permissions::from_mode(mode & 0o777))?;
         }
     }
