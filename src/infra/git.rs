@@ -2,6 +2,7 @@
 //! fetched only when the wanted revision is not already there, and trees
 //! exported at an exact commit.
 
+use std::cell::RefCell;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -20,6 +21,8 @@ pub struct GitCache {
     db: PathBuf,
     /// `--offline`: new mirrors start empty, even for repositories on this machine.
     offline: bool,
+    /// `--retries`: how often a fetch that failed on the network is tried again.
+    retries: u32,
 }
 
 /// How a revision was found: the pinning rules depend on it.
@@ -48,10 +51,11 @@ pub struct ResolvedRev {
 }
 
 impl GitCache {
-    pub fn new(cache: &Cache, offline: bool) -> Self {
+    pub fn new(cache: &Cache, offline: bool, retries: u32) -> Self {
         GitCache {
             db: cache.bucket(Bucket::Git).join("db"),
             offline,
+            retries,
         }
     }
 
@@ -70,6 +74,7 @@ impl GitCache {
         Ok(Mirror {
             url: url.to_owned(),
             path,
+            retries: self.retries,
         })
     }
 }
@@ -116,6 +121,8 @@ fn local_path(url: &str) -> Option<&str> {
 pub struct Mirror {
     pub url: String,
     pub path: PathBuf,
+    /// Retries of a fetch that failed on the network (`--retries`).
+    retries: u32,
 }
 
 impl Mirror {
@@ -213,26 +220,64 @@ impl Mirror {
 
     /// Fetches every branch and tag and the remote's HEAD, under the
     /// mirror's lock so concurrent runs do not fetch into it at once.
+    /// Network failures are tried again like downloads (`--retries`, same
+    /// backoff); a refused login or a missing repository is not.
     pub fn fetch(&self) -> Result<()> {
         let _guard = crate::infra::lock::lock_entry(&self.path)?;
         tracing::debug!("fetching {}", self.url);
         let repo = self.open()?;
-        let mut remote = repo
-            .remote_anonymous(&self.url)
-            .with_context(|| format!("invalid git URL {}", self.url))?;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt = attempt.saturating_add(1);
+            // A fresh remote each time: a failed fetch may leave its
+            // transport half-connected.
+            let mut remote = repo
+                .remote_anonymous(&self.url)
+                .with_context(|| format!("invalid git URL {}", self.url))?;
+            match self.fetch_once(&mut remote) {
+                Ok(()) => return Ok(()),
+                Err(FetchError::Git(err)) if is_transient(&err) && attempt <= self.retries => {
+                    let wait = super::retry::retry_delay(attempt);
+                    tracing::warn!(
+                        "cannot fetch {}: {}; trying again in {wait:?}",
+                        self.url,
+                        err.message()
+                    );
+                    std::thread::sleep(wait);
+                }
+                Err(FetchError::Git(err)) => {
+                    return Err(anyhow::Error::new(err))
+                        .with_context(|| format!("cannot fetch {}", self.url))
+                }
+                Err(FetchError::Auth(message)) => bail!(message),
+            }
+        }
+    }
+
+    /// One fetch, with its own record of the credentials tried.
+    fn fetch_once(&self, remote: &mut git2::Remote) -> std::result::Result<(), FetchError> {
         let refspecs = [
             "+refs/heads/*:refs/heads/*",
             "+refs/tags/*:refs/tags/*",
             &format!("+HEAD:{REMOTE_HEAD}"),
         ];
+        let auth = RefCell::new(AuthAttempts::default());
         let mut options = git2::FetchOptions::new();
         options.download_tags(git2::AutotagOption::All);
         let mut callbacks = git2::RemoteCallbacks::new();
-        callbacks.credentials(credentials);
+        callbacks
+            .credentials(|url, username, allowed| auth.borrow_mut().next(url, username, allowed));
         options.remote_callbacks(callbacks);
-        remote
-            .fetch(&refspecs, Some(&mut options), None)
-            .with_context(|| format!("cannot fetch {}", self.url))
+        let result = remote.fetch(&refspecs, Some(&mut options), None);
+        drop(options);
+        let auth = auth.into_inner();
+        match result {
+            Ok(()) => Ok(()),
+            // Our own "everything was tried" (libgit2 relays it with its
+            // class and code appended): say it plainly.
+            Err(_) if auth.exhausted => Err(FetchError::Auth(auth.failure(&self.url))),
+            Err(err) => Err(FetchError::Git(err)),
+        }
     }
 
     /// `git describe --tags` of a commit, else `YYYYMMDD-<short commit>`.
@@ -340,24 +385,139 @@ fn peel_ref(repo: &Repository, name: &str) -> Option<Oid> {
     Some(reference.peel_to_commit().ok()?.id())
 }
 
-/// ssh agent and git credential helpers, the way git itself would ask.
-fn credentials(
-    url: &str,
-    username: Option<&str>,
-    allowed: git2::CredentialType,
-) -> std::result::Result<git2::Cred, git2::Error> {
-    if allowed.contains(git2::CredentialType::SSH_KEY) {
-        return git2::Cred::ssh_key_from_agent(username.unwrap_or("git"));
-    }
-    if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
-        if let Ok(config) = git2::Config::open_default() {
-            return git2::Cred::credential_helper(&config, url, username);
+/// How one fetch failed.
+enum FetchError {
+    Git(git2::Error),
+    /// Every way to log in was tried and refused; the message says which.
+    Auth(String),
+}
+
+/// Worth fetching again: the network failed (connection refused or reset,
+/// timeout, DNS, a 5xx answer, a cut-off response). Not: a refused login,
+/// a missing repository or revision, a bad URL, an error the server sent.
+/// libgit2 files most of these under a few classes, so a few messages are
+/// told apart by their text.
+fn is_transient(err: &git2::Error) -> bool {
+    use git2::{ErrorClass, ErrorCode};
+    let message = err.message();
+    match (err.code(), err.class()) {
+        (ErrorCode::Auth | ErrorCode::NotFound | ErrorCode::Certificate | ErrorCode::User, _) => {
+            false
         }
+        (ErrorCode::Timeout, _) => true,
+        (_, ErrorClass::Net | ErrorClass::Os) => {
+            !(message.starts_with("unsupported URL protocol")
+                || message.starts_with("malformed URL")
+                || message.starts_with("remote error:"))
+        }
+        (_, ErrorClass::Http) => {
+            let status = message
+                .strip_prefix("unexpected http status code: ")
+                .and_then(|code| code.trim().parse::<u16>().ok());
+            matches!(status, Some(500..=599 | 429)) || message.contains("unexpected EOF")
+        }
+        _ => false,
     }
-    if allowed.contains(git2::CredentialType::DEFAULT) {
-        return git2::Cred::default();
+}
+
+/// The credentials offered during one fetch. libgit2 calls back after
+/// every refused credential, and would forever: each way is offered once
+/// (ssh-agent once per user name, the credential helper once, the default
+/// once), then the callback gives up, saying what was tried. The same
+/// bound as cargo's `with_authentication`.
+#[derive(Debug, Default)]
+struct AuthAttempts {
+    /// A user name was supplied for an ssh URL that had none.
+    username: bool,
+    /// User names offered to the ssh-agent.
+    ssh_agent: Vec<String>,
+    /// The git credential helper was asked: did it have credentials?
+    helper: Option<bool>,
+    default: bool,
+    /// Nothing was left to offer: the fetch failed on authentication.
+    exhausted: bool,
+}
+
+impl AuthAttempts {
+    fn next(
+        &mut self,
+        url: &str,
+        username: Option<&str>,
+        allowed: git2::CredentialType,
+    ) -> std::result::Result<git2::Cred, git2::Error> {
+        use git2::{Cred, CredentialType};
+        // An ssh URL without a user: libgit2 asks for one, then for a key.
+        if allowed.contains(CredentialType::USERNAME) && !self.username {
+            self.username = true;
+            return Cred::username(username.unwrap_or("git"));
+        }
+        if allowed.contains(CredentialType::SSH_KEY) {
+            let user = username.unwrap_or("git");
+            if !self.ssh_agent.iter().any(|tried| tried == user) {
+                self.ssh_agent.push(user.to_owned());
+                return Cred::ssh_key_from_agent(user);
+            }
+        }
+        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) && self.helper.is_none() {
+            let found = git2::Config::open_default()
+                .and_then(|config| Cred::credential_helper(&config, url, username));
+            self.helper = Some(found.is_ok());
+            if found.is_ok() {
+                return found;
+            }
+        }
+        if allowed.contains(CredentialType::DEFAULT) && !self.default {
+            self.default = true;
+            return Cred::default();
+        }
+        self.exhausted = true;
+        Err(git2::Error::new(
+            git2::ErrorCode::Auth,
+            git2::ErrorClass::Callback,
+            self.failure(url),
+        ))
     }
-    Err(git2::Error::from_str("no credentials available"))
+
+    /// "authentication to URL failed; tried: …; check …"
+    fn failure(&self, url: &str) -> String {
+        let mut tried: Vec<String> = self
+            .ssh_agent
+            .iter()
+            .map(|user| format!("ssh-agent as {user}"))
+            .collect();
+        let mut hints = Vec::new();
+        if !self.ssh_agent.is_empty() {
+            hints.push("that your ssh-agent holds a key the server accepts (ssh-add -l)");
+        }
+        match self.helper {
+            Some(true) => {
+                tried.push("git credential helper".to_owned());
+                hints.push("that the credentials of your git credential helper are still valid");
+            }
+            Some(false) => {
+                tried.push("git credential helper (it had no credentials)".to_owned());
+                hints.push("that a git credential helper (credential.helper) has credentials for this host");
+            }
+            None => {}
+        }
+        if self.default {
+            tried.push("default credentials".to_owned());
+        }
+        if tried.is_empty() {
+            return format!(
+                "authentication to {url} failed: the server wants a way of logging in \
+                 lava-deploy does not offer (ssh-agent, git credential helper)"
+            );
+        }
+        let mut message = format!(
+            "authentication to {url} failed; tried: {}",
+            tried.join(", ")
+        );
+        if !hints.is_empty() {
+            message.push_str(&format!("; check {}", hints.join(", and ")));
+        }
+        message
+    }
 }
 
 /// Writes a git tree to `dest` (created): regular and executable files,
@@ -403,4 +563,88 @@ fn write_blob(target: &Path, content: &[u8], mode: i32) -> Result<()> {
             .with_context(|| format!("cannot make {} executable", target.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use git2::CredentialType;
+
+    /// libgit2 over ssh: asks for a user name, then for a key, and after
+    /// each key the server refuses, for a key again. No ssh server needed:
+    /// the callback alone decides when to stop.
+    #[test]
+    fn ssh_agent_is_offered_once_per_user_then_the_callback_gives_up() {
+        let url = "ssh://git.example.org/lava.git";
+        let mut auth = AuthAttempts::default();
+        assert!(auth.next(url, None, CredentialType::USERNAME).is_ok());
+        assert!(auth.next(url, Some("git"), CredentialType::SSH_KEY).is_ok());
+        let Err(err) = auth.next(url, Some("git"), CredentialType::SSH_KEY) else {
+            panic!("ssh-agent offered twice for one user");
+        };
+        assert!(auth.exhausted);
+        assert_eq!(err.code(), git2::ErrorCode::Auth);
+        assert_eq!(
+            err.message(),
+            "authentication to ssh://git.example.org/lava.git failed; tried: ssh-agent as git; \
+             check that your ssh-agent holds a key the server accepts (ssh-add -l)"
+        );
+        // Another user name from the URL gets its own single try.
+        let mut auth = AuthAttempts::default();
+        assert!(auth
+            .next(url, Some("lava"), CredentialType::SSH_KEY)
+            .is_ok());
+        assert!(auth
+            .next(url, Some("lava"), CredentialType::SSH_KEY)
+            .is_err());
+    }
+
+    #[test]
+    fn default_credentials_are_offered_once() {
+        let url = "https://git.example.org/lava.git";
+        let mut auth = AuthAttempts::default();
+        assert!(auth.next(url, None, CredentialType::DEFAULT).is_ok());
+        let Err(err) = auth.next(url, None, CredentialType::DEFAULT) else {
+            panic!("default credentials offered twice");
+        };
+        assert!(err.message().contains("tried: default credentials"));
+    }
+
+    #[test]
+    fn only_network_failures_are_transient() {
+        use git2::{Error, ErrorClass, ErrorCode};
+        let transient = |code, class, message| is_transient(&Error::new(code, class, message));
+        assert!(transient(
+            ErrorCode::GenericError,
+            ErrorClass::Os,
+            "failed to connect to 127.0.0.1: Connection refused"
+        ));
+        assert!(transient(ErrorCode::Timeout, ErrorClass::Net, "timed out"));
+        assert!(transient(
+            ErrorCode::GenericError,
+            ErrorClass::Http,
+            "unexpected http status code: 502"
+        ));
+        assert!(!transient(
+            ErrorCode::GenericError,
+            ErrorClass::Http,
+            "unexpected http status code: 404"
+        ));
+        assert!(!transient(
+            ErrorCode::GenericError,
+            ErrorClass::Http,
+            "too many redirects or authentication replays"
+        ));
+        assert!(!transient(ErrorCode::Auth, ErrorClass::Callback, "refused"));
+        assert!(!transient(
+            ErrorCode::NotFound,
+            ErrorClass::Os,
+            "failed to resolve path '/gone'"
+        ));
+        assert!(!transient(
+            ErrorCode::GenericError,
+            ErrorClass::Net,
+            "unsupported URL protocol"
+        ));
+    }
 }

@@ -69,13 +69,14 @@ impl Downloader {
         fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create {}", self.dir.display()))?;
         cache::remove_stale_temps(&self.dir);
-        let mut attempt = 0;
+        let mut attempt: u32 = 0;
         loop {
-            attempt += 1;
+            // Saturating: `--retries 4294967295` means "keep trying".
+            attempt = attempt.saturating_add(1);
             match self.try_fetch(url, expected) {
                 Ok(download) => return Ok(download),
                 Err(failure) if failure.transient && attempt <= self.retries => {
-                    let wait = Duration::from_millis(250 * 2u64.pow(attempt - 1));
+                    let wait = super::retry::retry_delay(attempt);
                     tracing::warn!("{:#}; trying again in {:?}", failure.error, wait);
                     std::thread::sleep(wait);
                 }

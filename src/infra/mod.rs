@@ -16,4 +16,5 @@ pub mod lock;
 pub mod parallel;
 pub mod progress;
 pub mod python;
+pub mod retry;
 pub mod tree;

@@ -75,7 +75,7 @@ impl Context {
     pub fn new(settings: Settings) -> Self {
         let root = Root::new(settings.root.clone());
         let cache = Cache::new(root.cache_dir());
-        let git = GitCache::new(&cache, settings.offline);
+        let git = GitCache::new(&cache, settings.offline, settings.retries);
         Context {
             settings,
             root,
@@ -108,7 +108,10 @@ impl Context {
     }
 
     /// An instance that must already exist; checked before anything is written.
-    pub fn existing_instance(&self, name: &str) -> crate::core::error::Result<(Instance, InstanceRecord)> {
+    pub fn existing_instance(
+        &self,
+        name: &str,
+    ) -> crate::core::error::Result<(Instance, InstanceRecord)> {
         let name = InstanceName::parse(name).map_err(crate::core::error::Error::Invalid)?;
         let instance = self.root.instance(&name);
         if !instance.exists() {

@@ -22,10 +22,26 @@ const FORBIDDEN: &[(&str, &str, &str)] = &[
     ("core", "std::process", "the core runs no programs"),
     ("core", "git2", "the core does no I/O"),
     ("core", "reqwest", "the core does no I/O"),
-    ("core", "tracing::", "the core reports through its return values"),
-    ("readers", "git2", "readers see branches only through BranchFiles"),
-    ("readers", "std::fs", "readers see branches only through BranchFiles"),
-    ("readers", "fs_err", "readers see branches only through BranchFiles"),
+    (
+        "core",
+        "tracing::",
+        "the core reports through its return values",
+    ),
+    (
+        "readers",
+        "git2",
+        "readers see branches only through BranchFiles",
+    ),
+    (
+        "readers",
+        "std::fs",
+        "readers see branches only through BranchFiles",
+    ),
+    (
+        "readers",
+        "fs_err",
+        "readers see branches only through BranchFiles",
+    ),
     ("core", "clap", "clap types stay in the CLI"),
     ("readers", "clap", "clap types stay in the CLI"),
     ("infra", "clap", "clap types stay in the CLI"),
@@ -37,7 +53,11 @@ const FORBIDDEN: &[(&str, &str, &str)] = &[
     ("store", "println!", "only the CLI prints results"),
     ("ops", "println!", "only the CLI prints results"),
     ("ops", "print!(", "only the CLI prints results"),
-    ("infra", "ops::Context", "infrastructure takes explicit settings"),
+    (
+        "infra",
+        "ops::Context",
+        "infrastructure takes explicit settings",
+    ),
 ];
 
 /// `src/a/b/c.rs` → `["a", "b", "c"]`; `mod.rs` names its directory.
@@ -162,7 +182,9 @@ fn layers_point_one_way() {
     let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
     let mut violations = Vec::new();
     for (module, code) in sources() {
-        let Some(layer) = module.first() else { continue };
+        let Some(layer) = module.first() else {
+            continue;
+        };
         let Some(may_use) = allowed.get(layer.as_str()) else {
             violations.push(format!(
                 "src/{}: {layer} is not a declared layer (ARCHITECTURE.md)",

@@ -12,5 +12,6 @@ mod local;
 mod manifests;
 mod python;
 mod releases;
+mod safety;
 mod status;
 mod upgrade;

@@ -137,13 +137,17 @@ pub fn index_args(settings: &PythonSettings, installer: Installer, offline: bool
 }
 
 /// Runs a command, returning stdout; a failure carries the tail of stderr.
+/// Spawned through [`crate::infra::interrupt::spawn_child`] (its own process
+/// group, known by pid while it runs) so that SIGINT/SIGTERM stop it
+/// before the release it is writing into is removed.
 pub fn run(mut cmd: Command, what: &str) -> Result<String> {
     tracing::debug!("running {cmd:?}");
-    let output = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .with_context(|| format!("cannot run {:?} ({what})", cmd.get_program()))?;
+    let program = cmd.get_program().to_owned();
+    let cannot_run = || format!("cannot run {program:?} ({what})");
+    let (child, _registered) =
+        crate::infra::interrupt::spawn_child(cmd.stdout(Stdio::piped()).stderr(Stdio::piped()))
+            .with_context(cannot_run)?;
+    let output = child.wait_with_output().with_context(cannot_run)?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let tail: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
