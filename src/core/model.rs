@@ -57,6 +57,14 @@ pub struct Component {
     pub install_python: bool,
     /// `hashes = ["sha256:…"]` of a python component.
     pub hashes: Vec<String>,
+    /// `extras = ["server"]`: installed as `name[server]` (zc.buildout's
+    /// `eggs = name[server]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extras: Vec<String>,
+    /// `marker = 'python_version < "3.12"'`: a PEP 508 environment marker,
+    /// evaluated by the installer against the release's Python.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
     #[serde(skip)]
     pub defined_at: Location,
 }
@@ -109,6 +117,13 @@ impl Component {
         }
         if self.install_python {
             put("install", "python");
+        }
+        if !self.extras.is_empty() {
+            let extras = self.extras.iter().cloned().map(toml::Value::String);
+            table.insert("extras".to_owned(), toml::Value::Array(extras.collect()));
+        }
+        if let Some(marker) = &self.marker {
+            table.insert("marker".to_owned(), toml::Value::String(marker.clone()));
         }
         if !self.hashes.is_empty() {
             table.insert(

@@ -365,6 +365,10 @@ impl GitTree {
     /// directory's contents do.
     pub fn entry_id(&self, path: &str) -> Result<Oid> {
         let (repo, tree) = self.open()?;
+        // `.`: the branch itself (a zc.buildout `develop = .`).
+        if path.is_empty() || path == "." {
+            return Ok(tree);
+        }
         let tree = repo.find_tree(tree)?;
         let entry = tree
             .get_path(Path::new(path))

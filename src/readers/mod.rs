@@ -11,6 +11,8 @@ mod raw;
 use crate::core::error::Result;
 use crate::core::model::Manifest;
 
+pub use buildout::{effective, Effective, BUILDOUT_DIRECTORY};
+
 /// The files of a manifest branch at one commit, by branch path
 /// (`dir/file`, relative to the branch root, already normalized).
 pub trait BranchFiles {
@@ -20,6 +22,13 @@ pub trait BranchFiles {
     fn is_dir(&self, path: &str) -> anyhow::Result<bool>;
     /// Every file of the branch, sorted.
     fn files(&self) -> anyhow::Result<Vec<String>>;
+
+    /// Whether paths outside the branch (`../x.cfg`, `/etc/x.cfg`) can be
+    /// read: only where the branch is a directory on disk (`manifest
+    /// convert`). A git branch has no outside.
+    fn reaches_outside(&self) -> bool {
+        false
+    }
 
     /// The files a user could select with `--cfg`.
     fn manifest_files(&self) -> anyhow::Result<Vec<String>> {

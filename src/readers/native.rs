@@ -348,7 +348,9 @@ impl Loader<'_> {
         }
         if let Some(path) = &raw.path {
             match normalize_branch_path(path) {
-                Some(normalized) if !normalized.is_empty() => match self.tree.is_dir(&normalized) {
+                // `.`: the branch itself (zc.buildout's `develop = .`).
+                Some(normalized) if normalized.is_empty() => {}
+                Some(normalized) => match self.tree.is_dir(&normalized) {
                     Ok(true) => {}
                     Ok(false) => fail(format!("path = {path:?} is not a directory of the manifest branch")),
                     Err(err) => fail(format!("path = {path:?} cannot be read: {err:#}")),
@@ -363,6 +365,26 @@ impl Loader<'_> {
                 ));
             }
         }
+        for extra in raw.extras.iter().flatten() {
+            let valid = extra.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && extra
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+            if !valid {
+                fail(format!("extras entry {extra:?} is not an extra name"));
+            }
+        }
+        let marker = match raw.marker.as_deref().map(super::buildout::canonical_marker) {
+            Some(Err(problem)) => {
+                fail(format!(
+                    "marker = {:?} is not an environment marker: {problem}",
+                    raw.marker.as_deref().unwrap_or_default()
+                ));
+                None
+            }
+            Some(Ok(marker)) => Some(marker),
+            None => None,
+        };
         for hash in raw.hashes.iter().flatten() {
             if !hash.strip_prefix("sha256:").is_some_and(is_sha256) {
                 fail(format!(
@@ -380,7 +402,10 @@ impl Loader<'_> {
             ComponentSource::Url { url, sha256 }
         } else if let Some(path) = raw.path {
             ComponentSource::Path {
-                path: normalize_branch_path(&path).unwrap_or(path),
+                path: match normalize_branch_path(&path) {
+                    Some(normalized) if normalized.is_empty() => ".".to_owned(),
+                    normalized => normalized.unwrap_or(path),
+                },
             }
         } else {
             ComponentSource::Python {
@@ -397,6 +422,8 @@ impl Loader<'_> {
                 .into_iter()
                 .map(|h| h.to_ascii_lowercase())
                 .collect(),
+            extras: raw.extras.unwrap_or_default(),
+            marker,
             defined_at: at,
         })
     }
@@ -411,6 +438,8 @@ fn component_has_source_keys(raw: &RawComponent) -> bool {
         || raw.sha256.is_some()
         || raw.install.is_some()
         || raw.hashes.is_some()
+        || raw.extras.is_some()
+        || raw.marker.is_some()
 }
 
 /// 1-based line of a byte offset.

@@ -62,5 +62,7 @@ pub struct RawComponent {
     pub python: Option<String>,
     pub install: Option<String>,
     pub hashes: Option<Vec<String>>,
+    pub extras: Option<Vec<String>>,
+    pub marker: Option<String>,
     pub remove: Option<bool>,
 }

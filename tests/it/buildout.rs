@@ -31,15 +31,22 @@ fn buildout_branch(env: &Env, index: &PackageIndex, app: &GitRepo, pinned_head: 
             "[buildout]\nextends = versions.cfg\nversions = versions\ndevelop = . local/*\nparts =\n    server\n    python\n\
              extensions = mr.developer\nindex = ${{urls:index}}/simple\n\n\
              [urls]\nindex = {}\n\n\
-             [server]\nrecipe = zc.recipe.egg\neggs =\n    greet\n    lab-app\n\
+             [server]\nrecipe = zc.recipe.egg\neggs =\n    greet\n    lab-app\n    lava-manifest\n\
              initialization =\n    import os\n    os.environ['LAVA_HOME'] = '${{instance:instance-path}}'\n\n\
              [python]\nrecipe = zc.recipe.egg\ninterpreter = python\neggs = ${{server:eggs}}\n\n\
+             [instance]\nrecipe = lava-manifest:instance_path\n\n\
              [git-repos]\nlab-app = {}\n\n[branches]\nlab-app = trunk\n",
             index.server.base,
             app.url()
         ),
     )
     .write("versions.cfg", "[versions]\n# dependencies\ncolorlib = 1.0\ngreet = 1.0\n")
+    // `develop = .`: the branch is itself a python project (the recipes).
+    .write(
+        "setup.py",
+        "from setuptools import setup\nsetup(name='lava-manifest', version='1.0', py_modules=['lava_recipes'])\n",
+    )
+    .write("lava_recipes.py", "RECIPES = 'lava-manifest recipes'\n")
     .write(
         "buildout-production.cfg",
         &format!(
@@ -67,12 +74,15 @@ fn buildout_branches_deploy_with_each_cfg() {
     for ignored in [
         "part server (recipe zc.recipe.egg)",
         "part python",
-        "develop = .",
         "extensions = mr.developer",
         "[branches]",
     ] {
         assert!(stderr.contains(ignored), "{ignored} not in: {stderr}");
     }
+    assert!(
+        !stderr.contains("develop = ."),
+        "develop = . is installed: {stderr}"
+    );
     let base = env.instance_dir("base");
     let run =
         |instance: &std::path::Path, script: &str| run_ok(&instance.join("bin").join(script), &[]);
@@ -82,7 +92,16 @@ fn buildout_branches_deploy_with_each_cfg() {
         "no git-heads: the default branch"
     );
     assert_eq!(run(&base, "greet"), "greet from greet 1.0");
+    let recipes = run_ok(
+        &base.join("bin/python"),
+        &["-c", "import lava_recipes; print(lava_recipes.RECIPES)"],
+    );
+    assert_eq!(recipes, "lava-manifest recipes", "develop = . is installed");
     let lock = env.current_lock("base");
+    assert_eq!(
+        lock["components"]["lava-manifest"]["path"].as_str(),
+        Some(".")
+    );
     assert_eq!(lock["manifest"]["file"].as_str(), Some("buildout.cfg"));
     assert_eq!(lock["manifest"]["local-overrides"].as_bool(), Some(true));
     assert_eq!(
@@ -167,7 +186,15 @@ fn buildout_branches_deploy_with_each_cfg() {
     ])
     .success();
     let from_toml = env.current_lock("converted");
-    assert_eq!(from_toml["components"], lock["components"], "{converted}");
+    // `develop = .` is the whole branch, which now has one more file.
+    let without_tree = |lock: &toml::Table| {
+        let mut components = lock["components"].as_table().unwrap().clone();
+        let manifest = components["lava-manifest"].as_table_mut().unwrap();
+        assert_eq!(manifest["path"].as_str(), Some("."));
+        manifest.remove("tree");
+        components
+    };
+    assert_eq!(without_tree(&from_toml), without_tree(&lock), "{converted}");
     assert_eq!(from_toml["python"], lock["python"], "{converted}");
     assert_eq!(
         from_toml["environment"]["packages"]
@@ -218,9 +245,9 @@ fn configuration_errors_name_file_section_option_and_line() {
             ("cycle-a.cfg", "[buildout]\nextends = cycle-b.cfg\n"),
             ("cycle-b.cfg", "[buildout]\nextends = cycle-a.cfg\n"),
             ("conflict.cfg", "[buildout]\nparts =\n[versions]\nlab-app = 1.0\n[git-repos]\nlab-app = /srv/git/lab-app\n"),
-            ("picked.cfg", "[buildout]\nparts = server\nallow-picked-versions = false\n[server]\neggs =\n    pinned\n    floating\n    other\n[versions]\npinned = 1.0\n"),
+            ("picked.cfg", "[buildout]\nparts = server\nallow-picked-versions = false\n[server]\nrecipe = zc.recipe.egg\neggs =\n    pinned\n    floating\n    other\n[versions]\npinned = 1.0\n"),
             ("syntax.cfg", "[buildout]\nparts = server\nthis line is wrong\n[server]\neggs: x\n"),
-            ("missing-part.cfg", "[buildout]\nparts = server ghost\n[server]\neggs = x\n"),
+            ("missing-part.cfg", "[buildout]\nparts = server ghost\n[server]\nrecipe = zc.recipe.egg\neggs = x\n"),
             ("bool.cfg", "[buildout]\nallow-picked-versions = no\n"),
         ],
     );
@@ -257,11 +284,11 @@ fn configuration_errors_name_file_section_option_and_line() {
     assert!(!stderr.contains("egg pinned"), "{stderr}");
     let stderr = show_fails(&env, &repo, "syntax.cfg");
     assert!(
-        stderr.contains("syntax.cfg:3: \"this line is wrong\" is not an option"),
+        stderr.contains("syntax.cfg:3: zc.buildout cannot parse the line \"this line is wrong\""),
         "{stderr}"
     );
     assert!(
-        stderr.contains("syntax.cfg:5: \"eggs: x\" uses ':'"),
+        stderr.contains("syntax.cfg:5: zc.buildout cannot parse the line \"eggs: x\": options are written `key = value`"),
         "{stderr}"
     );
     let stderr = show_fails(&env, &repo, "missing-part.cfg");
@@ -270,7 +297,7 @@ fn configuration_errors_name_file_section_option_and_line() {
         "{stderr}"
     );
     let stderr = show_fails(&env, &repo, "bool.cfg");
-    assert!(stderr.contains("use exactly true or false"), "{stderr}");
+    assert!(stderr.contains("accepts exactly true or false"), "{stderr}");
 }
 
 #[test]
@@ -281,7 +308,7 @@ fn macros_and_substitution_chains() {
         &[(
             "buildout.cfg",
             "[buildout]\nparts = server worker\nversions = pins\n\n\
-             [common]\neggs =\n    base-egg\n    ${names:extra}\n\n[names]\nextra = ${names:deeper}\ndeeper = extra-egg\n\n\
+             [common]\nrecipe = zc.recipe.egg\neggs =\n    base-egg\n    ${names:extra}\n\n[names]\nextra = ${names:deeper}\ndeeper = extra-egg\n\n\
              [server]\n<= common\nrecipe = zc.recipe.egg\n\n[worker]\n<= common\neggs += worker-egg\n\n\
              [pins]\nbase-egg = 1.0\nExtra_Egg = 2.0\nworker-egg = 3.0\n",
         )],

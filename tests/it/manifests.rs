@@ -243,7 +243,7 @@ fn buildout_cfg_is_the_fallback_file() {
     let manifest = env.git_repo("manifest");
     manifest.write(
         "buildout.cfg",
-        "[buildout]\nparts = a\n[a]\neggs = pkg\n[versions]\npkg = 1.0\n",
+        "[buildout]\nparts = a\n[a]\nrecipe = zc.recipe.egg\neggs = pkg\n[versions]\npkg = 1.0\n",
     );
     manifest.commit("m");
     env.run(&["manifest", "show", "--manifest-branch", &manifest.url()])

@@ -1,305 +1,391 @@
-//! A whole zc.buildout configuration: `extends` chains flattened the way
-//! zc.buildout does (bases first, later wins), `+=`/`-=` applied, `<=`
-//! macros expanded, and `${section:option}` substituted on demand, so that
-//! references inside options lava-deploy never reads cannot fail.
+//! A configuration with everything it extends, merged as zc.buildout's
+//! `_open`, `_update` and `_update_section` do: the files of the `extends`
+//! tree (then `optional-extends`) in depth-first order, each file laid over
+//! the result so far; `+=`/`-=` fold into the value inherited at that point.
+//! Sections with a `<=` macro keep their `+=`/`-=` keys until the section is
+//! used (`session` expands macros the way `Options` does).
 
-use std::collections::BTreeMap;
-
-use super::parse::{parse, Op, RawSection};
+use super::omap::{py_split, OMap};
+use super::parse::{parse, Parsed, Section, Sections, Value};
 use crate::core::model::{Location, ManifestError};
-use crate::readers::{join_relative, BranchFiles};
+use crate::readers::BranchFiles;
 
-#[derive(Debug, Clone)]
-pub struct Value {
-    pub text: String,
-    pub at: Location,
-}
-
-pub type Section = BTreeMap<String, Value>;
-
-#[derive(Debug, Default)]
 pub struct Config {
-    pub sections: BTreeMap<String, Section>,
-    /// Files read, bases before the files that extend them.
+    pub sections: Sections,
+    pub headers: OMap<Location>,
+    /// Files read, in the order they were merged.
     pub files: Vec<String>,
 }
 
-/// Reads `file` and everything it extends.
-pub fn load(
-    tree: &dyn BranchFiles,
-    file: &str,
-    errors: &mut Vec<ManifestError>,
-) -> anyhow::Result<Config> {
-    let mut config = Config::default();
-    load_into(tree, file, &mut Vec::new(), None, &mut config, errors)?;
-    expand_macros(&mut config, errors);
-    Ok(config)
-}
+pub type Outcome<T> = anyhow::Result<Result<T, Vec<ManifestError>>>;
 
-fn load_into(
-    tree: &dyn BranchFiles,
-    file: &str,
-    stack: &mut Vec<String>,
-    extended_at: Option<&Location>,
-    config: &mut Config,
-    errors: &mut Vec<ManifestError>,
-) -> anyhow::Result<()> {
-    let at = extended_at.cloned().unwrap_or(Location {
-        file: file.to_owned(),
-        line: None,
-    });
-    let chain = || [stack.as_slice(), &[file.to_owned()]].concat().join(" -> ");
-    if stack.iter().any(|f| f == file) {
-        errors.push(ManifestError {
-            at,
-            message: format!("extends cycle: {}", chain()),
-        });
-        return Ok(());
-    }
-    let Some(bytes) = tree.read_file(file)? else {
-        let message = format!(
-            "extends {file:?}, which does not exist in the manifest branch (chain: {}); files in the branch: {}",
-            chain(),
-            tree.manifest_files()?.join(", ")
-        );
-        errors.push(ManifestError { at, message });
-        return Ok(());
+/// Reads `file` (a branch path) and everything it extends.
+pub fn load(tree: &dyn BranchFiles, file: &str) -> Outcome<Config> {
+    let mut loader = Loader {
+        tree,
+        root_dir: parent(file).to_owned(),
+        seen: Vec::new(),
     };
-    let text = String::from_utf8_lossy(&bytes);
-    let sections = parse(file, &text, errors);
-    let here = |line: usize| Location {
-        file: file.to_owned(),
-        line: Some(line),
+    let results = match loader.open(file, None)? {
+        Ok(results) => results,
+        Err(errors) => return Ok(Err(errors)),
     };
-    // Bases first, in order; this file's own values then win.
-    let extends = sections
-        .iter()
-        .filter(|s| s.name == "buildout")
-        .flat_map(|s| &s.options)
-        .rfind(|o| o.key == "extends" && o.op == Op::Set)
-        .cloned();
-    stack.push(file.to_owned());
-    if let Some(extends) = extends {
-        for base in extends.value.split_whitespace() {
-            let at = here(extends.line);
-            if base.contains("://") {
-                errors.push(ManifestError {
-                    at,
-                    message: format!("extends {base}: only files of the manifest branch can be extended, not URLs"),
-                });
-                continue;
-            }
-            match join_relative(file, base) {
-                Some(path) => load_into(tree, &path, stack, Some(&at), config, errors)?,
-                None => errors.push(ManifestError {
-                    at,
-                    message: format!("extends {base:?}, which points outside the manifest branch"),
-                }),
+    let mut config = Config {
+        sections: Sections::new(),
+        headers: OMap::new(),
+        files: Vec::new(),
+    };
+    for (path, parsed) in results {
+        update(&mut config.sections, parsed.sections);
+        for (name, at) in parsed.headers {
+            if !config.headers.contains_key(&name) {
+                config.headers.insert(name, at);
             }
         }
+        if !config.files.contains(&path) {
+            config.files.push(path);
+        }
     }
-    stack.pop();
-    apply_file(config, file, &sections);
-    config.files.push(file.to_owned());
-    Ok(())
+    Ok(Ok(config))
 }
 
-/// Lays one file's sections over the configuration: within a section of
-/// this file, `=` first, then `+=`, then `-=`.
-fn apply_file(config: &mut Config, file: &str, sections: &[RawSection]) {
-    let mut names: Vec<&str> = sections.iter().map(|s| s.name.as_str()).collect();
-    names.dedup();
-    for name in names {
-        let options: Vec<_> = sections
-            .iter()
-            .filter(|s| s.name == name)
-            .flat_map(|s| &s.options)
-            .collect();
-        let section = config.sections.entry(name.to_owned()).or_default();
-        for op in [Op::Set, Op::Add, Op::Remove] {
-            for option in options.iter().filter(|o| o.op == op) {
-                let at = Location {
-                    file: file.to_owned(),
-                    line: Some(option.line),
-                };
-                let text = match (op, section.get(&option.key)) {
-                    (Op::Set, _) | (Op::Add, None) => option.value.clone(),
-                    (Op::Add, Some(old)) => [old.text.as_str(), option.value.as_str()]
-                        .iter()
-                        .filter(|s| !s.is_empty())
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                    (Op::Remove, old) => {
-                        let removed: Vec<&str> = option.value.lines().map(str::trim).collect();
-                        old.map(|v| v.text.as_str())
-                            .unwrap_or("")
-                            .lines()
-                            .filter(|l| !removed.contains(&l.trim()))
-                            .collect::<Vec<_>>()
-                            .join("\n")
+struct Loader<'a> {
+    tree: &'a dyn BranchFiles,
+    /// The directory `bin/buildout` runs in: where `optional-extends` are
+    /// looked for.
+    root_dir: String,
+    /// The files being opened, outermost first.
+    seen: Vec<String>,
+}
+
+impl Loader<'_> {
+    /// `_open`: the file and, before it, what it extends, each file once
+    /// per mention.
+    fn open(
+        &mut self,
+        path: &str,
+        extended_at: Option<&Location>,
+    ) -> Outcome<Vec<(String, Parsed)>> {
+        let at = extended_at.cloned().unwrap_or(Location {
+            file: path.to_owned(),
+            line: None,
+        });
+        let chain = |seen: &[String]| [seen, &[path.to_owned()]].concat().join(" -> ");
+        if self.seen.iter().any(|f| f == path) {
+            let message = format!("extends cycle: {}", chain(&self.seen));
+            return Ok(Err(vec![ManifestError { at, message }]));
+        }
+        let Some(bytes) = self.tree.read_file(path)? else {
+            let message = match extended_at {
+                Some(_) => format!(
+                    "extends {path:?}, which does not exist (chain: {}); manifest files in the branch: {}",
+                    chain(&self.seen),
+                    self.tree.manifest_files()?.join(", ")
+                ),
+                None => format!("{path} does not exist"),
+            };
+            return Ok(Err(vec![ManifestError { at, message }]));
+        };
+        let Ok(text) = String::from_utf8(bytes) else {
+            let message = format!("{path} is not UTF-8 text");
+            return Ok(Err(vec![ManifestError { at, message }]));
+        };
+        let mut parsed = match parse(path, &text) {
+            Ok(parsed) => parsed,
+            Err(errors) => return Ok(Err(errors)),
+        };
+        let buildout = parsed.sections.get_mut("buildout");
+        let (extends, optional) = match buildout {
+            Some(options) => (
+                options.remove("extends"),
+                options.remove("optional-extends"),
+            ),
+            None => (None, None),
+        };
+        if let Some(value) = parsed
+            .sections
+            .get("buildout")
+            .and_then(|o| o.get("extended-by"))
+        {
+            let message =
+                "extended-by is no longer supported by zc.buildout; use extends in the other file"
+                    .to_owned();
+            return Ok(Err(vec![ManifestError {
+                at: value.at.clone(),
+                message,
+            }]));
+        }
+        self.seen.push(path.to_owned());
+        let mut results = Vec::new();
+        for (value, optional) in [(extends, false), (optional, true)] {
+            let Some(value) = value else { continue };
+            for name in py_split(&value.text) {
+                let joined = match join(self.tree, parent(path), name) {
+                    Ok(joined) => joined,
+                    Err(problem) => {
+                        let message = format!("extends {name}: {problem}");
+                        return Ok(Err(vec![ManifestError {
+                            at: value.at,
+                            message,
+                        }]));
                     }
                 };
-                section.insert(option.key.clone(), Value { text, at });
+                // zc.buildout looks for an optional file from where it runs,
+                // then opens it relative to the including file.
+                if optional {
+                    let here = join(self.tree, &self.root_dir, name);
+                    let exists = match here {
+                        Ok(here) => {
+                            self.tree.read_file(&here)?.is_some() || self.tree.is_dir(&here)?
+                        }
+                        Err(_) => false,
+                    };
+                    if !exists {
+                        tracing::debug!("optional-extends file not found: {name}");
+                        continue;
+                    }
+                }
+                match self.open(&joined, Some(&value.at))? {
+                    Ok(more) => results.extend(more),
+                    Err(errors) => return Ok(Err(errors)),
+                }
             }
         }
+        self.seen.pop();
+        results.push((path.to_owned(), parsed));
+        Ok(Ok(results))
     }
 }
 
-/// `<= other`: the section gets `other`'s options beneath its own.
-fn expand_macros(config: &mut Config, errors: &mut Vec<ManifestError>) {
-    let names: Vec<String> = config.sections.keys().cloned().collect();
-    for name in names {
-        let mut seen = vec![name.clone()];
-        let mut current = name.clone();
-        let mut inherited: Vec<Section> = Vec::new();
-        while let Some(macro_ref) = config.sections[&current].get("<").cloned() {
-            let base = macro_ref.text.trim().to_owned();
-            if seen.contains(&base) {
-                errors.push(ManifestError {
-                    at: macro_ref.at,
-                    message: format!("macro cycle: {} -> {base}", seen.join(" -> ")),
-                });
-                break;
-            }
-            let Some(section) = config.sections.get(&base) else {
-                errors.push(ManifestError {
-                    at: macro_ref.at,
-                    message: format!("[{current}] <= {base}: there is no section [{base}]"),
-                });
-                break;
-            };
-            inherited.push(section.clone());
-            seen.push(base.clone());
-            current = base;
-        }
-        if inherited.is_empty() {
-            continue;
-        }
-        let own = config.sections.remove(&name).unwrap_or_default();
-        let mut merged = Section::new();
-        for base in inherited.into_iter().rev() {
-            merged.extend(base);
-        }
-        merged.extend(own);
-        merged.remove("<");
-        config.sections.insert(name, merged);
+/// The directory part of a path (`""` for a file at the branch root).
+pub fn parent(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) => "/",
+        Some(at) => &path[..at],
+        None => "",
     }
 }
 
-/// Options zc.buildout defines itself, for substitution.
-fn builtin(option: &str) -> Option<&'static str> {
-    Some(match option {
-        "directory" => ".",
-        "bin-directory" => "bin",
-        "parts-directory" => "parts",
-        "eggs-directory" => "eggs",
-        "develop-eggs-directory" => "develop-eggs",
-        "installed" => ".installed.cfg",
-        _ => return None,
+/// `os.path.join(dir, name)`, normalized. Paths leaving the branch (`../`,
+/// absolute) are only readable where the branch is a directory on disk.
+pub fn join(tree: &dyn BranchFiles, dir: &str, name: &str) -> Result<String, String> {
+    if is_url(name) {
+        return Err("only files can be extended, not URLs".to_owned());
+    }
+    let outside = tree.reaches_outside();
+    if name.starts_with('/') && !outside {
+        return Err(
+            "an absolute path; name a file of the manifest branch, relative to the including file"
+                .to_owned(),
+        );
+    }
+    let joined = if name.starts_with('/') || dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
+    };
+    let normalized = normalize(&joined);
+    if normalized.starts_with("..") && !outside {
+        return Err("it points outside the manifest branch".to_owned());
+    }
+    Ok(normalized)
+}
+
+/// Lexical normalization that keeps leading `..` of a relative path.
+pub fn normalize(path: &str) -> String {
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match parts.last() {
+                Some(&last) if last != ".." => {
+                    parts.pop();
+                }
+                _ if absolute => {}
+                _ => parts.push(".."),
+            },
+            part => parts.push(part),
+        }
+    }
+    let joined = parts.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
+/// zc.buildout's `_isurl`: a scheme followed by `://`.
+pub fn is_url(name: &str) -> bool {
+    name.find("://").is_some_and(|at| {
+        at > 0
+            && name[..at]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
     })
 }
 
-impl Config {
-    /// The raw (unsubstituted) value.
-    pub fn raw(&self, section: &str, option: &str) -> Option<&Value> {
-        self.sections.get(section)?.get(option)
-    }
-
-    /// An option with every `${section:option}` in it substituted.
-    pub fn get(&self, section: &str, option: &str) -> Result<Option<String>, ManifestError> {
-        match self.raw(section, option) {
-            Some(value) => self
-                .substitute(
-                    &value.text,
-                    section,
-                    &value.at,
-                    &mut vec![(section.to_owned(), option.to_owned())],
-                )
-                .map(Some),
-            None if section == "buildout" => Ok(builtin(option).map(str::to_owned)),
-            None => Ok(None),
-        }
-    }
-
-    fn substitute(
-        &self,
-        text: &str,
-        section: &str,
-        at: &Location,
-        stack: &mut Vec<(String, String)>,
-    ) -> Result<String, ManifestError> {
-        let (here_section, here_option) = stack.last().cloned().unwrap_or_default();
-        let fail = |message: String| ManifestError {
-            at: at.clone(),
-            message: format!("[{here_section}] {here_option}: {message}"),
-        };
-        let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(dollar) = rest.find('$') {
-            out.push_str(&rest[..dollar]);
-            let after = &rest[dollar + 1..];
-            if let Some(after_escape) = after.strip_prefix('$') {
-                out.push_str("$$");
-                rest = after_escape;
-                continue;
-            }
-            let Some(inner) = after.strip_prefix('{') else {
-                out.push('$');
-                rest = after;
-                continue;
-            };
-            let Some(end) = inner.find('}') else {
-                return Err(fail(format!("unterminated substitution in {text:?}")));
-            };
-            let reference = &inner[..end];
-            rest = &inner[end + 1..];
-            let Some((ref_section, ref_option)) = reference.split_once(':') else {
-                return Err(fail(format!(
-                    "${{{reference}}} is not of the form ${{section:option}}"
-                )));
-            };
-            let ref_section = if ref_section.is_empty() {
-                section
-            } else {
-                ref_section
-            };
-            let key = (ref_section.to_owned(), ref_option.to_owned());
-            if stack.contains(&key) {
-                let chain: Vec<String> = stack
-                    .iter()
-                    .chain([&key])
-                    .map(|(s, o)| format!("{s}:{o}"))
-                    .collect();
-                return Err(fail(format!(
-                    "circular reference in substitutions: {}",
-                    chain.join(" -> ")
-                )));
-            }
-            let value = match self.raw(ref_section, ref_option) {
-                Some(value) => {
-                    stack.push(key);
-                    let resolved = self.substitute(&value.text, ref_section, &value.at, stack);
-                    stack.pop();
-                    resolved?
+/// `_update`: lays the sections of one file over `base`.
+pub fn update(base: &mut Sections, over: Sections) {
+    for (name, section) in over {
+        if let Some(existing) = base.get(&name) {
+            let merged = update_section(existing, &section);
+            base.insert(name, merged);
+        } else if !section.contains_key("<") {
+            // The section is new: `+=` acts as `=`, `-=` as an empty `=`.
+            let mut temp = section.clone();
+            let mut keys: Vec<String> = section.keys().cloned().collect();
+            keys.sort();
+            for key in keys {
+                let (Some(op), Some(base_key)) =
+                    (key.chars().last(), key.get(..key.len().saturating_sub(2)))
+                else {
+                    continue;
+                };
+                if !matches!(op, '+' | '-') || temp.contains_key(base_key) {
+                    continue;
                 }
-                None => match (ref_section, builtin(ref_option)) {
-                    ("buildout", Some(value)) => value.to_owned(),
-                    _ if !self.sections.contains_key(ref_section) => {
-                        return Err(fail(format!(
-                            "${{{reference}}} refers to section [{ref_section}], which is not defined"
-                        )))
-                    }
-                    _ => {
-                        return Err(fail(format!(
-                            "${{{reference}}} refers to option {ref_option}, which [{ref_section}] does not define"
-                        )))
-                    }
-                },
-            };
-            out.push_str(&value);
+                let mut value = temp.remove(&key).expect("the key is in the section");
+                if op == '-' {
+                    // Every line removes itself.
+                    value.text = String::new();
+                }
+                temp.insert(base_key.to_owned(), value);
+            }
+            base.insert(name, update_section(&Section::new(), &temp));
+        } else {
+            base.insert(name, section);
         }
-        out.push_str(rest);
-        Ok(out)
+    }
+}
+
+/// `_update_section`: `over`'s values replace `base`'s; its `+=`/`-=` keys
+/// add lines to, or remove lines from, the value `over` itself sets or
+/// else the one `base` has.
+pub fn update_section(base: &Section, over: &Section) -> Section {
+    let mut result = base.clone();
+    let mut over = over.clone();
+    let mut items: Vec<(String, Value)> =
+        over.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    items.sort_by(|(a, _), (b, _)| sort_key(a).cmp(&sort_key(b)));
+    for (key, value) in items {
+        let (target, add) = if key.ends_with('+') {
+            (key.trim_end_matches([' ', '+']), true)
+        } else if key.ends_with('-') {
+            (key.trim_end_matches([' ', '-']), false)
+        } else {
+            continue;
+        };
+        let mut current = over
+            .get(target)
+            .or_else(|| base.get(target))
+            .cloned()
+            .unwrap_or(Value {
+                text: String::new(),
+                at: value.at.clone(),
+            });
+        current.text = if add {
+            format!("{}\n{}", current.text, value.text)
+        } else {
+            remove_lines(&current.text, &value.text)
+        };
+        current.at = value.at;
+        over.insert(target.to_owned(), current);
+        over.remove(&key);
+    }
+    for (key, value) in over {
+        result.insert(key, value);
+    }
+    result
+}
+
+/// `(key.rstrip(' +'), key[-1])`: `+=` sorts before `=` before `-=`.
+fn sort_key(key: &str) -> (&str, char) {
+    (
+        key.trim_end_matches([' ', '+']),
+        key.chars().last().unwrap_or(' '),
+    )
+}
+
+/// The lines of `value` that are not exactly one of `removed`'s lines.
+pub fn remove_lines(value: &str, removed: &str) -> String {
+    let removed: Vec<&str> = removed.split('\n').collect();
+    value
+        .split('\n')
+        .filter(|line| !removed.contains(line))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(pairs: &[(&str, &str)]) -> Section {
+        let mut s = Section::new();
+        for (k, v) in pairs {
+            s.insert(
+                (*k).to_owned(),
+                Value {
+                    text: (*v).to_owned(),
+                    at: Location::default(),
+                },
+            );
+        }
+        s
+    }
+
+    fn texts(s: &Section) -> Vec<(String, String)> {
+        s.iter().map(|(k, v)| (k.clone(), v.text.clone())).collect()
+    }
+
+    #[test]
+    fn add_and_remove_against_the_inherited_value() {
+        let base = section(&[("eggs", "a\nb"), ("x", "1")]);
+        let over = section(&[("eggs -", "a"), ("eggs +", "c"), ("y", "2")]);
+        let merged = update_section(&base, &over);
+        assert_eq!(
+            texts(&merged),
+            [
+                ("eggs".into(), "b\nc".into()),
+                ("x".into(), "1".into()),
+                ("y".into(), "2".into())
+            ]
+        );
+        let over = section(&[("eggs", "z"), ("eggs +", "c")]);
+        assert_eq!(texts(&update_section(&base, &over))[0].1, "z\nc");
+        // Nothing inherited: `+=` adds to an empty value.
+        assert_eq!(
+            texts(&update_section(&Section::new(), &section(&[("e +", "c")])))[0].1,
+            "\nc"
+        );
+    }
+
+    #[test]
+    fn new_sections_and_macros() {
+        let mut base = Sections::new();
+        let mut over = Sections::new();
+        over.insert("a".into(), section(&[("eggs +", "x"), ("parts -", "p")]));
+        over.insert("m".into(), section(&[("<", "a"), ("eggs +", "y")]));
+        update(&mut base, over);
+        assert_eq!(
+            texts(base.get("a").unwrap()),
+            [("eggs".into(), "x".into()), ("parts".into(), "".into())]
+        );
+        assert_eq!(
+            texts(base.get("m").unwrap())[1],
+            ("eggs +".into(), "y".into())
+        );
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(normalize("a/../../b/./c"), "../b/c");
+        assert_eq!(normalize("/a/../../b"), "/b");
+        assert_eq!(parent("a/b.cfg"), "a");
+        assert_eq!(parent("b.cfg"), "");
+        assert!(is_url("https://x/y.cfg"));
+        assert!(!is_url("a/b://c"));
     }
 }

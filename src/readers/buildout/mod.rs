@@ -1,11 +1,24 @@
-//! zc.buildout configurations (`*.cfg`) read as zc.buildout reads them, for
-//! what lava-deploy needs: the eggs of `parts`, `[versions]` pins,
-//! `[git-repos]`/`[git-heads]`, `allow-picked-versions`, `develop`, `index`
-//! and `find-links`. Recipes are not run; what is ignored is listed in one
-//! warning.
+//! zc.buildout configurations (`*.cfg`), read as zc.buildout 6 reads them
+//! (proven against it by the differential test in `tests/it`), then mapped
+//! to the model:
+//!
+//! - `parse`: one file's lines; `config`: the `extends` tree merged with
+//!   `+=`/`-=`; `session`: sections loaded on use, with `<=` macros and
+//!   `${section:option}`; `effective`: what `bin/buildout` computes before
+//!   installing (parts, their eggs, versions, develop, …);
+//! - `requirement`/`pep440`: egg lines and version pins as packaging reads
+//!   them; `develop`: develop directories and local overrides;
+//! - here: the mapping to components. Recipes are not run; what is ignored
+//!   is listed in one warning.
 
 mod config;
+mod develop;
+mod effective;
+mod omap;
 mod parse;
+mod pep440;
+mod requirement;
+mod session;
 
 use std::collections::BTreeMap;
 
@@ -16,286 +29,261 @@ use crate::core::model::{
     LATEST,
 };
 use crate::core::names::{normalize_project as normalize, ComponentName};
-use config::Config;
+pub use effective::{Effective, DIRECTORY as BUILDOUT_DIRECTORY};
+
+/// A PEP 508 environment marker in packaging's canonical text, or why it
+/// is not one (native manifests take `marker` too).
+pub fn canonical_marker(marker: &str) -> std::result::Result<String, String> {
+    let parsed = requirement::parse(&format!("x; {marker}"))?;
+    Ok(parsed.marker.unwrap_or_default())
+}
+
+/// The effective configuration of `file`, as zc.buildout computes it.
+pub fn effective(tree: &dyn BranchFiles, file: &str) -> Result<Effective> {
+    Ok(read(tree, file)?.0)
+}
+
+fn read(tree: &dyn BranchFiles, file: &str) -> Result<(Effective, Vec<String>)> {
+    let config = config::load(tree, file)?.map_err(ManifestErrors)?;
+    let files = config.files.clone();
+    let view = effective::compute(config, file).map_err(|fail| ManifestErrors(vec![fail]))?;
+    Ok((view, files))
+}
 
 pub fn load(tree: &dyn BranchFiles, file: &str) -> Result<Manifest> {
-    let mut errors = Vec::new();
-    let config = config::load(tree, file, &mut errors)?;
-    if !errors.is_empty() {
-        return Err(ManifestErrors(errors).into());
-    }
+    let (view, files) = read(tree, file)?;
     let mut mapper = Mapper {
-        config: &config,
-        file,
+        view: &view,
         errors: Vec::new(),
-        ignored: Vec::new(),
+        components: BTreeMap::new(),
     };
-    let manifest = mapper.manifest();
+    let develop = develop::develop(
+        tree,
+        file,
+        &view.develop,
+        &view.at.develop,
+        &mut mapper.errors,
+    )?;
+    let python = mapper.map(&develop);
     if !mapper.errors.is_empty() {
         return Err(ManifestErrors(mapper.errors).into());
     }
-    if !mapper.ignored.is_empty() {
+    let ignored = &view.notes.ignored;
+    if !ignored.is_empty() {
         tracing::warn!(
             "{file}: recipes are not run; ignored: {}",
-            mapper.ignored.join(", ")
+            ignored.join(", ")
         );
     }
-    Ok(manifest)
+    Ok(Manifest {
+        file: file.to_owned(),
+        files,
+        description: None,
+        allow_unpinned: view.allow_picked_versions,
+        local_overrides: develop.local_overrides,
+        short_commits_pin: true,
+        python,
+        components: mapper.components,
+    })
 }
 
 struct Mapper<'a> {
-    config: &'a Config,
-    file: &'a str,
+    view: &'a Effective,
     errors: Vec<ManifestError>,
-    ignored: Vec<String>,
+    components: BTreeMap<ComponentName, Component>,
+}
+
+fn component(name: ComponentName, source: ComponentSource, at: &Location) -> Component {
+    Component {
+        name,
+        install_python: !matches!(source, ComponentSource::Python { .. }),
+        source,
+        hashes: Vec::new(),
+        extras: Vec::new(),
+        marker: None,
+        defined_at: at.clone(),
+    }
 }
 
 impl Mapper<'_> {
-    fn get(&mut self, section: &str, option: &str) -> Option<String> {
-        match self.config.get(section, option) {
-            Ok(value) => value,
-            Err(error) => {
-                self.errors.push(error);
-                None
-            }
-        }
+    fn error(&mut self, at: &Location, message: String) {
+        self.errors.push(ManifestError {
+            at: at.clone(),
+            message,
+        });
     }
 
-    fn at(&self, section: &str, option: &str) -> Location {
-        self.config
-            .raw(section, option)
-            .map(|v| v.at.clone())
-            .unwrap_or_else(|| Location {
-                file: self.file.to_owned(),
-                line: None,
-            })
-    }
-
-    fn error(&mut self, at: Location, message: String) {
-        self.errors.push(ManifestError { at, message });
-    }
-
-    fn manifest(&mut self) -> Manifest {
-        if !self.config.sections.contains_key("buildout") {
-            self.error(
-                self.at("buildout", ""),
-                "has no [buildout] section".to_owned(),
-            );
-        }
-        let allow_picked = match self.get("buildout", "allow-picked-versions").as_deref() {
-            None | Some("true") => true,
-            Some("false") => false,
-            Some(other) => {
-                let at = self.at("buildout", "allow-picked-versions");
-                self.error(
-                    at,
-                    format!(
-                        "[buildout] allow-picked-versions = {other:?}: use exactly true or false"
-                    ),
-                );
-                true
-            }
-        };
-        let develop = self.get("buildout", "develop").unwrap_or_default();
-        let local_overrides = develop.split_whitespace().any(|d| d == "local/*");
-        for entry in develop.split_whitespace().filter(|d| *d != "local/*") {
-            self.ignored.push(format!("develop = {entry}"));
-        }
-        if let Some(extensions) = self.config.raw("buildout", "extensions") {
-            self.ignored.push(format!(
-                "extensions = {}",
-                extensions
-                    .text
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ));
-        }
-        for section in ["branches", "revisions", "sources"] {
-            if self.config.sections.contains_key(section) {
-                self.ignored.push(format!("[{section}]"));
-            }
-        }
-
-        let pins = self.versions();
-        let git = self.git_repos();
-        for (name, (_, _, at)) in &git {
-            if pins.contains_key(&normalize(name)) {
-                self.error(
-                    at.clone(),
-                    format!("{name} is both in [git-repos] and in the versions section; a git egg is pinned by [git-heads], remove one"),
-                );
-            }
-        }
-
-        let mut components: BTreeMap<ComponentName, Component> = BTreeMap::new();
-        for (name, (url, rev, at)) in &git {
-            // `[git-repos]` keys become directories: the model only takes safe names.
-            let Some(name) = self.component_name(name, at) else {
-                continue;
-            };
-            components.insert(
-                name.clone(),
-                Component {
-                    name,
-                    source: ComponentSource::Git {
-                        url: url.clone(),
-                        rev: rev.clone(),
-                    },
-                    install_python: true,
-                    hashes: Vec::new(),
-                    defined_at: at.clone(),
-                },
-            );
-        }
-        let mut unpinned = Vec::new();
-        for (egg, at) in self.eggs() {
-            let key = normalize(&egg);
-            if git.keys().any(|g| normalize(g) == key)
-                || components.keys().any(|c| normalize(c) == key)
-            {
-                continue;
-            }
-            let version = match pins.get(&key) {
-                Some((version, _)) => version.clone(),
-                None => {
-                    unpinned.push((egg.clone(), at.clone()));
-                    LATEST.to_owned()
-                }
-            };
-            let Some(name) = self.component_name(&egg, &at) else {
-                continue;
-            };
-            components.insert(
-                name.clone(),
-                Component {
-                    name,
-                    source: ComponentSource::Python { version },
-                    install_python: false,
-                    hashes: Vec::new(),
-                    defined_at: at,
-                },
-            );
-        }
-        if !allow_picked {
-            for (egg, at) in unpinned {
-                self.error(at, format!("egg {egg} has no pin in the versions section, and allow-picked-versions = false"));
-            }
-            for (name, (_, rev, at)) in &git {
-                if rev.is_none() {
-                    self.error(
-                        at.clone(),
-                        format!("git egg {name} has no [git-heads] entry, and allow-picked-versions = false"),
-                    );
-                }
-            }
-        }
-        let component_keys: Vec<String> = components.keys().map(|c| normalize(c)).collect();
-        let constraints = pins
-            .iter()
-            .filter(|(key, _)| !component_keys.contains(key))
-            .map(|(_, (version, name))| (name.clone(), version.clone()))
-            .collect();
-        let index_url = self.get("buildout", "index");
-        let find_links = self
-            .get("buildout", "find-links")
-            .map(|f| f.split_whitespace().map(str::to_owned).collect())
-            .unwrap_or_default();
-        Manifest {
-            file: self.file.to_owned(),
-            files: self.config.files.clone(),
-            description: None,
-            allow_unpinned: allow_picked,
-            local_overrides,
-            short_commits_pin: true,
-            python: PythonSettings {
-                interpreter: None,
-                index_url,
-                find_links,
-                constraints,
-            },
-            components,
-        }
-    }
-
-    /// `name` as a component name, or an error at `at` naming it.
-    fn component_name(&mut self, name: &str, at: &Location) -> Option<ComponentName> {
+    /// `name` as a component name: only safe names become directories.
+    fn name(&mut self, name: &str, at: &Location) -> Option<ComponentName> {
         ComponentName::parse(name)
-            .map_err(|problem| self.error(at.clone(), problem))
+            .map_err(|problem| self.error(at, problem))
             .ok()
     }
 
-    /// The eggs of every part in `parts`, in order, once each.
-    fn eggs(&mut self) -> Vec<(String, Location)> {
-        let parts = self.get("buildout", "parts").unwrap_or_default();
-        let mut eggs: Vec<(String, Location)> = Vec::new();
-        for part in parts.split_whitespace() {
-            if !self.config.sections.contains_key(part) {
-                let at = self.at("buildout", "parts");
+    /// The component an egg of this normalized name already is.
+    fn find(&self, key: &str) -> Option<ComponentName> {
+        self.components
+            .keys()
+            .find(|c| normalize(c) == key)
+            .cloned()
+    }
+
+    fn map(&mut self, develop: &develop::Develop) -> PythonSettings {
+        let view = self.view;
+        let at = &view.at;
+        for tree in &develop.trees {
+            let Some(name) = self.name(&tree.project, &at.develop) else {
+                continue;
+            };
+            let path = ComponentSource::Path {
+                path: tree.path.clone(),
+            };
+            self.components
+                .insert(name.clone(), component(name, path, &at.develop));
+        }
+        let heads = view.git_heads.clone().unwrap_or_default();
+        for (name, url) in view.git_repos.iter().flatten() {
+            let repo_at = at
+                .git_repos
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| at.root.clone());
+            let key = normalize(name);
+            if view.versions.get(&key).is_some_and(|v| !v.is_empty()) {
+                self.error(&repo_at, format!("{name} is both in [git-repos] and in the versions section; a git egg is pinned by [git-heads], remove one"));
+            }
+            if self.find(&key).is_some() {
                 self.error(
-                    at,
-                    format!("[buildout] parts names {part}, but there is no [{part}] section"),
+                    &repo_at,
+                    format!("{name} is both in [git-repos] and a develop directory; remove one"),
                 );
                 continue;
             }
-            if let Some(recipe) = self.config.raw(part, "recipe") {
-                self.ignored
-                    .push(format!("part {part} (recipe {})", recipe.text.trim()));
-            }
-            let at = self.at(part, "eggs");
-            for line in self.get(part, "eggs").unwrap_or_default().lines() {
-                let name: String = line
-                    .trim()
-                    .chars()
-                    .take_while(|c| {
-                        !matches!(c, '[' | '<' | '>' | '=' | '!' | '~' | ';' | '(' | ' ')
-                    })
-                    .collect();
-                if !name.is_empty() && !eggs.iter().any(|(e, _)| normalize(e) == normalize(&name)) {
-                    eggs.push((name, at.clone()));
-                }
-            }
-        }
-        eggs
-    }
-
-    /// The versions section: normalized name -> (version, name as written).
-    fn versions(&mut self) -> BTreeMap<String, (String, String)> {
-        let section = self
-            .get("buildout", "versions")
-            .unwrap_or_else(|| "versions".to_owned());
-        let keys: Vec<String> = match self.config.sections.get(&section) {
-            Some(options) => options.keys().cloned().collect(),
-            None => return BTreeMap::new(),
-        };
-        let mut pins = BTreeMap::new();
-        for key in keys {
-            if let Some(version) = self.get(&section, &key) {
-                let version = version.trim().trim_start_matches("==").trim().to_owned();
-                pins.insert(normalize(&key), (version, key));
-            }
-        }
-        pins
-    }
-
-    /// `[git-repos]` with their `[git-heads]`: name -> (url, rev, where).
-    fn git_repos(&mut self) -> BTreeMap<String, (String, Option<String>, Location)> {
-        let names: Vec<String> = match self.config.sections.get("git-repos") {
-            Some(options) => options.keys().cloned().collect(),
-            None => return BTreeMap::new(),
-        };
-        let mut repos = BTreeMap::new();
-        for name in names {
-            let at = self.at("git-repos", &name);
-            let Some(url) = self.get("git-repos", &name) else {
+            let Some(component_name) = self.name(name, &repo_at) else {
                 continue;
             };
-            let rev = self
-                .get("git-heads", &name)
+            let rev = heads
+                .get(name)
                 .map(|r| r.trim().to_owned())
                 .filter(|r| !r.is_empty());
-            repos.insert(name, (url.trim().to_owned(), rev, at));
+            if rev.is_none() && !view.allow_picked_versions {
+                self.error(&repo_at, format!("git egg {name} has no [git-heads] entry, and allow-picked-versions = false"));
+            }
+            let source = ComponentSource::Git {
+                url: url.trim().to_owned(),
+                rev,
+            };
+            self.components.insert(
+                component_name.clone(),
+                component(component_name, source, &repo_at),
+            );
         }
-        repos
+        let fixed: Vec<String> = self.components.keys().map(|c| normalize(c)).collect();
+        for (part, eggs) in &view.eggs {
+            for egg in eggs {
+                self.egg(part, egg, &fixed);
+            }
+        }
+        let used: Vec<String> = self.components.keys().map(|c| normalize(c)).collect();
+        let mut constraints = BTreeMap::new();
+        for (name, version) in &view.versions {
+            if used.contains(name) || version.is_empty() {
+                continue;
+            }
+            if is_exact(version) {
+                constraints.insert(name.clone(), version.clone());
+            } else {
+                tracing::warn!("[versions] {name} = {version}: lava-deploy applies exact pins only; this one is ignored");
+            }
+        }
+        for link in view.find_links.iter().chain(&view.index) {
+            if link.contains(BUILDOUT_DIRECTORY) {
+                let where_ = if view.find_links.contains(link) {
+                    &at.find_links
+                } else {
+                    &at.index
+                };
+                self.error(where_, format!("{link} is inside ${{buildout:directory}}, the checkout of the manifest branch, which lava-deploy does not make: serve these files from a URL"));
+            }
+        }
+        PythonSettings {
+            interpreter: None,
+            index_url: view
+                .index
+                .as_ref()
+                .map(|i| i.trim().to_owned())
+                .filter(|i| !i.is_empty()),
+            find_links: view.find_links.clone(),
+            constraints,
+        }
     }
+
+    /// One egg of a part: a python component at its pin, or extras and a
+    /// marker for a git or develop component of that name.
+    fn egg(&mut self, part: &str, egg: &effective::Egg, fixed: &[String]) {
+        let key = normalize(&egg.name);
+        let existing = self.find(&key);
+        if let Some(url) = &egg.url {
+            self.error(&egg.at, format!("[{part}] eggs: {} @ {url}: lava-deploy installs eggs from the package index, [git-repos] or develop directories, not from a URL", egg.name));
+            return;
+        }
+        let version = match &egg.pin {
+            _ if fixed.contains(&key) => None,
+            Some(pin) if is_exact(pin) => Some(pin.clone()),
+            Some(pin) => {
+                self.error(&egg.at, format!("[{part}] eggs: {} =={pin} is not one exact version, which lava-deploy needs for a pin", egg.name));
+                return;
+            }
+            None => {
+                if !egg.specifier.is_empty() {
+                    tracing::warn!("[{part}] eggs: {}{} is a range, not a pin: lava-deploy installs the newest version and does not apply the range", egg.name, egg.specifier);
+                }
+                if !self.view.allow_picked_versions && existing.is_none() {
+                    self.error(&egg.at, format!("egg {} has no pin in the versions section, and allow-picked-versions = false", egg.name));
+                }
+                Some(LATEST.to_owned())
+            }
+        };
+        let name = match existing {
+            Some(name) => name,
+            None => {
+                let Some(name) = self.name(&egg.name, &egg.at) else {
+                    return;
+                };
+                let source = ComponentSource::Python {
+                    version: version.clone().unwrap_or_default(),
+                };
+                let mut new = component(name.clone(), source, &egg.at);
+                new.marker = egg.marker.clone();
+                self.components.insert(name.clone(), new);
+                name
+            }
+        };
+        let component = self.components.get_mut(&name).expect("just found or added");
+        if let (ComponentSource::Python { version: had }, Some(version)) =
+            (&component.source, &version)
+        {
+            if had != version {
+                let message = format!("egg {} is pinned to {had} in one part and to {version} in [{part}]; one environment holds one version", egg.name);
+                self.error(&egg.at, message);
+                return;
+            }
+        }
+        for extra in &egg.extras {
+            if !component.extras.contains(extra) {
+                component.extras.push(extra.clone());
+                component.extras.sort();
+            }
+        }
+        component.marker = match (&component.marker, &egg.marker) {
+            (Some(a), Some(b)) if a == b => Some(a.clone()),
+            (Some(a), Some(b)) => Some(format!("({a}) or ({b})")),
+            _ => None,
+        };
+    }
+}
+
+/// One exact version (what a python component's pin must be).
+fn is_exact(version: &str) -> bool {
+    pep440::Version::parse(version, false).is_some() && !version.contains(char::is_whitespace)
 }

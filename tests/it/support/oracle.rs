@@ -1,0 +1,213 @@
+//! zc.buildout itself as an oracle for the `*.cfg` reader: cases written to
+//! disk, read by `buildout_oracle.py` (zc.buildout 6.0.1's own `Buildout`)
+//! and by lava-deploy's reader, the two effective configurations compared;
+//! and the round trip of every accepted case through a native manifest.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use lava_deploy::core::model::{ComponentSource, Manifest};
+use lava_deploy::readers::{self, BranchFiles, BUILDOUT_DIRECTORY};
+use serde_json::Value;
+
+pub const ZC_BUILDOUT: &str = "6.0.1";
+
+/// One configuration: the files of a branch and the file to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    pub files: Vec<(String, String)>,
+    pub cfg: String,
+}
+
+impl Case {
+    pub fn new(cfg: &str, files: &[(&str, &str)]) -> Self {
+        Case {
+            files: files
+                .iter()
+                .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+                .collect(),
+            cfg: cfg.to_owned(),
+        }
+    }
+
+    pub fn write(&self, dir: &Path) {
+        for (path, text) in &self.files {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+    }
+
+    pub fn show(&self) -> String {
+        let mut out = format!("--cfg {}\n", self.cfg);
+        for (path, text) in &self.files {
+            out.push_str(&format!("==> {path} <==\n{text}\n"));
+        }
+        out
+    }
+}
+
+/// A branch that is a directory on disk, seen as a git branch would be.
+pub struct DiskTree {
+    pub root: PathBuf,
+    /// Files laid over the directory (the converted manifest).
+    pub extra: BTreeMap<String, String>,
+}
+
+impl BranchFiles for DiskTree {
+    fn read_file(&self, path: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        if let Some(text) = self.extra.get(path) {
+            return Ok(Some(text.clone().into_bytes()));
+        }
+        let Some(path) = readers::normalize_branch_path(path) else {
+            return Ok(None);
+        };
+        Ok(std::fs::read(self.root.join(path)).ok())
+    }
+
+    fn is_dir(&self, path: &str) -> anyhow::Result<bool> {
+        let path = readers::normalize_branch_path(path).unwrap_or_default();
+        Ok(self.root.join(path).is_dir())
+    }
+
+    fn files(&self) -> anyhow::Result<Vec<String>> {
+        fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+                if entry.path().is_dir() {
+                    walk(&entry.path(), &format!("{name}/"), out);
+                } else {
+                    out.push(name);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(&self.root, "", &mut files);
+        files.extend(self.extra.keys().cloned());
+        files.sort();
+        Ok(files)
+    }
+}
+
+/// The python that has zc.buildout, or why there is none. With
+/// `LAVA_TEST_REQUIRE_ORACLE=1` (set by `tools/test`) a missing oracle
+/// fails the test instead of skipping it.
+pub fn python() -> Option<String> {
+    let python = std::env::var("LAVA_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let probe = Command::new(&python)
+        .args([
+            "-c",
+            "import zc.buildout, importlib.metadata as m; print(m.version('zc.buildout'))",
+        ])
+        .output();
+    let problem = match probe {
+        Ok(out) if out.status.success() => {
+            let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            if version == ZC_BUILDOUT {
+                return Some(python);
+            }
+            format!("{python} has zc.buildout {version}, the oracle is {ZC_BUILDOUT}")
+        }
+        Ok(_) => format!("{python} has no zc.buildout (pip install 'zc.buildout=={ZC_BUILDOUT}', as tools/test does)"),
+        Err(err) => format!("no {python}: {err}"),
+    };
+    if std::env::var("LAVA_TEST_REQUIRE_ORACLE").is_ok_and(|v| v == "1") {
+        panic!("the zc.buildout oracle is required: {problem}");
+    }
+    eprintln!("SKIPPED: the zc.buildout oracle is unavailable: {problem}");
+    None
+}
+
+/// zc.buildout's answers for cases written under `dirs`.
+pub fn oracle(python: &str, cases: &[(&Path, &str)]) -> Vec<Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/buildout_oracle.py");
+    let input: Vec<Value> = cases
+        .iter()
+        .map(|(dir, cfg)| serde_json::json!({"dir": dir, "cfg": cfg}))
+        .collect();
+    let mut child = Command::new(python)
+        .arg(script)
+        .env("HOME", std::env::temp_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    serde_json::to_writer(stdin, &input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the oracle failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// lava-deploy's answer, in the oracle's terms.
+pub fn ours(dir: &Path, cfg: &str) -> Value {
+    let tree = DiskTree {
+        root: dir.to_owned(),
+        extra: BTreeMap::new(),
+    };
+    match readers::effective(&tree, cfg) {
+        Ok(view) => {
+            let text = serde_json::to_string(&view).unwrap();
+            serde_json::from_str(&text.replace(BUILDOUT_DIRECTORY, "<DIR>")).unwrap()
+        }
+        Err(err) => serde_json::json!({ "error": err.to_string() }),
+    }
+}
+
+/// Whether the two answers agree: both refuse, or both give the same view.
+pub fn agree(theirs: &Value, ours: &Value) -> bool {
+    match (theirs.get("error"), ours.get("error")) {
+        (Some(_), Some(_)) => true,
+        (None, None) => theirs == ours,
+        _ => false,
+    }
+}
+
+/// The round trip of an accepted configuration: its manifest, written as a
+/// native manifest and read back, is the same manifest. Abbreviated
+/// `[git-heads]` commits stand for the full commits `manifest convert`
+/// resolves them to. `Err` says what differs; `Ok(None)`: not accepted.
+pub fn round_trip(dir: &Path, cfg: &str) -> Result<Option<Manifest>, String> {
+    let tree = DiskTree {
+        root: dir.to_owned(),
+        extra: BTreeMap::new(),
+    };
+    let Ok(mut manifest) = readers::load(&tree, cfg) else {
+        return Ok(None);
+    };
+    for component in manifest.components.values_mut() {
+        if let ComponentSource::Git { rev: Some(rev), .. } = &mut component.source {
+            if rev.len() < 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
+                *rev = format!("{rev:0<40}");
+            }
+        }
+    }
+    let converted = manifest.to_toml_string();
+    let name = "converted-by-test.toml".to_owned();
+    let tree = DiskTree {
+        root: dir.to_owned(),
+        extra: [(name.clone(), converted.clone())].into(),
+    };
+    let back = readers::load(&tree, &name)
+        .map_err(|err| format!("does not load back: {err}\n{converted}"))?;
+    let view = |m: &Manifest| {
+        let mut value = serde_json::to_value(m).unwrap();
+        value.as_object_mut().unwrap().remove("file");
+        value.as_object_mut().unwrap().remove("files");
+        value
+    };
+    if view(&manifest) != view(&back) {
+        return Err(format!(
+            "differs after the round trip:\n{}\n{}\n{converted}",
+            serde_json::to_string_pretty(&view(&manifest)).unwrap(),
+            serde_json::to_string_pretty(&view(&back)).unwrap()
+        ));
+    }
+    Ok(Some(manifest))
+}
