@@ -210,7 +210,6 @@ impl Loader<'_> {
             ..Layer::default()
         };
         if let Some(python) = raw.python {
-            let python = python.into_inner();
             let constraints = python.constraints.unwrap_or_default();
             for (name, version) in &constraints {
                 if !is_exact_version(version) {
@@ -463,7 +462,7 @@ fn is_exact_version(v: &str) -> bool {
 }
 
 /// URLs with a scheme, scp-like `user@host:path`, or absolute paths.
-fn looks_like_git_location(s: &str) -> bool {
+pub(super) fn looks_like_git_location(s: &str) -> bool {
     s.contains("://") || s.starts_with('/') || (s.contains('@') && s.contains(':'))
 }
 

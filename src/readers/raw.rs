@@ -11,8 +11,10 @@ use toml::Spanned;
 pub struct RawManifestFile {
     #[serde(default)]
     pub manifest: Option<Spanned<RawHeader>>,
+    /// Not `Spanned`: toml cannot span a table that only a `[python.x]`
+    /// header defines, which `manifest convert` writes.
     #[serde(default)]
-    pub python: Option<Spanned<RawPython>>,
+    pub python: Option<RawPython>,
     #[serde(default)]
     pub components: BTreeMap<Spanned<String>, Spanned<RawComponent>>,
 }

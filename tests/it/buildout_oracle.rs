@@ -173,7 +173,7 @@ fn hand_cases_agree_with_zc_buildout() {
         .zip(&dirs)
         .map(|((_, c, _), d)| (d.as_path(), c.cfg.as_str()))
         .collect();
-    let theirs = oracle::oracle(&python, &asked);
+    let theirs = oracle::Oracle::start(&python).ask(&asked);
     let mut problems = Vec::new();
     for (i, ((name, case, at), dir)) in all.iter().zip(&dirs).enumerate() {
         let (theirs, ours) = (&theirs[i], &ours[i]);

@@ -5,6 +5,7 @@ mod support;
 
 mod archives;
 mod buildout;
+mod buildout_generated;
 mod buildout_oracle;
 mod faults;
 mod install;

@@ -162,15 +162,26 @@ impl Mapper<'_> {
             let Some(component_name) = self.name(name, &repo_at) else {
                 continue;
             };
+            let url = url.trim();
+            if !super::native::looks_like_git_location(url) {
+                let message = format!(
+                    "[git-repos] {name} = {url}: not a URL or absolute path of a git repository"
+                );
+                self.error(&repo_at, message);
+            }
             let rev = heads
                 .get(name)
                 .map(|r| r.trim().to_owned())
                 .filter(|r| !r.is_empty());
+            if let Some(rev) = rev.as_ref().filter(|r| r.contains(char::is_whitespace)) {
+                let message = format!("[git-heads] {name} = {rev}: not a tag, branch or commit");
+                self.error(&repo_at, message);
+            }
             if rev.is_none() && !view.allow_picked_versions {
                 self.error(&repo_at, format!("git egg {name} has no [git-heads] entry, and allow-picked-versions = false"));
             }
             let source = ComponentSource::Git {
-                url: url.trim().to_owned(),
+                url: url.to_owned(),
                 rev,
             };
             self.components.insert(

@@ -1,11 +1,13 @@
 """zc.buildout itself as the oracle for lava-deploy's `*.cfg` reader.
 
-Reads a JSON list of cases on stdin, each {"dir": D, "cfg": F}: D is the
+Reads JSON lists of cases on stdin, one per line, each case {"dir": D,
+"cfg": F}: D is the
 manifest branch's root on disk, F the configuration inside it. For each case
 zc.buildout's own `Buildout` object computes the effective configuration the
 way `bin/buildout` would before installing anything:
 
-- `Buildout(D/F, [], use_user_defaults=False)` in D, no extensions loaded;
+- `Buildout(D/F, [], use_user_defaults=False)` run in F's directory, no
+  extensions loaded;
 - recipes are not run: the recipe loader is stubbed (the recipe spec is still
   parsed as a requirement, as the real loader does first). A recipe may set
   options of its own section at run time (`${instance:instance-path}`), so a
@@ -16,8 +18,8 @@ way `bin/buildout` would before installing anything:
   with a recipe that got loaded (named in `parts` or pulled in by reference);
 - then the sections lava-deploy reads: `[git-repos]`, `[git-heads]`.
 
-Prints one JSON list: per case either {"error": "..."} or the view described
-in `effective()`. Paths under D are written as `<DIR>` so that both sides
+Answers each line with one JSON list: per case {"error": "..."} or the view
+described in `effective()`. Paths under D are written as `<DIR>` so that both sides
 can be compared whatever temporary directory the case lives in.
 """
 
@@ -130,11 +132,11 @@ def effective(buildout):
 
 def run(case):
     directory = os.path.realpath(case["dir"])
-    os.chdir(directory)
+    cfg = os.path.join(directory, case["cfg"])
+    # Where bin/buildout runs: beside the configuration.
+    os.chdir(os.path.dirname(cfg))
     try:
-        buildout = zb.Buildout(
-            os.path.join(directory, case["cfg"]), [], use_user_defaults=False
-        )
+        buildout = zb.Buildout(cfg, [], use_user_defaults=False)
         view = effective(buildout)
     except BaseException as error:  # everything zc.buildout raises is an answer
         if isinstance(error, KeyboardInterrupt):
@@ -145,14 +147,18 @@ def run(case):
 
 
 def main():
-    cases = json.load(sys.stdin)
-    results = []
-    captured = io.StringIO()
-    # zc.buildout logs and prints to stdout; only the answer goes there.
-    with contextlib.redirect_stdout(captured):
-        for case in cases:
-            results.append(run(case))
-    json.dump(results, sys.stdout)
+    # One JSON list of cases per line in, one JSON list of answers per line
+    # out, so that one process answers many batches.
+    out = sys.stdout
+    for line in sys.stdin:
+        cases = json.loads(line)
+        results = []
+        # zc.buildout logs and prints to stdout; only the answers go there.
+        with contextlib.redirect_stdout(io.StringIO()):
+            for case in cases:
+                results.append(run(case))
+        out.write(json.dumps(results) + "\n")
+        out.flush()
 
 
 if __name__ == "__main__":

@@ -119,30 +119,54 @@ pub fn python() -> Option<String> {
     None
 }
 
-/// zc.buildout's answers for cases written under `dirs`.
-pub fn oracle(python: &str, cases: &[(&Path, &str)]) -> Vec<Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/buildout_oracle.py");
-    let input: Vec<Value> = cases
-        .iter()
-        .map(|(dir, cfg)| serde_json::json!({"dir": dir, "cfg": cfg}))
-        .collect();
-    let mut child = Command::new(python)
-        .arg(script)
-        .env("HOME", std::env::temp_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdin = child.stdin.take().unwrap();
-    serde_json::to_writer(stdin, &input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "the oracle failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+/// `buildout_oracle.py` running, answering batches of cases.
+pub struct Oracle {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    output: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Oracle {
+    pub fn start(python: &str) -> Self {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/buildout_oracle.py");
+        let mut child = Command::new(python)
+            .arg(script)
+            .env("HOME", std::env::temp_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let input = child.stdin.take().unwrap();
+        let output = std::io::BufReader::new(child.stdout.take().unwrap());
+        Oracle {
+            child,
+            input,
+            output,
+        }
+    }
+
+    /// zc.buildout's answers for `(directory, cfg)` cases.
+    pub fn ask(&mut self, cases: &[(&Path, &str)]) -> Vec<Value> {
+        use std::io::{BufRead, Write};
+        let input: Vec<Value> = cases
+            .iter()
+            .map(|(dir, cfg)| serde_json::json!({"dir": dir, "cfg": cfg}))
+            .collect();
+        writeln!(self.input, "{}", serde_json::to_string(&input).unwrap()).unwrap();
+        self.input.flush().unwrap();
+        let mut line = String::new();
+        self.output.read_line(&mut line).unwrap();
+        serde_json::from_str(&line)
+            .unwrap_or_else(|err| panic!("the oracle answered {line:?}: {err}"))
+    }
+}
+
+impl Drop for Oracle {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// lava-deploy's answer, in the oracle's terms.
