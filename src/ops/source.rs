@@ -165,8 +165,11 @@ impl ManifestBranch {
 
 impl BranchFiles for BranchTree {
     fn read_file(&self, path: &str) -> anyhow::Result<Option<Vec<u8>>> {
-        let Some(path) = normalize_branch_path(path) else {
-            return Ok(None);
+        // On disk, `../x.cfg` and `/etc/x.cfg` are files too (`reaches_outside`).
+        let path = match (self, normalize_branch_path(path)) {
+            (_, Some(path)) => path,
+            (BranchTree::Local(_), None) => path.to_owned(),
+            (_, None) => return Ok(None),
         };
         match self {
             BranchTree::Builtin => Ok(BUILTIN.get_file(&path).map(|f| f.contents().to_vec())),
@@ -191,18 +194,33 @@ impl BranchFiles for BranchTree {
         let mut files = Vec::new();
         match self {
             BranchTree::Builtin => collect_builtin(&BUILTIN, &mut files),
-            BranchTree::Local(dir) => {
-                for name in crate::infra::fs::dir_names(dir)? {
-                    if dir.join(&name).is_file() {
-                        files.push(name);
-                    }
-                }
-            }
+            BranchTree::Local(dir) => collect_local(dir, "", &mut files)?,
             BranchTree::Git(tree) => files = tree.files()?,
         }
         files.sort();
         Ok(files)
     }
+
+    fn reaches_outside(&self) -> bool {
+        matches!(self, BranchTree::Local(_))
+    }
+}
+
+/// The files under a directory on disk, as branch paths; hidden entries
+/// (`.git`) are not part of a manifest.
+fn collect_local(dir: &Path, prefix: &str, files: &mut Vec<String>) -> anyhow::Result<()> {
+    for name in crate::infra::fs::dir_names(dir)? {
+        let path = dir.join(&name);
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            collect_local(&path, &format!("{prefix}{name}/"), files)?;
+        } else if path.is_file() {
+            files.push(format!("{prefix}{name}"));
+        }
+    }
+    Ok(())
 }
 
 impl BranchTree {

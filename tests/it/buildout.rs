@@ -333,3 +333,67 @@ fn macros_and_substitution_chains() {
     ])
     .code(2);
 }
+
+#[test]
+fn convert_reads_extends_outside_the_directory_and_loads_back() {
+    let env = Env::new();
+    let write = |path: &str, text: &str| {
+        let path = env.path(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    let absolute = env.path("elsewhere/pins.cfg");
+    write(
+        "shared/versions.cfg",
+        "[versions]\ncolorlib = 1.0\ngreet = 2.0\n",
+    );
+    write("elsewhere/pins.cfg", "[versions]\ngreet = 3.0\n");
+    write(
+        "site/buildout.cfg",
+        &format!(
+            "[buildout]\nextends = ../shared/versions.cfg {}\nparts = server\nallow-picked-versions = false\n\
+             [server]\nrecipe = zc.recipe.egg\neggs = greet\n",
+            absolute.display()
+        ),
+    );
+    let converted = stdout_of(
+        &env.run(&[
+            "manifest",
+            "convert",
+            env.path("site/buildout.cfg").to_str().unwrap(),
+        ])
+        .success(),
+    );
+    let doc: toml::Table = toml::from_str(&converted).unwrap();
+    assert_eq!(
+        doc["components"]["greet"]["python"].as_str(),
+        Some("3.0"),
+        "{converted}"
+    );
+    assert_eq!(
+        doc["python"]["constraints"]["colorlib"].as_str(),
+        Some("1.0"),
+        "{converted}"
+    );
+    // What convert prints is a manifest lava-deploy reads.
+    let repo = cfg_branch(&env, &[("lava.toml", &converted)]);
+    let shown = stdout_of(
+        &env.run(&["manifest", "show", "--manifest-branch", &repo.url()])
+            .success(),
+    );
+    assert!(shown.contains("[python.constraints]"), "{shown}");
+    // In a manifest branch, files outside it are not read.
+    let outside = env.git_repo("outside");
+    outside.write(
+        "buildout.cfg",
+        "[buildout]\nextends = ../shared/versions.cfg\nparts =\n",
+    );
+    outside.commit("outside");
+    let stderr = show_fails(&env, &outside, "buildout.cfg");
+    assert!(
+        stderr.contains(
+            "buildout.cfg:2: extends ../shared/versions.cfg: it points outside the manifest branch"
+        ),
+        "{stderr}"
+    );
+}
