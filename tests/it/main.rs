@@ -6,6 +6,7 @@ mod support;
 mod archives;
 mod buildout;
 mod buildout_generated;
+mod buildout_linaro;
 mod buildout_oracle;
 mod faults;
 mod install;
