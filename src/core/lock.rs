@@ -143,6 +143,13 @@ pub enum LockedComponent {
         version: String,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         hashes: Vec<String>,
+        /// Installed as `name[extra,…]` (zc.buildout's `eggs = name[extra]`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        extras: Vec<String>,
+        /// Installed only where this PEP 508 marker holds for the release's
+        /// Python (zc.buildout's `eggs = name; marker`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        marker: Option<String>,
     },
 }
 

@@ -178,10 +178,18 @@ fn env_plan<'a>(lock: &'a LockFile, src: &Path, local: &Path) -> crate::infra::p
         }
         match component {
             LockedComponent::Python {
-                version, hashes, ..
-            } => plan
-                .packages
-                .push((name.to_string(), version.clone(), hashes.clone())),
+                version,
+                hashes,
+                extras,
+                marker,
+                ..
+            } => plan.packages.push(crate::infra::python::Package {
+                name: name.to_string(),
+                version: version.clone(),
+                hashes: hashes.clone(),
+                extras: extras.clone(),
+                marker: marker.clone(),
+            }),
             other if other.installs_python() => {
                 plan.trees.push((name.to_string(), src.join(name.as_str())))
             }

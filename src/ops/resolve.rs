@@ -188,6 +188,8 @@ fn resolve_component(
             python: version.clone(),
             version: version.clone(),
             hashes: component.hashes.clone(),
+            extras: component.extras.clone(),
+            marker: component.marker.clone(),
         },
     };
     Ok(Outcome::Locked(locked))

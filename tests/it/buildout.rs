@@ -1,6 +1,6 @@
 //! zc.buildout configurations: a lava-manifest-shaped branch deployed as is.
 
-use crate::support::index::PackageIndex;
+use crate::support::index::{PackageIndex, WheelSpec};
 use crate::support::{run_ok, stderr_of, stdout_of, Env, GitRepo};
 
 /// A python project with a console script, as a git repo with two commits.
@@ -396,4 +396,55 @@ fn convert_reads_extends_outside_the_directory_and_loads_back() {
         ),
         "{stderr}"
     );
+}
+
+#[test]
+fn egg_extras_and_markers_reach_the_installer() {
+    let index = PackageIndex::start();
+    index.publish(&WheelSpec {
+        name: "painter",
+        version: "1.0",
+        deps: &["colorlib; extra == \"color\""],
+        scripts: &["painter"],
+    });
+    for installer in ["pip", "uv"] {
+        let env = Env::new();
+        let repo = cfg_branch(
+            &env,
+            &[(
+                "buildout.cfg",
+                &format!(
+                    "[buildout]\nparts = app\nallow-picked-versions = false\nindex = {}\n\
+                     [app]\nrecipe = zc.recipe.egg\neggs =\n    painter[color]\n    \
+                     lonely ; python_version < \"3\"\n\
+                     [versions]\npainter = 1.0\ncolorlib = 1.0\nlonely = 1.0\n",
+                    index.url()
+                ),
+            )],
+        );
+        env.cmd()
+            .env("LAVA_PYTHON_INSTALLER", installer)
+            .args(["install", "x", "--manifest-branch", &repo.url()])
+            .assert()
+            .success();
+        let lock = env.current_lock("x");
+        let painter = &lock["components"]["painter"];
+        assert_eq!(
+            painter["extras"].as_array().unwrap()[0].as_str(),
+            Some("color")
+        );
+        let packages = lock["environment"]["packages"].as_table().unwrap();
+        assert!(
+            packages.contains_key("colorlib"),
+            "{installer}: the extra's dependency"
+        );
+        assert!(
+            !packages.contains_key("lonely"),
+            "{installer}: its marker is false"
+        );
+        assert_eq!(
+            lock["components"]["lonely"]["marker"].as_str(),
+            Some("python_version < \"3\"")
+        );
+    }
 }

@@ -23,12 +23,23 @@ use installer::{find_program, index_args, interpreter, Installer, PipReport, Too
 pub struct EnvPlan<'a> {
     pub settings: &'a PythonSettings,
     pub allow_unpinned: bool,
-    /// Python components: package name, exact version, optional hashes.
-    pub packages: Vec<(String, String, Vec<String>)>,
+    /// Python components.
+    pub packages: Vec<Package>,
     /// `install = "python"` components: component name and its source tree.
     pub trees: Vec<(String, PathBuf)>,
     /// Overrides in local/, installed editable: component name and directory.
     pub editables: Vec<(String, PathBuf)>,
+}
+
+/// A python component: a package of the index at an exact version.
+pub struct Package {
+    pub name: String,
+    pub version: String,
+    /// `sha256:…` hashes the download must have (none: the index's).
+    pub hashes: Vec<String>,
+    pub extras: Vec<String>,
+    /// A PEP 508 marker: installed only where it holds.
+    pub marker: Option<String>,
 }
 
 impl EnvPlan<'_> {
@@ -41,7 +52,7 @@ impl EnvPlan<'_> {
             .chain(
                 self.packages
                     .iter()
-                    .map(|(name, version, _)| (name, version)),
+                    .map(|package| (&package.name, &package.version)),
             )
             .map(|(name, version)| (dist::normalize(name), version))
             .collect()
@@ -193,9 +204,16 @@ fn create_venv(tools: &Tools, installer: Installer, python: &Path, env: &Path) -
 
 fn requirements_text(plan: &EnvPlan) -> String {
     let mut text = String::new();
-    for (name, version, hashes) in &plan.packages {
-        text.push_str(&format!("{name}=={version}"));
-        for hash in hashes {
+    for package in &plan.packages {
+        let extras = match package.extras.as_slice() {
+            [] => String::new(),
+            extras => format!("[{}]", extras.join(",")),
+        };
+        text.push_str(&format!("{}{extras}=={}", package.name, package.version));
+        if let Some(marker) = &package.marker {
+            text.push_str(&format!(" ; {marker}"));
+        }
+        for hash in &package.hashes {
             text.push_str(&format!(" --hash={hash}"));
         }
         text.push('\n');

@@ -55,8 +55,8 @@ pub(super) fn uv_compile(
     let manifest_hashes: BTreeMap<String, &Vec<String>> = plan
         .packages
         .iter()
-        .filter(|(_, _, hashes)| !hashes.is_empty())
-        .map(|(name, _, hashes)| (dist::normalize(name), hashes))
+        .filter(|package| !package.hashes.is_empty())
+        .map(|package| (dist::normalize(&package.name), &package.hashes))
         .collect();
     for pin in &mut pins {
         if let Some(hashes) = manifest_hashes.get(&dist::normalize(&pin.name)) {

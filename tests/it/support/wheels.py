@@ -38,6 +38,10 @@ def wheel(outdir, name, version, deps, scripts):
     dist = f"{module}-{version}"
     meta = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     meta += [f"Requires-Dist: {dep}" for dep in deps]
+    # pip ignores an extra the metadata does not declare.
+    import re
+    extras = sorted(set(re.findall(r"extra\s*==\s*[\"']([^\"']+)", " ".join(deps))))
+    meta += [f"Provides-Extra: {extra}" for extra in extras]
     code = f"VERSION = {version!r}\n\ndef main():\n    import sys\n    print(f'{{sys.argv[0].rsplit(\"/\", 1)[-1]}} from {name} {version}')\n"
     files = [
         (f"{module}/__init__.py", code.encode()),
