@@ -4,9 +4,6 @@
 //! caller reads the files (from disk for `local/` overrides, from the
 //! manifest branch for zc.buildout `develop` directories).
 
-/// The metadata files looked at, in order.
-pub const METADATA_FILES: [&str; 4] = ["pyproject.toml", "setup.cfg", "setup.py", "PKG-INFO"];
-
 /// The declared project name; `read` gives a metadata file's text by name.
 pub fn project_name(read: impl Fn(&str) -> Option<String>) -> Option<String> {
     read("pyproject.toml")

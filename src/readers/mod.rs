@@ -76,3 +76,9 @@ pub fn normalize_branch_path(path: &str) -> Option<String> {
     }
     Some(parts.join("/"))
 }
+
+/// URLs with a scheme, scp-like `user@host:path`, or absolute paths: what
+/// a git component's location may be, in either manifest format.
+pub(crate) fn looks_like_git_location(s: &str) -> bool {
+    s.contains("://") || s.starts_with('/') || (s.contains('@') && s.contains(':'))
+}

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use toml::Spanned;
 
 use super::raw::{RawComponent, RawManifestFile};
-use super::{join_relative, normalize_branch_path, BranchFiles};
+use super::{join_relative, looks_like_git_location, normalize_branch_path, BranchFiles};
 use crate::core::archive_format::ArchiveFormat;
 use crate::core::error::Result;
 use crate::core::model::{
@@ -459,11 +459,6 @@ fn is_exact_version(v: &str) -> bool {
     v.starts_with(|c: char| c.is_ascii_digit())
         && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '!' | '-' | '_'))
-}
-
-/// URLs with a scheme, scp-like `user@host:path`, or absolute paths.
-pub(super) fn looks_like_git_location(s: &str) -> bool {
-    s.contains("://") || s.starts_with('/') || (s.contains('@') && s.contains(':'))
 }
 
 #[cfg(test)]

@@ -163,7 +163,7 @@ impl Mapper<'_> {
                 continue;
             };
             let url = url.trim();
-            if !super::native::looks_like_git_location(url) {
+            if !super::looks_like_git_location(url) {
                 let message = format!(
                     "[git-repos] {name} = {url}: not a URL or absolute path of a git repository"
                 );

@@ -235,3 +235,73 @@ pub fn round_trip(dir: &Path, cfg: &str) -> Result<Option<Manifest>, String> {
     }
     Ok(Some(manifest))
 }
+
+/// Both answers for cases written under `dir`.
+pub fn judge(
+    oracle: &mut Oracle,
+    dir: &Path,
+    cases: &[Case],
+) -> Vec<(serde_json::Value, serde_json::Value)> {
+    let dirs: Vec<_> = (0..cases.len())
+        .map(|i| dir.join(format!("c{i}")))
+        .collect();
+    let mut answers = Vec::new();
+    for (case, dir) in cases.iter().zip(&dirs) {
+        let _ = std::fs::remove_dir_all(dir);
+        case.write(dir);
+        answers.push(ours(dir, &case.cfg));
+    }
+    let asked: Vec<_> = cases
+        .iter()
+        .zip(&dirs)
+        .map(|(c, d)| (d.as_path(), c.cfg.as_str()))
+        .collect();
+    oracle.ask(&asked).into_iter().zip(answers).collect()
+}
+
+/// Smaller variants of a case, the biggest cuts first: a file, a section,
+/// a line.
+fn smaller(case: &Case) -> Vec<Case> {
+    let mut out = Vec::new();
+    for (f, (path, text)) in case.files.iter().enumerate() {
+        if *path != case.cfg {
+            let mut smaller = case.clone();
+            smaller.files.remove(f);
+            out.push(smaller);
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        let starts: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].starts_with('['))
+            .collect();
+        let mut cuts: Vec<(usize, usize)> = starts
+            .iter()
+            .enumerate()
+            .map(|(k, &start)| (start, starts.get(k + 1).copied().unwrap_or(lines.len())))
+            .collect();
+        cuts.extend((0..lines.len()).map(|i| (i, i + 1)));
+        for (from, to) in cuts {
+            let mut smaller = case.clone();
+            let kept: Vec<&str> = [&lines[..from], &lines[to..]].concat();
+            smaller.files[f].1 = kept.iter().map(|l| format!("{l}\n")).collect();
+            out.push(smaller);
+        }
+    }
+    out
+}
+
+/// Cuts the case down while the disagreement stays.
+pub fn minimise(oracle: &mut Oracle, dir: &Path, mut case: Case) -> Case {
+    'smaller: loop {
+        for batch in smaller(&case).chunks(40) {
+            let answers = judge(oracle, &dir.join("min"), batch);
+            if let Some(i) = answers
+                .iter()
+                .position(|(theirs, ours)| !agree(theirs, ours))
+            {
+                case = batch[i].clone();
+                continue 'smaller;
+            }
+        }
+        return case;
+    }
+}
