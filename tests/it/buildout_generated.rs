@@ -321,13 +321,16 @@ fn generate(rng: &mut Rng) -> Case {
         extends.push(format!("{up}base.cfg"));
     }
     if rng.odds(30) {
-        files.push((
-            "versions.cfg".into(),
-            format!(
-                "[versions]\n{}",
-                section(rng, "versions", false).split_once('\n').unwrap().1
-            ),
-        ));
+        let pins = section(rng, "versions", false);
+        let pins = pins.split_once('\n').unwrap().1;
+        // Sometimes a diamond: both bases extend the same file.
+        let shared = files.iter().any(|(p, _)| p == "cfg/common.cfg") && rng.odds(50);
+        let header = if shared {
+            "[buildout]\nextends = cfg/common.cfg\n"
+        } else {
+            ""
+        };
+        files.push(("versions.cfg".into(), format!("{header}[versions]\n{pins}")));
         extends.push(format!("{up}versions.cfg"));
     }
     if rng.odds(10) {

@@ -65,7 +65,7 @@ fn cases() -> Vec<(&'static str, Case, Option<&'static str>)> {
         ("blank lines and comments inside values", one(&base("", "eggs =\n\n    a\n# between\n\n    b\n   \n")), None),
         // Substitution.
         ("${buildout:directory} is absolute", one(&base("find-links = ${buildout:directory}/dist\ndevelop = ${buildout:directory}/local/*", "eggs = a\n")), None),
-        ("built-in defaults", one(&base("find-links = ${buildout:bin-directory} ${buildout:develop-eggs-directory}\nindex = ${buildout:eggs-directory}", "eggs = ${buildout:versions}\n  ${:_buildout_section_name_}\n  x${buildout:socket-timeout}\n")), None),
+        ("built-in defaults", one(&base("find-links = ${buildout:bin-directory} ${buildout:develop-eggs-directory}\nindex = ${buildout:eggs-directory}${buildout:find-links}", "eggs = ${buildout:versions}\n  ${:_buildout_section_name_}\n  x${buildout:socket-timeout}\n")), None),
         ("unterminated ${ and $$", one(&base("", "eggs = a\ninitialization = ${x\n  $${s:eggs} $$\n")), None),
         ("options a recipe computes", one(
             "[buildout]\nparts = s\n[instance]\nrecipe = lava-manifest:instance_path\n[s]\nrecipe = zc.recipe.egg\neggs = a\ninitialization = ${instance:instance-path}/x\n")
