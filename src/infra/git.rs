@@ -2,8 +2,8 @@
 //! fetched only when the wanted revision is not already there, and trees
 //! exported at an exact commit.
 
+use fs_err as fs;
 use std::cell::RefCell;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -63,8 +63,7 @@ impl GitCache {
     pub fn mirror(&self, url: &str) -> Result<Mirror> {
         let path = self.db.join(cache::entry_name(url));
         if !path.join(cache::COMPLETE_MARKER).exists() {
-            fs::create_dir_all(&self.db)
-                .with_context(|| format!("cannot create {}", self.db.display()))?;
+            fs::create_dir_all(&self.db)?;
             let _guard = crate::infra::lock::lock_entry(&path)?;
             if !path.join(cache::COMPLETE_MARKER).exists() {
                 cache::remove_stale_temps(&self.db);
@@ -523,7 +522,7 @@ impl AuthAttempts {
 /// Writes a git tree to `dest` (created): regular and executable files,
 /// symlinks; submodules become empty directories.
 pub fn export_tree(repo: &Repository, tree: Oid, dest: &Path) -> Result<()> {
-    fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
+    fs::create_dir_all(dest)?;
     let tree = repo.find_tree(tree)?;
     for entry in tree.iter() {
         let Some(name) = entry.name() else {
@@ -557,9 +556,9 @@ fn write_blob(target: &Path, content: &[u8], mode: i32) -> Result<()> {
             .with_context(|| format!("cannot create symlink {}", target.display()))?;
         return Ok(());
     }
-    fs::write(target, content).with_context(|| format!("cannot write {}", target.display()))?;
+    fs::write(target, content)?;
     if mode == 0o100755 {
-        fs::set_permissions(target, fs::Permissions::from_mode(0o755))
+        fs::set_permissions(target, std::fs::Permissions::from_mode(0o755))
             .with_context(|| format!("cannot make {} executable", target.display()))?;
     }
     Ok(())

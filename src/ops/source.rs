@@ -210,16 +210,9 @@ impl BranchTree {
     /// changed `path` component makes a new release.
     pub fn dir_digest(&self, path: &str) -> anyhow::Result<String> {
         match self {
-            BranchTree::Local(dir) => anyhow::bail!(
-                "path components are only deployed from a manifest branch, not from {}",
-                dir.display()
-            ),
+            BranchTree::Local(dir) => Err(not_deployable(dir)),
             BranchTree::Builtin => {
-                let dir = BUILTIN.get_dir(path).with_context(|| {
-                    format!("{path} is not a directory of the built-in manifests")
-                })?;
-                let mut files = Vec::new();
-                collect_builtin_files(dir, &mut files);
+                let (_, mut files) = builtin_dir_files(path)?;
                 files.sort_by_key(|f| f.path());
                 let mut hasher = Sha256::new();
                 for file in files {
@@ -237,17 +230,10 @@ impl BranchTree {
     /// Writes the directory `path` of the branch to `dest`.
     pub fn export_dir(&self, path: &str, dest: &Path) -> anyhow::Result<()> {
         match self {
-            BranchTree::Local(dir) => anyhow::bail!(
-                "path components are only deployed from a manifest branch, not from {}",
-                dir.display()
-            ),
+            BranchTree::Local(dir) => Err(not_deployable(dir)),
             BranchTree::Builtin => {
-                let dir = BUILTIN.get_dir(path).with_context(|| {
-                    format!("{path} is not a directory of the built-in manifests")
-                })?;
+                let (dir, files) = builtin_dir_files(path)?;
                 fs_err::create_dir_all(dest)?;
-                let mut files = Vec::new();
-                collect_builtin_files(dir, &mut files);
                 for file in files {
                     let relative = file.path().strip_prefix(dir.path()).unwrap_or(file.path());
                     let target = dest.join(relative);
@@ -365,6 +351,30 @@ pub fn select_file(branch: &ManifestBranch, cfg: Option<&str>) -> Result<String>
         branch.spec.to_spec_string(),
         branch.commit
     ))
+}
+
+/// A `path` component cannot come from a directory on disk (`manifest
+/// convert` reads one only to print it).
+fn not_deployable(dir: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "path components are only deployed from a manifest branch, not from {}",
+        dir.display()
+    )
+}
+
+/// The built-in directory `path` and every file under it.
+fn builtin_dir_files(
+    path: &str,
+) -> anyhow::Result<(
+    &'static Dir<'static>,
+    Vec<&'static include_dir::File<'static>>,
+)> {
+    let dir = BUILTIN
+        .get_dir(path)
+        .with_context(|| format!("{path} is not a directory of the built-in manifests"))?;
+    let mut files = Vec::new();
+    collect_builtin_files(dir, &mut files);
+    Ok((dir, files))
 }
 
 fn collect_builtin(dir: &'static Dir<'static>, out: &mut Vec<String>) {

@@ -7,8 +7,8 @@ pub mod installer;
 pub mod project;
 mod uv;
 
+use fs_err as fs;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
@@ -263,8 +263,7 @@ fn link_console_scripts(env: &Path, bin: &Path, baseline: &BTreeSet<String>) -> 
     write_python_wrapper(&bin.join("python"))?;
     for name in names {
         let link = bin.join(&name);
-        std::os::unix::fs::symlink(Path::new("../env/bin").join(&name), &link)
-            .with_context(|| format!("cannot create {}", link.display()))?;
+        fs_err::os::unix::fs::symlink(Path::new("../env/bin").join(&name), &link)?;
     }
     Ok(())
 }
@@ -277,8 +276,8 @@ fn write_python_wrapper(path: &Path) -> Result<()> {
     let script = "#!/bin/sh\n# The python of this release's environment.\n\
                   here=$(dirname \"$(readlink -f \"$0\")\")\n\
                   exec \"$here/../env/bin/python\" \"$@\"\n";
-    fs::write(path, script).with_context(|| format!("cannot write {}", path.display()))?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+    fs::write(path, script)?;
+    fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
         .with_context(|| format!("cannot make {} executable", path.display()))
 }
 
@@ -300,10 +299,9 @@ fn relocate(env: &Path, final_env: &Path) -> Result<()> {
         if !meta.is_file() || meta.len() > 1 << 20 {
             continue;
         }
-        let content = fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        let content = fs::read(&file)?;
         if let Some(replaced) = replace_bytes(&content, from, to) {
-            fs::write(&file, replaced)
-                .with_context(|| format!("cannot write {}", file.display()))?;
+            fs::write(&file, replaced)?;
         }
     }
     Ok(())
