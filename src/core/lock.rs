@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::PythonSettings;
 use super::names::ComponentName;
+use super::service::Service;
 
 pub const LOCK_VERSION: u32 = 1;
 
@@ -22,6 +23,9 @@ pub struct LockFile {
     /// Components replaced by a directory under `local/`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub overrides: BTreeMap<ComponentName, LockedOverride>,
+    /// `[shared]`, `[environment]` and `[hooks]`: how the release runs.
+    #[serde(default, skip_serializing_if = "Service::is_empty")]
+    pub service: Service,
     /// What the python installer put into `env/` (filled in by the build).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<LockedEnvironment>,
@@ -231,7 +235,28 @@ impl LockFile {
         };
         self.components == other.components
             && self.python == other.python
+            && self.service == other.service
             && override_dirs(self) == override_dirs(other)
+    }
+
+    /// A digest of what `same_build` compares: equal for two locks exactly
+    /// when they would build the same release. Recorded per release so a
+    /// lock whose release failed is recognised without that release.
+    pub fn build_id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let overrides: Vec<(&ComponentName, &String)> =
+            self.overrides.iter().map(|(c, o)| (c, &o.dir)).collect();
+        let identity = serde_json::to_string(&serde_json::json!({
+            "components": &self.components,
+            "python": &self.python,
+            "service": &self.service,
+            "overrides": overrides,
+        }))
+        .expect("a lock is JSON");
+        format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(identity.as_bytes()))
+        )
     }
 
     /// A component's pin for display, or its override.
@@ -276,6 +301,34 @@ impl ComponentChange {
             Change::Unchanged { pin } => format!("  {name}: {pin}"),
         }
     }
+}
+
+/// One setting of `[shared]`, `[environment]` or `[hooks]` that differs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SettingChange {
+    /// `hooks.pre-switch`, `environment.DATABASE_URL`, `shared.dirs`, …
+    pub key: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// The service settings that differ between two locks.
+pub fn service_diff(old: Option<&LockFile>, new: &LockFile) -> Vec<SettingChange> {
+    let before = old
+        .map(|l| super::service::flatten(&l.service))
+        .unwrap_or_default();
+    let after = super::service::flatten(&new.service);
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|key| before.get(*key) != after.get(*key))
+        .map(|key| SettingChange {
+            key: key.clone(),
+            old: before.get(key).cloned(),
+            new: after.get(key).cloned(),
+        })
+        .collect()
 }
 
 /// Component by component, old → new.

@@ -9,4 +9,5 @@ pub mod lock;
 pub mod model;
 pub mod names;
 pub mod record;
+pub mod service;
 pub mod time;

@@ -8,6 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::names::ComponentName;
+use super::service::Service;
 
 /// The effective manifest after `extends`, validated.
 #[derive(Debug, Clone, Serialize)]
@@ -25,6 +26,9 @@ pub struct Manifest {
     pub short_commits_pin: bool,
     pub python: PythonSettings,
     pub components: BTreeMap<ComponentName, Component>,
+    /// `[shared]`, `[environment]`, `[hooks]`.
+    #[serde(flatten)]
+    pub service: Service,
 }
 
 /// How the release's Python environment is built (`[python]`).
@@ -147,6 +151,9 @@ impl Manifest {
             .map(|(name, c)| (name.to_string(), toml::Value::Table(c.to_toml())))
             .collect();
         doc.insert("components".into(), components.into());
+        if let Ok(toml::Value::Table(service)) = toml::Value::try_from(&self.service) {
+            doc.extend(service);
+        }
         let files = self.files.join(", ");
         format!(
             "# effective manifest {} (read from: {files})\n{}",

@@ -173,3 +173,18 @@ impl Downloader {
         Ok(hex::encode(hasher.finalize()))
     }
 }
+
+/// One health-check request: `Ok` for a 2xx answer, else what happened.
+pub fn probe(url: &str, timeout: Duration) -> std::result::Result<u16, String> {
+    let client = reqwest::blocking::Client::builder()
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .user_agent(concat!("lava-deploy/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|err| format!("cannot set up the HTTP client: {err}"))?;
+    match client.get(url).send() {
+        Ok(response) if response.status().is_success() => Ok(response.status().as_u16()),
+        Ok(response) => Err(format!("{url} answered {}", response.status())),
+        Err(err) => Err(format!("{url}: {:#}", anyhow::Error::new(err))),
+    }
+}

@@ -17,4 +17,5 @@ pub mod parallel;
 pub mod progress;
 pub mod python;
 pub mod retry;
+pub mod shell;
 pub mod tree;

@@ -6,10 +6,12 @@
 pub mod build;
 pub mod deploy;
 pub mod develop;
+pub mod hooks;
 pub mod install;
 pub mod maintain;
 pub mod manifest;
 pub mod overrides;
+pub mod report;
 pub mod resolve;
 pub mod rollback;
 pub mod source;
@@ -50,6 +52,10 @@ pub struct Settings {
     pub http_timeout: Duration,
     /// How unchanged trees are reused from the current release.
     pub link_mode: LinkMode,
+    /// `--no-hooks`: skip every hook (said loudly).
+    pub no_hooks: bool,
+    /// `-v`: hook output is copied to the terminal too.
+    pub verbose: bool,
 }
 
 /// Components fetched at once when `--jobs` is not given: network-bound work,

@@ -67,6 +67,7 @@ pub fn resolve(ctx: &Context, branch: &ManifestBranch, manifest: &Manifest) -> R
         },
         python: manifest.python.clone(),
         components: locked,
+        service: manifest.service.clone(),
         overrides: BTreeMap::new(),
         environment: None,
     })

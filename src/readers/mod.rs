@@ -6,6 +6,7 @@
 
 mod buildout;
 mod native;
+mod native_service;
 mod raw;
 
 use crate::core::error::Result;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use toml::Spanned;
 
+use super::native_service::ServiceLayer;
 use super::raw::{RawComponent, RawManifestFile};
 use super::{join_relative, normalize_branch_path, BranchFiles};
 use crate::core::archive_format::ArchiveFormat;
@@ -37,6 +38,7 @@ pub fn load(tree: &dyn BranchFiles, file: &str) -> Result<Manifest> {
         short_commits_pin: false,
         python: layer.python,
         components: layer.components,
+        service: layer.service.finish(),
     };
     if !manifest.allow_unpinned {
         errors.extend(unpinned(&manifest));
@@ -78,6 +80,7 @@ struct Layer {
     local_overrides: Option<bool>,
     python: PythonSettings,
     components: BTreeMap<ComponentName, Component>,
+    service: ServiceLayer,
 }
 
 impl Layer {
@@ -105,6 +108,7 @@ impl Layer {
         }
         self.python.constraints.extend(over.python.constraints);
         self.components.extend(over.components);
+        self.service.apply(over.service);
     }
 }
 
@@ -232,6 +236,13 @@ impl Loader<'_> {
                 constraints,
             };
         }
+        own.service = ServiceLayer::read(
+            raw.shared.map(|s| (s.get_ref().clone(), here(s.span()))),
+            raw.environment
+                .map(|e| (e.get_ref().clone(), here(e.span()))),
+            raw.hooks.map(|h| (h.get_ref().clone(), here(h.span()))),
+            &mut own_errors,
+        );
         self.errors.extend(own_errors);
         let mut removed = Vec::new();
         for (name, component) in raw.components {

@@ -8,6 +8,7 @@ mod buildout;
 mod faults;
 mod install;
 mod layers;
+mod lifecycle;
 mod local;
 mod manifests;
 mod python;

@@ -45,8 +45,21 @@ fn print(status: &InstanceStatus) {
     if let Some(m) = &status.manifest {
         println!("  manifest:   {} at {} ({})", m.file, m.describe, m.commit);
     }
-    let releases: Vec<&str> = status.releases.iter().map(|r| r.as_str()).collect();
+    let releases: Vec<String> = status
+        .releases
+        .iter()
+        .map(|r| match status.failed.contains_key(r) {
+            true => format!("{r} (failed)"),
+            false => r.to_string(),
+        })
+        .collect();
     println!("  releases:   {}", releases.join(", "));
+    for (release, why) in &status.failed {
+        println!("  failed:     {release}: {why}");
+    }
+    if let Some(interrupted) = &status.interrupted {
+        println!("  INTERRUPTED: {interrupted}");
+    }
     println!("  components:");
     let width = status.components.keys().map(|n| n.len()).max().unwrap_or(0);
     for (name, component) in &status.components {

@@ -215,6 +215,7 @@ impl Mapper<'_> {
                 constraints,
             },
             components,
+            service: Default::default(),
         }
     }
 
