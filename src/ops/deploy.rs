@@ -104,17 +104,14 @@ pub fn finish_switch(
     previous: Option<&ReleaseName>,
     report: &mut Report,
 ) -> Result<()> {
-    let lock = instance.read_lock(release)?;
-    let hooks = Hooks::new(ctx, instance);
-    let target = HookTarget {
+    let outcome = run_phases(
+        ctx,
+        instance,
         release,
-        service: &lock.service,
         previous,
-        cwd: instance.release_dir(release),
-    };
-    let outcome = hooks
-        .run_phase(&target, Phase::PostSwitch, report)
-        .and_then(|()| hooks.run_phase(&target, Phase::Check, report));
+        &[Phase::PostSwitch, Phase::Check],
+        report,
+    );
     let Err(failure) = outcome else {
         record.pending = None;
         instance.write_record(record)?;
@@ -172,16 +169,30 @@ pub fn run_return_hooks(
     leaving: Option<&ReleaseName>,
     report: &mut Report,
 ) -> Result<()> {
+    let phases = [Phase::Rollback, Phase::PostSwitch, Phase::Check];
+    run_phases(ctx, instance, release, leaving, &phases, report)
+}
+
+/// `phases` of a release that exists (its own lock says what they are), in
+/// order; the first failure stops them.
+fn run_phases(
+    ctx: &Context,
+    instance: &Instance,
+    release: &ReleaseName,
+    previous: Option<&ReleaseName>,
+    phases: &[Phase],
+    report: &mut Report,
+) -> Result<()> {
     let lock = instance.read_lock(release)?;
     let hooks = Hooks::new(ctx, instance);
     let target = HookTarget {
         release,
         service: &lock.service,
-        previous: leaving,
+        previous,
         cwd: instance.release_dir(release),
     };
-    for phase in [Phase::Rollback, Phase::PostSwitch, Phase::Check] {
-        hooks.run_phase(&target, phase, report)?;
+    for phase in phases {
+        hooks.run_phase(&target, *phase, report)?;
     }
     Ok(())
 }

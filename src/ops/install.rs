@@ -81,6 +81,20 @@ pub fn install(
 
 fn refuse_healthy(instance: &Instance) -> Result<()> {
     if let Some(current) = instance.current_release() {
+        let interrupted = instance
+            .read_record()
+            .ok()
+            .and_then(|r| r.pending)
+            .filter(|p| p.release == current);
+        if let Some(pending) = interrupted {
+            return Err(invalid!(
+                "instance {} is at release {current}, but `{}` was interrupted before its \
+                 post-switch and check finished; `lava-deploy upgrade {}` finishes it or rolls back",
+                instance.name,
+                pending.command,
+                instance.name
+            ));
+        }
         return Err(invalid!(
             "instance {} already exists at {} (current release {current}); \
              use `lava-deploy upgrade {}` to update it",

@@ -99,14 +99,8 @@ fn lava_server_2026_07_deploys_serves_and_upgrades_as_a_no_op() {
         started.elapsed()
     );
     assert_eq!(report["release"], "0001-lab-1");
-    let phases: Vec<&str> = report["hooks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["phase"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        phases,
+        crate::support::hook_phases(&report),
         ["setup", "pre-switch", "pre-switch", "post-switch", "check"]
     );
 

@@ -218,14 +218,8 @@ fn hooks_run_in_order_with_their_variables_and_shared_state_survives() {
     assert_eq!(report["rolled_back"], false);
     assert_eq!(report["error"], serde_json::Value::Null);
     assert_eq!(report["changes"][0]["component"], "svc");
-    let phases: Vec<&str> = report["hooks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["phase"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        phases,
+        crate::support::hook_phases(&report),
         ["build", "pre-switch", "post-switch", "post-switch", "check"]
     );
     assert!(report["hooks"]

@@ -298,3 +298,13 @@ pub fn tar_xz(top: &str, files: &[(&str, &str)]) -> Vec<u8> {
     }
     builder.into_inner().unwrap().finish().unwrap()
 }
+
+/// The `phase` of each hook in a `--json` report, in order.
+pub fn hook_phases(report: &serde_json::Value) -> Vec<String> {
+    report["hooks"]
+        .as_array()
+        .expect("a hooks array")
+        .iter()
+        .map(|h| h["phase"].as_str().expect("a phase").to_owned())
+        .collect()
+}
