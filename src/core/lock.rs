@@ -123,12 +123,26 @@ pub enum LockedComponent {
         commit: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         install: Option<String>,
+        /// `install = "python"` with extras: installed as `name[extra,…]`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        extras: Vec<String>,
+        /// The version given to a build that takes it from git
+        /// (setuptools-scm): the manifest's `version`, else, for git trees,
+        /// the pin's `git describe --tags` as PEP 440. Recorded so that a
+        /// rebuild from this lock needs no history.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
     },
     Url {
         url: String,
         sha256: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         install: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        extras: Vec<String>,
+        /// As for git; only the manifest's `version` (no history to describe).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
     },
     Path {
         path: String,
@@ -136,6 +150,11 @@ pub enum LockedComponent {
         tree: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         install: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        extras: Vec<String>,
+        /// As for git; only the manifest's `version` (no history to describe).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
     },
     Python {
         /// As written in the manifest (an exact version or `latest`).
@@ -167,9 +186,29 @@ impl LockedComponent {
         }
     }
 
+    /// The extras a source tree is installed with.
+    pub fn extras(&self) -> &[String] {
+        match self {
+            LockedComponent::Git { extras, .. }
+            | LockedComponent::Url { extras, .. }
+            | LockedComponent::Path { extras, .. } => extras,
+            LockedComponent::Python { .. } => &[],
+        }
+    }
+
+    /// The version given to a source tree's build (setuptools-scm).
+    pub fn tree_version(&self) -> Option<&str> {
+        match self {
+            LockedComponent::Git { version, .. }
+            | LockedComponent::Url { version, .. }
+            | LockedComponent::Path { version, .. } => version.as_deref(),
+            LockedComponent::Python { .. } => None,
+        }
+    }
+
     /// The pin, short enough for a table.
     pub fn short_pin(&self) -> String {
-        match self {
+        let pin = match self {
             LockedComponent::Git { commit, rev, .. } => match rev {
                 Some(rev) if rev != commit => format!("{rev} ({:.12})", commit),
                 _ => format!("{:.12}", commit),
@@ -182,6 +221,25 @@ impl LockedComponent {
                 format!("{version} ({python})")
             }
             LockedComponent::Python { version, .. } => version.clone(),
+        };
+        // What else changes the build, so that a change of extras or
+        // version alone still shows in `plan`. A version that only repeats
+        // the tag pinned is left out.
+        let mut details = Vec::new();
+        if let Some(version) = self.tree_version() {
+            let repeats_rev = matches!(self, LockedComponent::Git { rev: Some(rev), .. }
+                if rev.trim_start_matches(['v', 'V']) == version);
+            if !repeats_rev {
+                details.push(format!("version {version}"));
+            }
+        }
+        if !self.extras().is_empty() {
+            details.push(format!("[{}]", self.extras().join(",")));
+        }
+        if details.is_empty() {
+            pin
+        } else {
+            format!("{pin} {}", details.join(" "))
         }
     }
 

@@ -8,5 +8,6 @@ pub mod error;
 pub mod lock;
 pub mod model;
 pub mod names;
+pub mod pep440;
 pub mod record;
 pub mod time;
