@@ -434,13 +434,12 @@ fn setuptools_scm_trees_get_the_version_of_their_pin() {
             "{installer}"
         );
 
-        // A rebuild takes the version from the lock.
-        with_installer(&env, installer, &["rebuild", "x"]).success();
-        assert_eq!(
-            installed_version(&env, "Lab_Scm.Tool"),
-            "3.4.5",
-            "{installer}"
-        );
+        // A rebuild takes the version from the lock (the same code for
+        // both installers: one is enough).
+        if installer == "uv" {
+            with_installer(&env, installer, &["rebuild", "x"]).success();
+            assert_eq!(installed_version(&env, "Lab_Scm.Tool"), "3.4.5");
+        }
     }
 }
 
