@@ -563,3 +563,72 @@ fn extras_and_versions_only_on_python_trees() {
     }
     assert!(!env.instance_dir("x").exists());
 }
+
+/// LAVA 2026.07 itself, from `../shared/fixtures`, deployed the way a lab
+/// deploys it: its git repository at the tag, installed with the `server`
+/// extra from the public package index. Opt-in:
+/// `cargo test --test it -- --ignored lava_fixture`.
+#[test]
+#[ignore = "needs the public Python package index and ../shared/fixtures"]
+fn lava_fixture_installs_the_server_from_its_tag() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/lava-2026.07.tar.gz");
+    if !fixture.is_file() {
+        eprintln!(
+            "skipped: {} is not there (LAVA's source tree)",
+            fixture.display()
+        );
+        return;
+    }
+    let env = Env::new();
+    let unpacked = env.path("unpacked");
+    let archive = flate2::read::GzDecoder::new(std::fs::File::open(&fixture).unwrap());
+    tar::Archive::new(archive).unpack(&unpacked).unwrap();
+    // A repository holding the tree at the tag, as LAVA's own has it.
+    let lava = crate::support::GitRepo::init(&unpacked.join("lava-2026.07"));
+    lava.commit("LAVA 2026.07");
+    lava.tag("2026.07");
+    let repo = env.manifest_repo(
+        &format!(
+            "[manifest]\nallow-unpinned = true\n\
+             [components.lava]\ngit = \"{}\"\nrev = \"2026.07\"\ninstall = \"python\"\n\
+             extras = [\"server\"]\n",
+            lava.url()
+        ),
+        None,
+    );
+    let started = std::time::Instant::now();
+    env.install_from("x", &repo).success();
+    eprintln!("lava_fixture: install took {:.1?}", started.elapsed());
+    let instance = env.instance_dir("x");
+    assert!(instance.join("code/current/bin/lava-server").is_file());
+    assert!(instance.join("code/current/bin/gunicorn").exists());
+    // setuptools writes versions in PEP 440's normal form, so METADATA
+    // says 2026.7 — which is 2026.07 to every installer, and what LAVA's own
+    // build from its git repository writes too. At run time LAVA reports
+    // the tag as spelled, from lava_common/VERSION.
+    assert_eq!(installed_version(&env, "lava"), "2026.7");
+    let reported = run_ok(
+        &instance.join("bin/python"),
+        &[
+            "-c",
+            "from lava_common.version import __version__; print(__version__)",
+        ],
+    );
+    assert_eq!(reported, "2026.07");
+    let lock = env.current_lock("x");
+    assert_eq!(
+        lock["components"]["lava"]["version"].as_str(),
+        Some("2026.07")
+    );
+    assert_eq!(
+        lock["components"]["lava"]["extras"].as_array().unwrap()[0].as_str(),
+        Some("server")
+    );
+
+    let started = std::time::Instant::now();
+    env.run(&["upgrade", "x"])
+        .success()
+        .stdout(predicate::str::contains("up to date"));
+    eprintln!("lava_fixture: no-op upgrade took {:.1?}", started.elapsed());
+}
