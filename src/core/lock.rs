@@ -372,3 +372,65 @@ pub fn diff(old: Option<&LockFile>, new: &LockFile) -> Vec<ComponentChange> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Locks written before extras and tree versions existed read and
+    /// write back unchanged, so their releases stay comparable.
+    #[test]
+    fn old_locks_are_written_back_byte_identical() {
+        let old = "# lava.lock: the resolved pins of this release, written by lava-deploy. Do not edit.\n\
+version = 1
+
+[manifest]
+source = \"builtin\"
+commit = \"abc\"
+describe = \"builtin-1\"
+file = \"lava.toml\"
+allow-unpinned = false
+local-overrides = true
+
+[components.app]
+kind = \"git\"
+git = \"/srv/app.git\"
+rev = \"1.0\"
+commit = \"0123456789012345678901234567890123456789\"
+install = \"python\"
+
+[components.theme]
+kind = \"path\"
+path = \"theme\"
+tree = \"t1\"
+";
+        let lock = LockFile::parse(old).unwrap();
+        assert_eq!(lock.to_toml(), old);
+        assert!(lock.components["app"].extras().is_empty());
+        assert_eq!(lock.components["app"].tree_version(), None);
+    }
+
+    #[test]
+    fn short_pins_show_extras_and_versions_that_are_not_the_tag() {
+        let git = |rev: &str, version: Option<&str>, extras: &[&str]| LockedComponent::Git {
+            git: "/srv/app.git".into(),
+            rev: Some(rev.into()),
+            commit: "0123456789abcdef".into(),
+            install: Some("python".into()),
+            extras: extras.iter().map(|e| e.to_string()).collect(),
+            version: version.map(str::to_owned),
+        };
+        assert_eq!(
+            git("2026.07", Some("2026.07"), &[]).short_pin(),
+            "2026.07 (0123456789ab)"
+        );
+        assert_eq!(
+            git("v1.0", Some("1.0"), &["server", "x"]).short_pin(),
+            "v1.0 (0123456789ab) [server,x]"
+        );
+        assert_eq!(
+            git("main", Some("1.0.post2+g0123456"), &[]).short_pin(),
+            "main (0123456789ab) version 1.0.post2+g0123456"
+        );
+    }
+}
