@@ -537,6 +537,23 @@ fn extras_install_what_they_pull_in_with_both_installers() {
             lock["environment"]["packages"]["lab-extras"]["source-tree"].as_bool(),
             Some(true)
         );
+
+        // A checkout standing in for the component keeps its extras.
+        let checkout = env.path("checkout");
+        app.clone_to(&checkout);
+        with_installer(
+            &env,
+            installer,
+            &["develop", "x", checkout.to_str().unwrap()],
+        )
+        .success();
+        let lock = env.current_lock("x");
+        assert!(lock["overrides"].get("labx").is_some(), "{installer}");
+        assert_eq!(
+            lock["environment"]["packages"]["colorlib"]["version"].as_str(),
+            Some("1.0"),
+            "{installer}"
+        );
     }
 }
 
