@@ -127,12 +127,26 @@ pub enum LockedComponent {
         commit: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         install: Option<String>,
+        /// `install = "python"` with extras: installed as `name[extra,…]`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        extras: Vec<String>,
+        /// The version given to a build that takes it from git
+        /// (setuptools-scm): the manifest's `version`, else, for git trees,
+        /// the pin's `git describe --tags` as PEP 440. Recorded so that a
+        /// rebuild from this lock needs no history.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
     },
     Url {
         url: String,
         sha256: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         install: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        extras: Vec<String>,
+        /// As for git; only the manifest's `version` (no history to describe).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
     },
     Path {
         path: String,
@@ -140,6 +154,11 @@ pub enum LockedComponent {
         tree: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         install: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        extras: Vec<String>,
+        /// As for git; only the manifest's `version` (no history to describe).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
     },
     Python {
         /// As written in the manifest (an exact version or `latest`).
@@ -171,9 +190,29 @@ impl LockedComponent {
         }
     }
 
+    /// The extras a source tree is installed with.
+    pub fn extras(&self) -> &[String] {
+        match self {
+            LockedComponent::Git { extras, .. }
+            | LockedComponent::Url { extras, .. }
+            | LockedComponent::Path { extras, .. } => extras,
+            LockedComponent::Python { .. } => &[],
+        }
+    }
+
+    /// The version given to a source tree's build (setuptools-scm).
+    pub fn tree_version(&self) -> Option<&str> {
+        match self {
+            LockedComponent::Git { version, .. }
+            | LockedComponent::Url { version, .. }
+            | LockedComponent::Path { version, .. } => version.as_deref(),
+            LockedComponent::Python { .. } => None,
+        }
+    }
+
     /// The pin, short enough for a table.
     pub fn short_pin(&self) -> String {
-        match self {
+        let pin = match self {
             LockedComponent::Git { commit, rev, .. } => match rev {
                 Some(rev) if rev != commit => format!("{rev} ({:.12})", commit),
                 _ => format!("{:.12}", commit),
@@ -186,6 +225,25 @@ impl LockedComponent {
                 format!("{version} ({python})")
             }
             LockedComponent::Python { version, .. } => version.clone(),
+        };
+        // What else changes the build, so that a change of extras or
+        // version alone still shows in `plan`. A version that only repeats
+        // the tag pinned is left out.
+        let mut details = Vec::new();
+        if let Some(version) = self.tree_version() {
+            let repeats_rev = matches!(self, LockedComponent::Git { rev: Some(rev), .. }
+                if rev.trim_start_matches(['v', 'V']) == version);
+            if !repeats_rev {
+                details.push(format!("version {version}"));
+            }
+        }
+        if !self.extras().is_empty() {
+            details.push(format!("[{}]", self.extras().join(",")));
+        }
+        if details.is_empty() {
+            pin
+        } else {
+            format!("{pin} {}", details.join(" "))
         }
     }
 
@@ -366,4 +424,66 @@ pub fn diff(old: Option<&LockFile>, new: &LockFile) -> Vec<ComponentChange> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Locks written before extras and tree versions existed read and
+    /// write back unchanged, so their releases stay comparable.
+    #[test]
+    fn old_locks_are_written_back_byte_identical() {
+        let old = "# lava.lock: the resolved pins of this release, written by lava-deploy. Do not edit.\n\
+version = 1
+
+[manifest]
+source = \"builtin\"
+commit = \"abc\"
+describe = \"builtin-1\"
+file = \"lava.toml\"
+allow-unpinned = false
+local-overrides = true
+
+[components.app]
+kind = \"git\"
+git = \"/srv/app.git\"
+rev = \"1.0\"
+commit = \"0123456789012345678901234567890123456789\"
+install = \"python\"
+
+[components.theme]
+kind = \"path\"
+path = \"theme\"
+tree = \"t1\"
+";
+        let lock = LockFile::parse(old).unwrap();
+        assert_eq!(lock.to_toml(), old);
+        assert!(lock.components["app"].extras().is_empty());
+        assert_eq!(lock.components["app"].tree_version(), None);
+    }
+
+    #[test]
+    fn short_pins_show_extras_and_versions_that_are_not_the_tag() {
+        let git = |rev: &str, version: Option<&str>, extras: &[&str]| LockedComponent::Git {
+            git: "/srv/app.git".into(),
+            rev: Some(rev.into()),
+            commit: "0123456789abcdef".into(),
+            install: Some("python".into()),
+            extras: extras.iter().map(|e| e.to_string()).collect(),
+            version: version.map(str::to_owned),
+        };
+        assert_eq!(
+            git("2026.07", Some("2026.07"), &[]).short_pin(),
+            "2026.07 (0123456789ab)"
+        );
+        assert_eq!(
+            git("v1.0", Some("1.0"), &["server", "x"]).short_pin(),
+            "v1.0 (0123456789ab) [server,x]"
+        );
+        assert_eq!(
+            git("main", Some("1.0.post2+g0123456"), &[]).short_pin(),
+            "main (0123456789ab) version 1.0.post2+g0123456"
+        );
+    }
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod lock;
 pub mod model;
 pub mod names;
+pub mod pep440;
 pub mod record;
 pub mod service;
 pub mod time;

@@ -61,6 +61,15 @@ pub struct Component {
     pub install_python: bool,
     /// `hashes = ["sha256:…"]` of a python component.
     pub hashes: Vec<String>,
+    /// `extras = ["server"]` of an `install = "python"` tree: installed as
+    /// `name[server]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extras: Vec<String>,
+    /// `version = "…"` of an `install = "python"` tree: the version given to
+    /// a build that takes it from git (setuptools-scm), instead of the one
+    /// `git describe` gives for the pin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     #[serde(skip)]
     pub defined_at: Location,
 }
@@ -114,17 +123,17 @@ impl Component {
         if self.install_python {
             put("install", "python");
         }
+        if let Some(version) = &self.version {
+            put("version", version);
+        }
+        let strings = |values: &[String]| {
+            toml::Value::Array(values.iter().cloned().map(toml::Value::String).collect())
+        };
+        if !self.extras.is_empty() {
+            table.insert("extras".to_owned(), strings(&self.extras));
+        }
         if !self.hashes.is_empty() {
-            table.insert(
-                "hashes".to_owned(),
-                toml::Value::Array(
-                    self.hashes
-                        .iter()
-                        .cloned()
-                        .map(toml::Value::String)
-                        .collect(),
-                ),
-            );
+            table.insert("hashes".to_owned(), strings(&self.hashes));
         }
         table
     }

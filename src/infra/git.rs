@@ -298,6 +298,50 @@ impl Mirror {
         })
     }
 
+    /// What `git describe --tags --long --match '*[0-9]*'` says of
+    /// `commit` — the call setuptools-scm makes — as its parts. Without a
+    /// matching tag: no tag, and the distance counts every commit (as
+    /// setuptools-scm does).
+    pub fn describe_long(&self, commit: Oid) -> Result<Described> {
+        let repo = self.open()?;
+        let object = repo.find_commit(commit)?.into_object();
+        let short = object
+            .short_id()?
+            .as_str()
+            .context("abbreviated commit id is not text")?
+            .to_owned();
+        let mut options = git2::DescribeOptions::new();
+        options.describe_tags().pattern("*[0-9]*");
+        let described = object.describe(&options).ok().and_then(|d| {
+            let mut format = git2::DescribeFormatOptions::new();
+            format.always_use_long_format(true);
+            d.format(Some(&format)).ok()
+        });
+        // `TAG-N-gHASH`: split from the right, tags may contain dashes.
+        let parsed = described.as_deref().and_then(|text| {
+            let mut parts = text.rsplitn(3, '-');
+            let _hash = parts.next()?.strip_prefix('g')?;
+            let distance = parts.next()?.parse().ok()?;
+            Some((parts.next()?.to_owned(), distance))
+        });
+        Ok(match parsed {
+            Some((tag, distance)) => Described {
+                tag: Some(tag),
+                distance,
+                short,
+            },
+            None => {
+                let mut walk = repo.revwalk()?;
+                walk.push(commit)?;
+                Described {
+                    tag: None,
+                    distance: walk.count(),
+                    short,
+                }
+            }
+        })
+    }
+
     /// The files of `commit`, for reading a manifest branch.
     pub fn tree_at(&self, repo: &Repository, commit: Oid) -> Result<GitTree> {
         Ok(GitTree {
@@ -312,6 +356,17 @@ impl Mirror {
         let tree = repo.find_commit(commit)?.tree_id();
         export_tree(&repo, tree, dest)
     }
+}
+
+/// A commit as `git describe --tags --long` sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Described {
+    /// The nearest tag with a digit in its name, if any.
+    pub tag: Option<String>,
+    /// Commits since that tag (or, without one, in the whole history).
+    pub distance: usize,
+    /// The abbreviated commit id.
+    pub short: String,
 }
 
 /// One tree of a mirror (a manifest branch at a commit), read in place.

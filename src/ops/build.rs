@@ -178,11 +178,20 @@ fn env_plan<'a>(lock: &'a LockFile, src: &Path, local: &Path) -> crate::infra::p
         trees: Vec::new(),
         editables: Vec::new(),
     };
+    let tree = |name: &ComponentName, component: &LockedComponent, path: PathBuf| {
+        crate::infra::python::SourceTree {
+            component: name.to_string(),
+            path,
+            extras: component.extras().to_vec(),
+            version: component.tree_version().map(str::to_owned),
+        }
+    };
     for (name, component) in &lock.components {
         if let Some(found) = lock.overrides.get(name) {
+            // The checkout stands in for the tree, extras and all.
             if component.installs_python() {
                 plan.editables
-                    .push((name.to_string(), local.join(&found.dir)));
+                    .push(tree(name, component, local.join(&found.dir)));
             }
             continue;
         }
@@ -193,7 +202,7 @@ fn env_plan<'a>(lock: &'a LockFile, src: &Path, local: &Path) -> crate::infra::p
                 .packages
                 .push((name.to_string(), version.clone(), hashes.clone())),
             other if other.installs_python() => {
-                plan.trees.push((name.to_string(), src.join(name.as_str())))
+                plan.trees.push(tree(name, other, src.join(name.as_str())))
             }
             _ => {}
         }

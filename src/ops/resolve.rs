@@ -122,12 +122,12 @@ fn resolve_component(
     component: &Component,
 ) -> anyhow::Result<Outcome> {
     let install = component.install_python.then(|| "python".to_owned());
+    let extras = component.extras.clone();
+    let version = component.version.clone();
     let locked = match &component.source {
         ComponentSource::Git { url, rev } => {
-            let resolved = ctx
-                .git
-                .mirror(url)?
-                .resolve(rev.as_deref(), ctx.settings.offline)?;
+            let mirror = ctx.git.mirror(url)?;
+            let resolved = mirror.resolve(rev.as_deref(), ctx.settings.offline)?;
             let short_ok = manifest.short_commits_pin && resolved.kind == RevKind::ShortCommit;
             if !manifest.allow_unpinned && !resolved.kind.is_pinned() && !short_ok {
                 let what = match resolved.kind {
@@ -150,11 +150,29 @@ fn resolve_component(
                 RevKind::ShortCommit => Some(resolved.commit.to_string()),
                 _ => rev.clone(),
             };
+            // The tree is exported without `.git`, so a build that asks git
+            // for its version (setuptools-scm) is told what git would have
+            // said, computed now from the mirror's history and kept in the
+            // lock for rebuilds.
+            let version = match version {
+                Some(version) => Some(version),
+                None if component.install_python => {
+                    let described = mirror.describe_long(resolved.commit)?;
+                    Some(crate::core::pep440::from_describe(
+                        described.tag.as_deref(),
+                        described.distance,
+                        &described.short,
+                    ))
+                }
+                None => None,
+            };
             LockedComponent::Git {
                 git: url.clone(),
                 rev,
                 commit: resolved.commit.to_string(),
                 install,
+                extras,
+                version,
             }
         }
         ComponentSource::Url { url, sha256 } => {
@@ -178,12 +196,16 @@ fn resolve_component(
                 url: url.clone(),
                 sha256,
                 install,
+                extras,
+                version,
             }
         }
         ComponentSource::Path { path } => LockedComponent::Path {
             path: path.clone(),
             tree: branch.tree.dir_digest(path)?,
             install,
+            extras,
+            version,
         },
         ComponentSource::Python { version } => LockedComponent::Python {
             python: version.clone(),

@@ -259,7 +259,7 @@ impl Loader<'_> {
                 removed.push(name);
                 continue;
             }
-            if let Some(component) = self.component(&name, component, at) {
+            if let Some(component) = self.component(&name, component, at, &here) {
                 own.components.insert(component.name.clone(), component);
             }
         }
@@ -270,7 +270,13 @@ impl Loader<'_> {
         Ok(layer)
     }
 
-    fn component(&mut self, name: &str, raw: RawComponent, at: Location) -> Option<Component> {
+    fn component(
+        &mut self,
+        name: &str,
+        raw: RawComponent,
+        at: Location,
+        here: &dyn Fn(std::ops::Range<usize>) -> Location,
+    ) -> Option<Component> {
         let errors_before = self.errors.len();
         let valid_name = ComponentName::parse(name).map_err(|problem| {
             self.errors.push(ManifestError {
@@ -381,6 +387,38 @@ impl Loader<'_> {
                 ));
             }
         }
+        let extras = raw.extras.map(|extras| {
+            let key_at = here(extras.span());
+            let extras = extras.into_inner();
+            self.python_tree_key(name, &raw.install, raw.python.is_some(), "extras", &key_at);
+            for extra in &extras {
+                if !is_extra_name(extra) {
+                    self.error(
+                        key_at.clone(),
+                        format!(
+                            "component {name}: extras entry {extra:?} is not an extra name \
+                             (letters, digits, and '.', '_' or '-' between them)"
+                        ),
+                    );
+                }
+            }
+            extras
+        });
+        let version = raw.version.map(|version| {
+            let key_at = here(version.span());
+            let version = version.into_inner();
+            self.python_tree_key(name, &raw.install, raw.python.is_some(), "version", &key_at);
+            if !crate::core::pep440::is_valid(&version) {
+                self.error(
+                    key_at,
+                    format!(
+                        "component {name}: version = {version:?} is not a Python version \
+                         (PEP 440, like \"2026.7\" or \"1.2.post3\")"
+                    ),
+                );
+            }
+            version
+        });
         let name = valid_name.ok()?;
         if self.errors.len() > errors_before {
             return None;
@@ -408,8 +446,31 @@ impl Loader<'_> {
                 .into_iter()
                 .map(|h| h.to_ascii_lowercase())
                 .collect(),
+            extras: extras.unwrap_or_default(),
+            version,
             defined_at: at,
         })
+    }
+
+    /// `extras` and `version` describe how a source tree is pip-installed:
+    /// anywhere else they would be silently meaningless.
+    fn python_tree_key(
+        &mut self,
+        name: &str,
+        install: &Option<String>,
+        is_python_package: bool,
+        key: &str,
+        at: &Location,
+    ) {
+        if is_python_package || install.as_deref() != Some("python") {
+            self.error(
+                at.clone(),
+                format!(
+                    "component {name}: {key} only applies to git, url and path components \
+                     with install = \"python\""
+                ),
+            );
+        }
     }
 }
 
@@ -422,6 +483,8 @@ fn component_has_source_keys(raw: &RawComponent) -> bool {
         || raw.sha256.is_some()
         || raw.install.is_some()
         || raw.hashes.is_some()
+        || raw.extras.is_some()
+        || raw.version.is_some()
 }
 
 /// 1-based line of a byte offset.
@@ -435,6 +498,21 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 
 fn is_sha256(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A PEP 508 extra name: letters and digits, with `.`, `_` or `-` only
+/// between them.
+fn is_extra_name(s: &str) -> bool {
+    let inner_ok = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-');
+    let bytes = s.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => {
+            first.is_ascii_alphanumeric()
+                && last.is_ascii_alphanumeric()
+                && bytes.iter().all(|&b| inner_ok(b))
+        }
+        _ => false,
+    }
 }
 
 /// An exact version as pip understands one: no operators, no spaces.
@@ -475,5 +553,15 @@ mod tests {
         assert!(!is_exact_version(">=3"));
         assert!(!is_exact_version("latest"));
         assert_eq!(line_of("a\nb\nc", 4), 3);
+    }
+
+    #[test]
+    fn extra_names() {
+        for good in ["server", "s", "dispatcher-host", "a.b_c", "X1"] {
+            assert!(is_extra_name(good), "{good}");
+        }
+        for bad in ["", "-x", "x-", "a b", "x]", "server,dev", "é"] {
+            assert!(!is_extra_name(bad), "{bad}");
+        }
     }
 }

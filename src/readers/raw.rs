@@ -91,5 +91,7 @@ pub struct RawComponent {
     pub python: Option<String>,
     pub install: Option<String>,
     pub hashes: Option<Vec<String>>,
+    pub extras: Option<Spanned<Vec<String>>>,
+    pub version: Option<Spanned<String>>,
     pub remove: Option<bool>,
 }

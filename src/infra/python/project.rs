@@ -12,6 +12,26 @@ pub fn project_name(dir: &Path) -> Option<String> {
         .or_else(|| from_pkg_info(dir))
 }
 
+/// The variable setuptools-scm reads a project's version from instead of
+/// git: `SETUPTOOLS_SCM_PRETEND_VERSION_FOR_` and the name upper-cased,
+/// each run of `-`, `.` and `_` made one `_` (setuptools-scm's own rule).
+pub fn scm_pretend_var(project: &str) -> String {
+    let mut name = String::new();
+    let mut in_run = false;
+    for c in project.chars() {
+        if matches!(c, '-' | '.' | '_') {
+            if !in_run {
+                name.push('_');
+            }
+            in_run = true;
+        } else {
+            name.push(c.to_ascii_uppercase());
+            in_run = false;
+        }
+    }
+    format!("SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{name}")
+}
+
 fn from_pyproject(dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(dir.join("pyproject.toml")).ok()?;
     let doc: toml::Table = toml::from_str(&text).ok()?;
@@ -83,6 +103,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(file), text).unwrap();
         project_name(dir.path())
+    }
+
+    #[test]
+    fn scm_variable_names() {
+        assert_eq!(
+            scm_pretend_var("lava"),
+            "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_LAVA"
+        );
+        assert_eq!(
+            scm_pretend_var("Lab_App.x--y"),
+            "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_LAB_APP_X_Y"
+        );
     }
 
     #[test]

@@ -144,6 +144,8 @@ impl Mapper<'_> {
                     },
                     install_python: true,
                     hashes: Vec::new(),
+                    extras: Vec::new(),
+                    version: None,
                     defined_at: at.clone(),
                 },
             );
@@ -173,6 +175,8 @@ impl Mapper<'_> {
                     source: ComponentSource::Python { version },
                     install_python: false,
                     hashes: Vec::new(),
+                    extras: Vec::new(),
+                    version: None,
                     defined_at: at,
                 },
             );
