@@ -72,6 +72,14 @@ pub struct SourceArgs {
     /// Manifest file inside the branch [default: lava.toml, else buildout.cfg]
     #[arg(long, env = env_vars::LAVA_BUILDOUT_CFG, value_name = "FILE")]
     pub cfg: Option<String>,
+    /// OpenSSH allowed-signers file: the manifest commit (or #TAG's annotated
+    /// tag) must carry a valid SSH signature by a key listed there; recorded,
+    /// so upgrades keep checking
+    #[arg(long, env = env_vars::LAVA_MANIFEST_SIGNERS, value_name = "FILE")]
+    pub manifest_signers: Option<PathBuf>,
+    /// Revoked keys (an OpenSSH KRL or public keys) no manifest signature may be made with
+    #[arg(long, env = env_vars::LAVA_MANIFEST_REVOKED, value_name = "FILE")]
+    pub manifest_revoked: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,6 +200,8 @@ impl SourceArgs {
         SourceRequest {
             manifest_branch: self.manifest_branch.clone(),
             cfg: self.cfg.clone(),
+            signers: self.manifest_signers.clone(),
+            revoked: self.manifest_revoked.clone(),
         }
     }
 }

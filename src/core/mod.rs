@@ -11,3 +11,4 @@ pub mod names;
 pub mod record;
 pub mod service;
 pub mod time;
+pub mod trust;

@@ -16,6 +16,7 @@ pub mod resolve;
 pub mod rollback;
 pub mod source;
 pub mod status;
+pub mod trust;
 pub mod upgrade;
 pub mod verify;
 

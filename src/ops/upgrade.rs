@@ -183,7 +183,8 @@ pub fn rebuild_locked(
     recover_interrupted(ctx, instance, &mut record, report)?;
     let (current, mut lock) = require_current(instance)?;
     tracing::info!("rebuilding from release {current}");
-    let branch = recorded_branch(ctx, &lock)?;
+    let mut branch = recorded_branch(ctx, &lock)?;
+    super::trust::check_recorded(&ctx.git, &record.source, &mut branch, &mut lock)?;
     lock.environment = None;
     let before = lock.clone();
     super::overrides::apply(instance, &mut lock)?;

@@ -1,0 +1,265 @@
+//! Signed manifests: when an instance names an allowed-signers file, the
+//! manifest commit — or the annotated tag it was selected by — must carry
+//! a valid SSH signature by a key listed there. Checked right after the
+//! manifest branch is resolved, before the manifest is read or any
+//! component fetched, with OpenSSH doing what `git verify-commit` /
+//! `git verify-tag` make it do.
+
+use std::path::{Path, PathBuf};
+
+use super::source::{BranchSpec, ManifestBranch, SourceRequest};
+use crate::core::error::Result;
+use crate::core::lock::LockFile;
+use crate::core::names::is_full_commit;
+use crate::core::record::SourceRecord;
+use crate::core::trust::{signature_kind, ManifestSignature, SshSignature};
+use crate::infra::git::GitCache;
+use crate::infra::git_signature::{self, SignedObject};
+use crate::infra::ssh_keygen::{SignatureFile, SshKeygen, Verify};
+use crate::invalid;
+
+/// What a manifest's signature is checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trust {
+    /// An OpenSSH allowed-signers file, absolute.
+    pub signers: PathBuf,
+    /// Revoked keys (a KRL or a list of public keys), absolute.
+    pub revoked: Option<PathBuf>,
+}
+
+/// The files asked for win over the ones the instance recorded; each is
+/// replaced on its own. Given files are made absolute (they must exist),
+/// so the recorded paths hold from any working directory.
+pub fn choose(asked: &SourceRequest, recorded: Option<&SourceRecord>) -> Result<Option<Trust>> {
+    let pick = |asked: &Option<PathBuf>, recorded: Option<&String>, flag: &str| {
+        match asked.as_ref().filter(|p| !p.as_os_str().is_empty()) {
+            Some(path) => absolute_file(path, flag).map(Some),
+            None => Ok(recorded.map(PathBuf::from)),
+        }
+    };
+    let signers = pick(
+        &asked.signers,
+        recorded.and_then(|r| r.signers.as_ref()),
+        "--manifest-signers",
+    )?;
+    let revoked = pick(
+        &asked.revoked,
+        recorded.and_then(|r| r.revoked.as_ref()),
+        "--manifest-revoked",
+    )?;
+    match (signers, revoked) {
+        (Some(signers), revoked) => Ok(Some(Trust { signers, revoked })),
+        (None, Some(revoked)) => Err(invalid!(
+            "--manifest-revoked {} needs --manifest-signers: a revocation list only narrows \
+             the keys of an allowed-signers file",
+            revoked.display()
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+fn absolute_file(path: &Path, flag: &str) -> Result<PathBuf> {
+    let absolute = fs_err::canonicalize(path).map_err(|err| invalid!("{flag}: {err}"))?;
+    if !absolute.is_file() {
+        return Err(invalid!("{flag}: {} is not a file", absolute.display()));
+    }
+    Ok(absolute)
+}
+
+/// `rebuild` (and `develop`, `undevelop`) read no manifest branch but build
+/// from the current lock's commit: when the instance requires signed
+/// manifests, that commit (or the tag it was selected by) is checked again
+/// against the signers file as it is now, so a key revoked or removed
+/// since stops rebuilds too; the lock then records this verification.
+pub fn check_recorded(
+    git: &GitCache,
+    record: &SourceRecord,
+    branch: &mut ManifestBranch,
+    lock: &mut LockFile,
+) -> Result<()> {
+    let Some(trust) = choose(&SourceRequest::default(), Some(record))? else {
+        return Ok(());
+    };
+    let signature = verify(git, branch, &trust)?;
+    lock.manifest.signature = Some(signature.clone());
+    branch.signature = Some(signature);
+    Ok(())
+}
+
+/// The object that must be signed, and how messages name it.
+struct Subject {
+    object: SignedObject,
+    /// `commit <id>` or `tag <name> (<id>)`: recorded in the lock.
+    label: String,
+    /// `the manifest commit <id> of <spec>`: for messages.
+    long: String,
+}
+
+/// Checks the signature of `branch` (at its resolved commit) against
+/// `trust`. Every refusal is an [`Error::Invalid`](crate::core::error::Error)
+/// naming the commit or tag, the key and the file, and what to do.
+pub fn verify(git: &GitCache, branch: &ManifestBranch, trust: &Trust) -> Result<ManifestSignature> {
+    let subject = subject(git, branch, trust)?;
+    let signers = trust.signers.display();
+    let Some(signature) = subject.object.signature.as_deref() else {
+        return Err(invalid!(
+            "{} is not signed, but this instance only deploys manifests signed by a key in \
+             {signers}; sign it (git commit -S / git tag -s with gpg.format=ssh and a key listed \
+             there) or select a signed commit or tag",
+            subject.long
+        ));
+    };
+    let kind = signature_kind(signature);
+    if kind != "ssh" {
+        return Err(invalid!(
+            "{} carries an {kind} signature, but lava-deploy checks SSH signatures only \
+             (gpg.format=ssh) against {signers}; sign it with an SSH key listed there",
+            subject.long
+        ));
+    }
+    let parsed = SshSignature::parse(signature).map_err(|why| {
+        invalid!(
+            "{} carries an SSH signature that cannot be read ({why}); sign it again with a \
+             key listed in {signers}",
+            subject.long
+        )
+    })?;
+    let key = parsed.fingerprint();
+    let missing = |file: &Path, flag: &str| {
+        invalid!(
+            "{} is missing, so {} (signed by key {key}) cannot be checked; restore it, or name \
+             another with {flag}",
+            file.display(),
+            subject.long
+        )
+    };
+    if !trust.signers.is_file() {
+        return Err(missing(&trust.signers, "--manifest-signers"));
+    }
+    if let Some(revoked) = trust.revoked.as_deref().filter(|f| !f.is_file()) {
+        return Err(missing(revoked, "--manifest-revoked"));
+    }
+
+    let keygen = SshKeygen::default();
+    let file = SignatureFile::new(signature)?;
+    let payload = &subject.object.payload;
+    let sound = keygen.check_novalidate(&file, payload)?;
+    if !sound.ok {
+        return Err(invalid!(
+            "{} has a bad signature by key {key} (ssh-keygen: {}): it was changed after it was \
+             signed, or the signature is damaged; do not deploy it",
+            subject.long,
+            sound.said()
+        ));
+    }
+    let time = subject.object.time.map(crate::core::time::compact_utc);
+    let found = keygen.find_principals(&trust.signers, &file, time.as_deref())?;
+    let principals: Vec<&str> = match found.ok {
+        true => found.stdout.lines().map(str::trim).filter(|l| !l.is_empty()).collect(),
+        false => Vec::new(),
+    };
+    if principals.is_empty() {
+        let at = subject
+            .object
+            .time
+            .map(crate::core::time::rfc3339_of_unix)
+            .unwrap_or_else(|| "now".to_owned());
+        let said = found.said();
+        if said.contains("expired") || said.contains("not yet valid") {
+            return Err(invalid!(
+                "{} is signed by key {key}, which {signers} does not accept at the time of \
+                 signing ({at}): it is outside the key's valid-after/valid-before window \
+                 (ssh-keygen: {said}); sign it again with a key valid now, or correct the \
+                 window in that file",
+                subject.long
+            ));
+        }
+        return Err(invalid!(
+            "{} is signed by key {key}, which is not in {signers}; if that key is trusted, add \
+             it there (`PRINCIPAL namespaces=\"git\" {}`), otherwise do not deploy this manifest",
+            subject.long,
+            parsed.public_key_line()
+        ));
+    }
+    let mut refusals = Vec::new();
+    for principal in &principals {
+        let check = Verify {
+            allowed_signers: &trust.signers,
+            principal,
+            revoked: trust.revoked.as_deref(),
+            time: time.as_deref(),
+        };
+        let answer = keygen.verify(&check, &file, payload)?;
+        if answer.ok {
+            return Ok(ManifestSignature {
+                principal: (*principal).to_owned(),
+                key,
+                object: subject.label,
+                signers_file: trust.signers.display().to_string(),
+            });
+        }
+        refusals.push(answer.said());
+    }
+    // ssh-keygen says nothing particular about a revoked key: ask again
+    // without the list to tell that case apart.
+    if let Some(revoked) = &trust.revoked {
+        let check = Verify {
+            allowed_signers: &trust.signers,
+            principal: principals[0],
+            revoked: None,
+            time: time.as_deref(),
+        };
+        if keygen.verify(&check, &file, payload)?.ok {
+            return Err(invalid!(
+                "{} is signed by key {key} ({} in {signers}), which is revoked in {}; sign it \
+                 again with a key that is not revoked",
+                subject.long,
+                principals.join(", "),
+                revoked.display()
+            ));
+        }
+    }
+    Err(invalid!(
+        "{} is signed by key {key} of {} in {signers}, but ssh-keygen refused the signature \
+         ({}); check that key's entry (its namespaces= must include \"git\")",
+        subject.long,
+        principals.join(", "),
+        refusals.join("; ")
+    ))
+}
+
+/// The commit, or the annotated tag when the branch was selected by one
+/// (`#TAG`) that leads to this commit: then the tag is what says "this
+/// commit is release TAG", so the tag must be signed.
+fn subject(git: &GitCache, branch: &ManifestBranch, trust: &Trust) -> Result<Subject> {
+    let BranchSpec::Git { url, reference } = &branch.spec else {
+        return Err(invalid!(
+            "the built-in manifests carry no signature, but signed manifests are required \
+             (signers file {}); select a signed manifest branch with --manifest-branch",
+            trust.signers.display()
+        ));
+    };
+    let repo = git.mirror(url)?.open()?;
+    let commit = git2::Oid::from_str(&branch.commit)
+        .map_err(|err| anyhow::anyhow!("bad manifest commit {}: {err}", branch.commit))?;
+    let spec = branch.spec.to_spec_string();
+    if let Some(tag) = reference.as_deref().filter(|r| !is_full_commit(r)) {
+        if let Some((object, target)) = git_signature::annotated_tag(&repo, tag)? {
+            if target == commit {
+                return Ok(Subject {
+                    label: format!("tag {tag} ({})", object.id),
+                    long: format!(
+                        "the manifest tag {tag} (tag object {}, commit {commit}) of {spec}",
+                        object.id
+                    ),
+                    object,
+                });
+            }
+        }
+    }
+    Ok(Subject {
+        object: git_signature::commit(&repo, commit)?,
+        label: format!("commit {commit}"),
+        long: format!("the manifest commit {commit} of {spec}"),
+    })
+}
