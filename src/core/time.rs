@@ -22,7 +22,14 @@ pub fn rfc3339_of_unix(unix_seconds: i64) -> String {
 fn utc_fields(unix_seconds: i64) -> (i64, i64, i64, i64, i64, i64) {
     let (year, month, day) = civil(unix_seconds.div_euclid(86_400));
     let second = unix_seconds.rem_euclid(86_400);
-    (year, month, day, second / 3600, second % 3600 / 60, second % 60)
+    (
+        year,
+        month,
+        day,
+        second / 3600,
+        second % 3600 / 60,
+        second % 60,
+    )
 }
 
 /// Year, month, day of a day count since 1970-01-01 (Howard Hinnant's

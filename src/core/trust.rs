@@ -49,7 +49,10 @@ pub fn split_tag_signature(data: &[u8]) -> (&[u8], Option<&[u8]>) {
     let mut at = 0;
     while at < data.len() {
         let line = &data[at..];
-        if SIGNATURE_BEGINS.iter().any(|b| line.starts_with(b.as_bytes())) {
+        if SIGNATURE_BEGINS
+            .iter()
+            .any(|b| line.starts_with(b.as_bytes()))
+        {
             start = Some(at);
         }
         at += line
@@ -189,13 +192,17 @@ M210jhbn6hA6mtGDcI5wg=
             parsed.fingerprint(),
             "SHA256:muqpJYv/2A8Re3eGl/RP+R8oz1e9WRbVSVABCjDZgik"
         );
-        assert!(SshSignature::parse(b"-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----").is_err());
+        assert!(SshSignature::parse(
+            b"-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----"
+        )
+        .is_err());
         assert!(SshSignature::parse(b"garbage").is_err());
     }
 
     #[test]
     fn a_tag_is_split_at_its_last_signature_line() {
-        let tag = format!("object 1743\ntype commit\ntag v1\ntagger A <a@x> 1 +0000\n\nv1\n{SIGNATURE}");
+        let tag =
+            format!("object 1743\ntype commit\ntag v1\ntagger A <a@x> 1 +0000\n\nv1\n{SIGNATURE}");
         let (payload, signature) = split_tag_signature(tag.as_bytes());
         assert_eq!(
             payload,
@@ -206,6 +213,9 @@ M210jhbn6hA6mtGDcI5wg=
         let unsigned = b"object 1743\ntype commit\ntag v1\n\nv1\n";
         assert_eq!(split_tag_signature(unsigned), (&unsigned[..], None));
         let pgp = b"x\n\nm\n-----BEGIN PGP SIGNATURE-----\nabc\n-----END PGP SIGNATURE-----\n";
-        assert_eq!(signature_kind(split_tag_signature(pgp).1.unwrap()), "OpenPGP");
+        assert_eq!(
+            signature_kind(split_tag_signature(pgp).1.unwrap()),
+            "OpenPGP"
+        );
     }
 }

@@ -112,7 +112,12 @@ impl SshKeygen {
 
     /// `-Y verify`: the signature over `payload` is by `principal`'s key in
     /// `allowed_signers`, in the git namespace, valid at the time, not revoked.
-    pub fn verify(&self, check: &Verify, signature: &SignatureFile, payload: &[u8]) -> Result<Answer> {
+    pub fn verify(
+        &self,
+        check: &Verify,
+        signature: &SignatureFile,
+        payload: &[u8],
+    ) -> Result<Answer> {
         let mut cmd = Command::new(&self.program);
         cmd.args(["-Y", "verify", "-n", GIT_NAMESPACE, "-f"])
             .arg(check.allowed_signers)

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use include_dir::{include_dir, Dir, DirEntry};
 use sha2::{Digest, Sha256};
 
-use super::trust::Trust;
+use super::trust::{Target, Trust};
 use super::Context;
 use crate::core::error::{Result, ResultExt};
 use crate::core::lock::LockFile;
@@ -153,6 +153,24 @@ impl ManifestBranch {
         }
     }
 
+    /// Checks the signature of the commit (or of the tag it was selected
+    /// by) against `trust`, and keeps it.
+    pub fn verify(&mut self, git: &GitCache, trust: &Trust) -> Result<()> {
+        let target = match &self.spec {
+            BranchSpec::Builtin => Target::Builtin,
+            BranchSpec::Git { url, reference } => Target::Git {
+                url,
+                reference: reference.as_deref(),
+                commit: &self.commit,
+                spec: self.spec.to_spec_string(),
+            },
+        };
+        let signature = super::trust::verify(git, &target, trust)?;
+        tracing::info!("manifest signed by {}", signature.describe());
+        self.signature = Some(signature);
+        Ok(())
+    }
+
     fn at_commit(spec: &BranchSpec, git: &GitCache, resolved: ResolvedRev) -> anyhow::Result<Self> {
         let BranchSpec::Git { url, .. } = spec else {
             unreachable!("only git branches have commits")
@@ -293,7 +311,8 @@ impl Selection {
             Some(cfg) if !cfg.trim().is_empty() => Some(cfg.trim().to_owned()),
             _ => recorded.and_then(|r| r.cfg.clone()),
         };
-        let trust = super::trust::choose(asked, recorded)?;
+        let trust =
+            super::trust::choose(asked.signers.as_deref(), asked.revoked.as_deref(), recorded)?;
         Ok(Selection { spec, cfg, trust })
     }
 
@@ -303,7 +322,11 @@ impl Selection {
             branch: self.spec.to_spec_string(),
             cfg: self.cfg.clone(),
             signers: self.trust.as_ref().map(|t| path(&t.signers)),
-            revoked: self.trust.as_ref().and_then(|t| t.revoked.as_ref()).map(path),
+            revoked: self
+                .trust
+                .as_ref()
+                .and_then(|t| t.revoked.as_ref())
+                .map(path),
         }
     }
 }
@@ -319,9 +342,7 @@ pub struct Loaded {
 pub fn load(ctx: &Context, selection: &Selection) -> Result<Loaded> {
     let mut branch = ManifestBranch::open(&selection.spec, &ctx.git, ctx.settings.offline)?;
     if let Some(trust) = &selection.trust {
-        let signature = super::trust::verify(&ctx.git, &branch, trust)?;
-        tracing::info!("manifest signed by {}", signature.describe());
-        branch.signature = Some(signature);
+        branch.verify(&ctx.git, trust)?;
     }
     let file = select_file(&branch, selection.cfg.as_deref())?;
     tracing::info!(

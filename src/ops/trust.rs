@@ -7,9 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::source::{BranchSpec, ManifestBranch, SourceRequest};
 use crate::core::error::Result;
-use crate::core::lock::LockFile;
 use crate::core::names::is_full_commit;
 use crate::core::record::SourceRecord;
 use crate::core::trust::{signature_kind, ManifestSignature, SshSignature};
@@ -30,20 +28,24 @@ pub struct Trust {
 /// The files asked for win over the ones the instance recorded; each is
 /// replaced on its own. Given files are made absolute (they must exist),
 /// so the recorded paths hold from any working directory.
-pub fn choose(asked: &SourceRequest, recorded: Option<&SourceRecord>) -> Result<Option<Trust>> {
-    let pick = |asked: &Option<PathBuf>, recorded: Option<&String>, flag: &str| {
-        match asked.as_ref().filter(|p| !p.as_os_str().is_empty()) {
-            Some(path) => absolute_file(path, flag).map(Some),
-            None => Ok(recorded.map(PathBuf::from)),
-        }
+pub fn choose(
+    signers: Option<&Path>,
+    revoked: Option<&Path>,
+    recorded: Option<&SourceRecord>,
+) -> Result<Option<Trust>> {
+    let pick = |asked: Option<&Path>, recorded: Option<&String>, flag: &str| match asked
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        Some(path) => absolute_file(path, flag).map(Some),
+        None => Ok(recorded.map(PathBuf::from)),
     };
     let signers = pick(
-        &asked.signers,
+        signers,
         recorded.and_then(|r| r.signers.as_ref()),
         "--manifest-signers",
     )?;
     let revoked = pick(
-        &asked.revoked,
+        revoked,
         recorded.and_then(|r| r.revoked.as_ref()),
         "--manifest-revoked",
     )?;
@@ -66,24 +68,26 @@ fn absolute_file(path: &Path, flag: &str) -> Result<PathBuf> {
     Ok(absolute)
 }
 
-/// `rebuild` (and `develop`, `undevelop`) read no manifest branch but build
-/// from the current lock's commit: when the instance requires signed
-/// manifests, that commit (or the tag it was selected by) is checked again
+/// The trust an instance recorded, for commands that take no manifest
+/// flags: `rebuild` (and `develop`, `undevelop`) read no manifest branch
+/// but build from the current lock's commit, which is checked again
 /// against the signers file as it is now, so a key revoked or removed
-/// since stops rebuilds too; the lock then records this verification.
-pub fn check_recorded(
-    git: &GitCache,
-    record: &SourceRecord,
-    branch: &mut ManifestBranch,
-    lock: &mut LockFile,
-) -> Result<()> {
-    let Some(trust) = choose(&SourceRequest::default(), Some(record))? else {
-        return Ok(());
-    };
-    let signature = verify(git, branch, &trust)?;
-    lock.manifest.signature = Some(signature.clone());
-    branch.signature = Some(signature);
-    Ok(())
+/// since stops rebuilds too.
+pub fn recorded(record: &SourceRecord) -> Result<Option<Trust>> {
+    choose(None, None, Some(record))
+}
+
+/// The manifest commit to check, and the branch spec it came from.
+pub enum Target<'a> {
+    Builtin,
+    Git {
+        url: &'a str,
+        /// As selected (`#REF`): a tag here means the tag must be signed.
+        reference: Option<&'a str>,
+        commit: &'a str,
+        /// `URL#REF`, for messages.
+        spec: String,
+    },
 }
 
 /// The object that must be signed, and how messages name it.
@@ -98,13 +102,13 @@ struct Subject {
 /// Checks the signature of `branch` (at its resolved commit) against
 /// `trust`. Every refusal is an [`Error::Invalid`](crate::core::error::Error)
 /// naming the commit or tag, the key and the file, and what to do.
-pub fn verify(git: &GitCache, branch: &ManifestBranch, trust: &Trust) -> Result<ManifestSignature> {
-    let subject = subject(git, branch, trust)?;
+pub fn verify(git: &GitCache, target: &Target, trust: &Trust) -> Result<ManifestSignature> {
+    let subject = subject(git, target, trust)?;
     let signers = trust.signers.display();
     let Some(signature) = subject.object.signature.as_deref() else {
         return Err(invalid!(
-            "{} is not signed, but this instance only deploys manifests signed by a key in \
-             {signers}; sign it (git commit -S / git tag -s with gpg.format=ssh and a key listed \
+            "{} is not signed, and a signature by a key in {signers} is required \
+             (--manifest-signers, or recorded in instance.toml); sign it (git commit -S / git tag -s with gpg.format=ssh and a key listed \
              there) or select a signed commit or tag",
             subject.long
         ));
@@ -155,7 +159,12 @@ pub fn verify(git: &GitCache, branch: &ManifestBranch, trust: &Trust) -> Result<
     let time = subject.object.time.map(crate::core::time::compact_utc);
     let found = keygen.find_principals(&trust.signers, &file, time.as_deref())?;
     let principals: Vec<&str> = match found.ok {
-        true => found.stdout.lines().map(str::trim).filter(|l| !l.is_empty()).collect(),
+        true => found
+            .stdout
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect(),
         false => Vec::new(),
     };
     if principals.is_empty() {
@@ -231,8 +240,14 @@ pub fn verify(git: &GitCache, branch: &ManifestBranch, trust: &Trust) -> Result<
 /// The commit, or the annotated tag when the branch was selected by one
 /// (`#TAG`) that leads to this commit: then the tag is what says "this
 /// commit is release TAG", so the tag must be signed.
-fn subject(git: &GitCache, branch: &ManifestBranch, trust: &Trust) -> Result<Subject> {
-    let BranchSpec::Git { url, reference } = &branch.spec else {
+fn subject(git: &GitCache, target: &Target, trust: &Trust) -> Result<Subject> {
+    let Target::Git {
+        url,
+        reference,
+        commit,
+        spec,
+    } = target
+    else {
         return Err(invalid!(
             "the built-in manifests carry no signature, but signed manifests are required \
              (signers file {}); select a signed manifest branch with --manifest-branch",
@@ -240,10 +255,9 @@ fn subject(git: &GitCache, branch: &ManifestBranch, trust: &Trust) -> Result<Sub
         ));
     };
     let repo = git.mirror(url)?.open()?;
-    let commit = git2::Oid::from_str(&branch.commit)
-        .map_err(|err| anyhow::anyhow!("bad manifest commit {}: {err}", branch.commit))?;
-    let spec = branch.spec.to_spec_string();
-    if let Some(tag) = reference.as_deref().filter(|r| !is_full_commit(r)) {
+    let commit = git2::Oid::from_str(commit)
+        .map_err(|err| anyhow::anyhow!("bad manifest commit {commit}: {err}"))?;
+    if let Some(tag) = reference.filter(|r| !is_full_commit(r)) {
         if let Some((object, target)) = git_signature::annotated_tag(&repo, tag)? {
             if target == commit {
                 return Ok(Subject {

@@ -184,7 +184,10 @@ pub fn rebuild_locked(
     let (current, mut lock) = require_current(instance)?;
     tracing::info!("rebuilding from release {current}");
     let mut branch = recorded_branch(ctx, &lock)?;
-    super::trust::check_recorded(&ctx.git, &record.source, &mut branch, &mut lock)?;
+    if let Some(trust) = super::trust::recorded(&record.source)? {
+        branch.verify(&ctx.git, &trust)?;
+        lock.manifest.signature = branch.signature.clone();
+    }
     lock.environment = None;
     let before = lock.clone();
     super::overrides::apply(instance, &mut lock)?;
