@@ -174,6 +174,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a software bill of materials of a release (from its lava.lock) as JSON
+    Sbom {
+        name: String,
+        /// cyclonedx (CycloneDX 1.5) or spdx (SPDX 2.3)
+        #[arg(long, value_parser = ["cyclonedx", "spdx"], default_value = "cyclonedx")]
+        format: String,
+        /// Release (full name or number) [default: current]
+        #[arg(long)]
+        release: Option<String>,
+    },
     /// Work with manifests
     #[command(subcommand)]
     Manifest(ManifestCommand),

@@ -14,6 +14,7 @@ pub mod overrides;
 pub mod report;
 pub mod resolve;
 pub mod rollback;
+pub mod sbom;
 pub mod source;
 pub mod status;
 pub mod trust;
