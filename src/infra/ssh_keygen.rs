@@ -36,6 +36,15 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The `SHA256:…` key fingerprint ssh-keygen printed, if any
+    /// (`Good "git" signature … with ED25519 key SHA256:…`).
+    pub fn fingerprint(&self) -> Option<String> {
+        self.stdout
+            .split_whitespace()
+            .find(|w| w.starts_with("SHA256:"))
+            .map(str::to_owned)
+    }
+
     /// stderr, else stdout, on one line: what ssh-keygen said.
     pub fn said(&self) -> String {
         let text = if self.stderr.trim().is_empty() {

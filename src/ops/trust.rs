@@ -99,17 +99,40 @@ struct Subject {
     long: String,
 }
 
-/// Checks the signature of `branch` (at its resolved commit) against
-/// `trust`. Every refusal is an [`Error::Invalid`](crate::core::error::Error)
+/// Checks the signature of the manifest commit (or tag) against `trust`.
+/// Every refusal is an [`Error::Invalid`](crate::core::error::Error)
 /// naming the commit or tag, the key and the file, and what to do.
 pub fn verify(git: &GitCache, target: &Target, trust: &Trust) -> Result<ManifestSignature> {
     let subject = subject(git, target, trust)?;
+    let (signature, parsed) = ssh_signature(&subject, trust)?;
+    let missing = |file: &Path, flag: &str| {
+        invalid!(
+            "{} is missing, so {} (signed by key {}) cannot be checked; restore it, or name \
+             another with {flag}",
+            file.display(),
+            subject.long,
+            parsed.fingerprint()
+        )
+    };
+    if !trust.signers.is_file() {
+        return Err(missing(&trust.signers, "--manifest-signers"));
+    }
+    if let Some(revoked) = trust.revoked.as_deref().filter(|f| !f.is_file()) {
+        return Err(missing(revoked, "--manifest-revoked"));
+    }
+    check(&subject, trust, signature, &parsed)
+}
+
+/// The object's SSH signature, refusing an unsigned object and any other
+/// kind of signature.
+fn ssh_signature<'a>(subject: &'a Subject, trust: &Trust) -> Result<(&'a [u8], SshSignature)> {
     let signers = trust.signers.display();
     let Some(signature) = subject.object.signature.as_deref() else {
         return Err(invalid!(
             "{} is not signed, and a signature by a key in {signers} is required \
-             (--manifest-signers, or recorded in instance.toml); sign it (git commit -S / git tag -s with gpg.format=ssh and a key listed \
-             there) or select a signed commit or tag",
+             (--manifest-signers, or recorded in instance.toml); sign it (git commit -S or \
+             git tag -s, with gpg.format=ssh and a key listed there) or select a signed commit \
+             or tag",
             subject.long
         ));
     };
@@ -128,26 +151,25 @@ pub fn verify(git: &GitCache, target: &Target, trust: &Trust) -> Result<Manifest
             subject.long
         )
     })?;
-    let key = parsed.fingerprint();
-    let missing = |file: &Path, flag: &str| {
-        invalid!(
-            "{} is missing, so {} (signed by key {key}) cannot be checked; restore it, or name \
-             another with {flag}",
-            file.display(),
-            subject.long
-        )
-    };
-    if !trust.signers.is_file() {
-        return Err(missing(&trust.signers, "--manifest-signers"));
-    }
-    if let Some(revoked) = trust.revoked.as_deref().filter(|f| !f.is_file()) {
-        return Err(missing(revoked, "--manifest-revoked"));
-    }
+    Ok((signature, parsed))
+}
 
+/// What git does: is the signature sound, which principals have its key
+/// (at the object's time), and does it verify as one of them.
+fn check(
+    subject: &Subject,
+    trust: &Trust,
+    signature: &[u8],
+    parsed: &SshSignature,
+) -> Result<ManifestSignature> {
+    let signers = trust.signers.display();
     let keygen = SshKeygen::default();
     let file = SignatureFile::new(signature)?;
     let payload = &subject.object.payload;
     let sound = keygen.check_novalidate(&file, payload)?;
+    // ssh-keygen's own fingerprint where it gives one (for a certificate,
+    // that of the key, not of the certificate blob).
+    let key = sound.fingerprint().unwrap_or_else(|| parsed.fingerprint());
     if !sound.ok {
         return Err(invalid!(
             "{} has a bad signature by key {key} (ssh-keygen: {}): it was changed after it was \
@@ -168,13 +190,12 @@ pub fn verify(git: &GitCache, target: &Target, trust: &Trust) -> Result<Manifest
         false => Vec::new(),
     };
     if principals.is_empty() {
-        let at = subject
-            .object
-            .time
-            .map(crate::core::time::rfc3339_of_unix)
-            .unwrap_or_else(|| "now".to_owned());
         let said = found.said();
         if said.contains("expired") || said.contains("not yet valid") {
+            let at = subject
+                .object
+                .time
+                .map_or_else(|| "now".to_owned(), crate::core::time::rfc3339_of_unix);
             return Err(invalid!(
                 "{} is signed by key {key}, which {signers} does not accept at the time of \
                  signing ({at}): it is outside the key's valid-after/valid-before window \
@@ -190,21 +211,24 @@ pub fn verify(git: &GitCache, target: &Target, trust: &Trust) -> Result<Manifest
             parsed.public_key_line()
         ));
     }
-    let mut refusals = Vec::new();
-    for principal in &principals {
+    let as_principal = |principal: &str, revoked: Option<&Path>| {
         let check = Verify {
             allowed_signers: &trust.signers,
             principal,
-            revoked: trust.revoked.as_deref(),
+            revoked,
             time: time.as_deref(),
         };
-        let answer = keygen.verify(&check, &file, payload)?;
+        keygen.verify(&check, &file, payload)
+    };
+    let mut refusals = Vec::new();
+    for principal in &principals {
+        let answer = as_principal(principal, trust.revoked.as_deref())?;
         if answer.ok {
             return Ok(ManifestSignature {
                 principal: (*principal).to_owned(),
                 key,
-                object: subject.label,
-                signers_file: trust.signers.display().to_string(),
+                object: subject.label.clone(),
+                signers_file: signers.to_string(),
             });
         }
         refusals.push(answer.said());
@@ -212,13 +236,7 @@ pub fn verify(git: &GitCache, target: &Target, trust: &Trust) -> Result<Manifest
     // ssh-keygen says nothing particular about a revoked key: ask again
     // without the list to tell that case apart.
     if let Some(revoked) = &trust.revoked {
-        let check = Verify {
-            allowed_signers: &trust.signers,
-            principal: principals[0],
-            revoked: None,
-            time: time.as_deref(),
-        };
-        if keygen.verify(&check, &file, payload)?.ok {
+        if as_principal(principals[0], None)?.ok {
             return Err(invalid!(
                 "{} is signed by key {key} ({} in {signers}), which is revoked in {}; sign it \
                  again with a key that is not revoked",

@@ -320,3 +320,33 @@ fn offline_verification_uses_the_cached_objects() {
         .success()
         .stdout(predicate::str::contains("up to date"));
 }
+
+#[test]
+fn a_commit_changed_after_signing_is_refused_as_a_bad_signature() {
+    let lab = Lab::new("");
+    let signed = lab.alice.commit(&lab.manifest, "signed");
+    // The same commit with another message, its signature kept.
+    let raw = lab.manifest.git(&["cat-file", "commit", &signed]);
+    let forged = lab.env.path("forged");
+    std::fs::write(
+        &forged,
+        format!("{}\n", raw.replace("\nsigned", "\nforged")),
+    )
+    .unwrap();
+    let forged = lab.manifest.git(&[
+        "hash-object",
+        "-t",
+        "commit",
+        "-w",
+        &forged.display().to_string(),
+    ]);
+    lab.manifest
+        .git(&["update-ref", "refs/heads/main", &forged]);
+    lab.install(&lab.manifest.url())
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "manifest commit {forged}"
+        )))
+        .stderr(predicate::str::contains("bad signature"))
+        .stderr(predicate::str::contains(&lab.alice.fingerprint));
+}
