@@ -72,6 +72,14 @@ pub struct SourceArgs {
     /// Manifest file inside the branch [default: lava.toml, else buildout.cfg]
     #[arg(long, env = env_vars::LAVA_BUILDOUT_CFG, value_name = "FILE")]
     pub cfg: Option<String>,
+    /// OpenSSH allowed-signers file: the manifest commit (or #TAG's annotated
+    /// tag) must carry a valid SSH signature by a key listed there; recorded,
+    /// so upgrades keep checking
+    #[arg(long, env = env_vars::LAVA_MANIFEST_SIGNERS, value_name = "FILE")]
+    pub manifest_signers: Option<PathBuf>,
+    /// Revoked keys (an OpenSSH KRL or public keys) no manifest signature may be made with
+    #[arg(long, env = env_vars::LAVA_MANIFEST_REVOKED, value_name = "FILE")]
+    pub manifest_revoked: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -166,6 +174,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a software bill of materials of a release (from its lava.lock) as JSON
+    Sbom {
+        name: String,
+        /// cyclonedx (CycloneDX 1.5) or spdx (SPDX 2.3)
+        #[arg(long, value_parser = ["cyclonedx", "spdx"], default_value = "cyclonedx")]
+        format: String,
+        /// Release (full name or number) [default: current]
+        #[arg(long)]
+        release: Option<String>,
+    },
     /// Work with manifests
     #[command(subcommand)]
     Manifest(ManifestCommand),
@@ -192,6 +210,8 @@ impl SourceArgs {
         SourceRequest {
             manifest_branch: self.manifest_branch.clone(),
             cfg: self.cfg.clone(),
+            signers: self.manifest_signers.clone(),
+            revoked: self.manifest_revoked.clone(),
         }
     }
 }

@@ -68,6 +68,11 @@ fn run(ctx: Context, command: &Command) -> Result<()> {
             release,
             json,
         } => rollback::run(&ctx, name, release.as_deref(), *json),
+        Command::Sbom {
+            name,
+            format,
+            release,
+        } => sbom::run(&ctx, name, format, release.as_deref()),
         Command::Manifest(ManifestCommand::Convert { file }) => manifest::convert(&ctx, file),
         Command::Manifest(ManifestCommand::Show { source, json }) => {
             manifest::show(&ctx, &source.request(), *json)

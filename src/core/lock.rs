@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::model::PythonSettings;
 use super::names::ComponentName;
 use super::service::Service;
+use super::trust::ManifestSignature;
 
 pub const LOCK_VERSION: u32 = 1;
 
@@ -109,6 +110,10 @@ pub struct LockedManifest {
     pub allow_unpinned: bool,
     #[serde(default = "yes")]
     pub local_overrides: bool,
+    /// The verified signature of the manifest commit or tag, when the
+    /// instance requires one (`--manifest-signers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<ManifestSignature>,
 }
 
 fn yes() -> bool {

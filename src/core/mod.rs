@@ -12,3 +12,4 @@ pub mod pep440;
 pub mod record;
 pub mod service;
 pub mod time;
+pub mod trust;

@@ -49,6 +49,14 @@ pub struct SourceRecord {
     /// (`lava.toml`, else `buildout.cfg`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cfg: Option<String>,
+    /// The allowed-signers file (absolute) the manifest's signature is
+    /// checked against on every install, upgrade, plan and rebuild;
+    /// absent: manifests need no signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signers: Option<String>,
+    /// Revoked keys (absolute path of a KRL or key list), with `signers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -14,8 +14,10 @@ pub mod overrides;
 pub mod report;
 pub mod resolve;
 pub mod rollback;
+pub mod sbom;
 pub mod source;
 pub mod status;
+pub mod trust;
 pub mod upgrade;
 pub mod verify;
 

@@ -64,6 +64,7 @@ pub fn resolve(ctx: &Context, branch: &ManifestBranch, manifest: &Manifest) -> R
             description: manifest.description.clone(),
             allow_unpinned: manifest.allow_unpinned,
             local_overrides: manifest.local_overrides,
+            signature: branch.signature.clone(),
         },
         python: manifest.python.clone(),
         components: locked,

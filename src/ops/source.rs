@@ -8,11 +8,13 @@ use anyhow::Context as _;
 use include_dir::{include_dir, Dir, DirEntry};
 use sha2::{Digest, Sha256};
 
+use super::trust::{Target, Trust};
 use super::Context;
 use crate::core::error::{Result, ResultExt};
 use crate::core::lock::LockFile;
 use crate::core::model::Manifest;
 use crate::core::record::SourceRecord;
+use crate::core::trust::ManifestSignature;
 use crate::infra::git::{GitCache, GitTree, ResolvedRev};
 use crate::invalid;
 use crate::readers::{normalize_branch_path, BranchFiles};
@@ -99,6 +101,8 @@ pub struct ManifestBranch {
     /// `git describe --tags` style, else date and short commit.
     pub describe: String,
     pub tree: BranchTree,
+    /// The verified signature of the commit or tag, when one was required.
+    pub signature: Option<ManifestSignature>,
 }
 
 /// The files of a manifest branch at one commit.
@@ -117,6 +121,7 @@ impl ManifestBranch {
                 commit: format!("builtin-{}", env!("CARGO_PKG_VERSION")),
                 describe: format!("builtin-{}", env!("CARGO_PKG_VERSION")),
                 tree: BranchTree::Builtin,
+                signature: None,
             }),
             BranchSpec::Git { url, reference } => {
                 let mirror = git.mirror(url)?;
@@ -148,6 +153,24 @@ impl ManifestBranch {
         }
     }
 
+    /// Checks the signature of the commit (or of the tag it was selected
+    /// by) against `trust`, and keeps it.
+    pub fn verify(&mut self, git: &GitCache, trust: &Trust) -> Result<()> {
+        let target = match &self.spec {
+            BranchSpec::Builtin => Target::Builtin,
+            BranchSpec::Git { url, reference } => Target::Git {
+                url,
+                reference: reference.as_deref(),
+                commit: &self.commit,
+                spec: self.spec.to_spec_string(),
+            },
+        };
+        let signature = super::trust::verify(git, &target, trust)?;
+        tracing::info!("manifest signed by {}", signature.describe());
+        self.signature = Some(signature);
+        Ok(())
+    }
+
     fn at_commit(spec: &BranchSpec, git: &GitCache, resolved: ResolvedRev) -> anyhow::Result<Self> {
         let BranchSpec::Git { url, .. } = spec else {
             unreachable!("only git branches have commits")
@@ -159,6 +182,7 @@ impl ManifestBranch {
             commit: resolved.commit.to_string(),
             describe: mirror.describe(&repo, resolved.commit),
             tree: BranchTree::Git(mirror.tree_at(&repo, resolved.commit)?),
+            signature: None,
         })
     }
 }
@@ -255,6 +279,11 @@ impl BranchTree {
 pub struct SourceRequest {
     pub manifest_branch: Option<String>,
     pub cfg: Option<String>,
+    /// `--manifest-signers`: an allowed-signers file the manifest's
+    /// signature must be checked against.
+    pub signers: Option<PathBuf>,
+    /// `--manifest-revoked`: keys that no longer count.
+    pub revoked: Option<PathBuf>,
 }
 
 /// The manifest branch and file to use.
@@ -263,6 +292,8 @@ pub struct Selection {
     pub spec: BranchSpec,
     /// `None`: the default rule.
     pub cfg: Option<String>,
+    /// `Some`: the manifest must be signed.
+    pub trust: Option<Trust>,
 }
 
 impl Selection {
@@ -280,13 +311,22 @@ impl Selection {
             Some(cfg) if !cfg.trim().is_empty() => Some(cfg.trim().to_owned()),
             _ => recorded.and_then(|r| r.cfg.clone()),
         };
-        Ok(Selection { spec, cfg })
+        let trust =
+            super::trust::choose(asked.signers.as_deref(), asked.revoked.as_deref(), recorded)?;
+        Ok(Selection { spec, cfg, trust })
     }
 
     pub fn to_record(&self) -> SourceRecord {
+        let path = |p: &PathBuf| p.display().to_string();
         SourceRecord {
             branch: self.spec.to_spec_string(),
             cfg: self.cfg.clone(),
+            signers: self.trust.as_ref().map(|t| path(&t.signers)),
+            revoked: self
+                .trust
+                .as_ref()
+                .and_then(|t| t.revoked.as_ref())
+                .map(path),
         }
     }
 }
@@ -297,9 +337,13 @@ pub struct Loaded {
     pub manifest: Manifest,
 }
 
-/// Opens the selected branch and reads its manifest.
+/// Opens the selected branch, checks its signature when the selection
+/// requires one (before anything of it is used), and reads its manifest.
 pub fn load(ctx: &Context, selection: &Selection) -> Result<Loaded> {
-    let branch = ManifestBranch::open(&selection.spec, &ctx.git, ctx.settings.offline)?;
+    let mut branch = ManifestBranch::open(&selection.spec, &ctx.git, ctx.settings.offline)?;
+    if let Some(trust) = &selection.trust {
+        branch.verify(&ctx.git, trust)?;
+    }
     let file = select_file(&branch, selection.cfg.as_deref())?;
     tracing::info!(
         "manifest {file} from {} at {}",

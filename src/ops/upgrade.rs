@@ -183,7 +183,11 @@ pub fn rebuild_locked(
     recover_interrupted(ctx, instance, &mut record, report)?;
     let (current, mut lock) = require_current(instance)?;
     tracing::info!("rebuilding from release {current}");
-    let branch = recorded_branch(ctx, &lock)?;
+    let mut branch = recorded_branch(ctx, &lock)?;
+    if let Some(trust) = super::trust::recorded(&record.source)? {
+        branch.verify(&ctx.git, &trust)?;
+        lock.manifest.signature = branch.signature.clone();
+    }
     lock.environment = None;
     let before = lock.clone();
     super::overrides::apply(instance, &mut lock)?;

@@ -16,4 +16,5 @@ mod python;
 mod releases;
 mod safety;
 mod status;
+mod trust;
 mod upgrade;

@@ -6,6 +6,7 @@ pub mod maintain;
 pub mod manifest;
 pub mod plan;
 pub mod rollback;
+pub mod sbom;
 pub mod status;
 pub mod upgrade;
 

@@ -42,8 +42,17 @@ fn print(status: &InstanceStatus) {
     );
     let cfg = status.follows.cfg.as_deref().unwrap_or("default");
     println!("  follows:    {} (file: {cfg})", status.follows.branch);
+    if let Some(signers) = &status.follows.signers {
+        match &status.follows.revoked {
+            Some(revoked) => println!("  signers:    {signers} (revoked keys: {revoked})"),
+            None => println!("  signers:    {signers}"),
+        }
+    }
     if let Some(m) = &status.manifest {
         println!("  manifest:   {} at {} ({})", m.file, m.describe, m.commit);
+        if let Some(signature) = &m.signature {
+            println!("  signed by:  {}", signature.describe());
+        }
     }
     let releases: Vec<String> = status
         .releases

@@ -7,6 +7,7 @@ pub mod faults;
 pub mod git;
 pub mod http;
 pub mod index;
+pub mod signing;
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +27,8 @@ const PRODUCT_VARS: &[&str] = &[
     "LAVA_OFFLINE",
     "LAVA_JOBS",
     "LAVA_LOG",
+    "LAVA_MANIFEST_SIGNERS",
+    "LAVA_MANIFEST_REVOKED",
 ];
 
 /// One test's world: a temp dir holding the root and any fixtures.
