@@ -7,6 +7,7 @@ mod archives;
 mod buildout;
 mod faults;
 mod install;
+mod lab;
 mod layers;
 mod lifecycle;
 mod local;
