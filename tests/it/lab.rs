@@ -165,7 +165,13 @@ fn service_repo(env: &Env) -> GitRepo {
 /// A manifest with `svc` at `rev`: post-switch notes the host and release
 /// in `events` and (re)starts the service; the checks are `check-url` plus
 /// `extra_hooks`.
-fn service_manifest(svc: &GitRepo, rev: &str, events: &Path, extra_hooks: &str) -> String {
+fn service_manifest(
+    svc: &GitRepo,
+    rev: &str,
+    port: u16,
+    events: &Path,
+    extra_hooks: &str,
+) -> String {
     format!(
         r#"[components.svc]
 git = "{svc}"
@@ -175,8 +181,8 @@ rev = "{rev}"
 dirs = ["run"]
 
 [hooks]
-post-switch = ['echo "$LAVA_INSTANCE_DIR $LAVA_RELEASE" >> {events}', 'if [ -f "$LAVA_SHARED_DIR/run/pid" ]; then kill $(cat "$LAVA_SHARED_DIR/run/pid") 2>/dev/null; sleep 0.3; fi; nohup python3 src/svc/serve.py {PORT} >/dev/null 2>&1 & echo $! > "$LAVA_SHARED_DIR/run/pid"']
-check-url = "http://127.0.0.1:{PORT}/"
+post-switch = ['echo "$LAVA_INSTANCE_DIR $LAVA_RELEASE" >> {events}', 'if [ -f "$LAVA_SHARED_DIR/run/pid" ]; then kill $(cat "$LAVA_SHARED_DIR/run/pid") 2>/dev/null; sleep 0.3; fi; nohup python3 src/svc/serve.py {port} >/dev/null 2>&1 & echo $! > "$LAVA_SHARED_DIR/run/pid"']
+check-url = "http://127.0.0.1:{port}/"
 check-interval = "100ms"
 {extra_hooks}
 "#,
@@ -212,7 +218,10 @@ impl Drop for Lab {
         for host in &mut self.hosts {
             // Everything running in the namespace was started by this test:
             // the sshd, its sessions and the service the hooks started.
-            if let Ok(out) = Command::new("ip").args(["netns", "pids", &host.ns]).output() {
+            if let Ok(out) = Command::new("ip")
+                .args(["netns", "pids", &host.ns])
+                .output()
+            {
                 let pids = String::from_utf8_lossy(&out.stdout).into_owned();
                 for pid in pids.split_whitespace() {
                     let _ = Command::new("kill").arg(pid).status();
@@ -259,7 +268,10 @@ fn wait_for_port(addr: Ipv4Addr, port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     let target = SocketAddr::from((addr, port));
     while TcpStream::connect_timeout(&target, Duration::from_millis(200)).is_err() {
-        assert!(Instant::now() < deadline, "{what} never listened on {target}");
+        assert!(
+            Instant::now() < deadline,
+            "{what} never listened on {target}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -313,7 +325,9 @@ impl Lab {
             let inside = format!("{addr}/30");
             run_ok(
                 "ip",
-                &["link", "add", &host.veth, "type", "veth", "peer", "name", &peer],
+                &[
+                    "link", "add", &host.veth, "type", "veth", "peer", "name", &peer,
+                ],
             );
             run_ok("ip", &["link", "set", &peer, "netns", &host.ns]);
             run_ok("ip", &["addr", "add", &outside, "dev", &host.veth]);
@@ -354,7 +368,15 @@ impl Lab {
             let log = std::fs::File::create(dir.join("sshd.log")).unwrap();
             host.sshd = Some(
                 Command::new("ip")
-                    .args(["netns", "exec", &host.ns, "/usr/sbin/sshd", "-D", "-e", "-f"])
+                    .args([
+                        "netns",
+                        "exec",
+                        &host.ns,
+                        "/usr/sbin/sshd",
+                        "-D",
+                        "-e",
+                        "-f",
+                    ])
                     .arg(&config)
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
@@ -419,7 +441,7 @@ impl Lab {
     fn publish(&self, rev: &str, extra_hooks: &str, tag: &str) -> String {
         self.manifest.write(
             "lava.toml",
-            &service_manifest(&self.svc, rev, &self.events, extra_hooks),
+            &service_manifest(&self.svc, rev, PORT, &self.events, extra_hooks),
         );
         let commit = self.manifest.commit(tag);
         self.manifest.tag(tag);
@@ -432,7 +454,10 @@ impl Lab {
         let out = ansible_command("ansible-playbook", self.tmp())
             .args(["-i", "inventory.ini", "lava.deploy.lab"])
             .args(["-e", &format!("lava_instance={INSTANCE}")])
-            .args(["-e", &format!("lava_manifest_branch={}", self.manifest.url())])
+            .args([
+                "-e",
+                &format!("lava_manifest_branch={}", self.manifest.url()),
+            ])
             .args(["-e", &format!("lava_binary={}", self.binary.display())])
             .args(extra)
             .output()
@@ -470,7 +495,17 @@ impl Lab {
 fn ssh_keygen(path: &Path) {
     run_ok(
         "ssh-keygen",
-        &["-q", "-t", "ed25519", "-N", "", "-C", "lab", "-f", path.to_str().unwrap()],
+        &[
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "lab",
+            "-f",
+            path.to_str().unwrap(),
+        ],
     );
 }
 
@@ -609,7 +644,11 @@ fn a_lab_rolls_in_lockstep_and_stops_at_the_first_failed_check() {
     let Some(lab) = Lab::new() else {
         return;
     };
-    eprintln!("lab of {} hosts up in {:.1?}", HOSTS.len(), started.elapsed());
+    eprintln!(
+        "lab of {} hosts up in {:.1?}",
+        HOSTS.len(),
+        started.elapsed()
+    );
     lab.write_inventory(None);
     let r1 = lab.publish("v1", "", "r1");
 
@@ -621,7 +660,10 @@ fn a_lab_rolls_in_lockstep_and_stops_at_the_first_failed_check() {
     for host in &lab.hosts {
         assert_eq!(deploy[host.name].0, "changed", "{}", first.shown());
         assert_eq!(host.current(), "0001-r1", "{}", host.name);
-        assert_eq!(host.lock()["manifest"]["commit"].as_str(), Some(r1.as_str()));
+        assert_eq!(
+            host.lock()["manifest"]["commit"].as_str(),
+            Some(r1.as_str())
+        );
         assert_eq!(
             host.record()["source"]["branch"].as_str(),
             Some(format!("{}#{r1}", lab.manifest.url()).as_str()),
@@ -641,7 +683,12 @@ fn a_lab_rolls_in_lockstep_and_stops_at_the_first_failed_check() {
     let second = lab.playbook(&[]);
     assert_eq!(second.code, Some(0), "{}", second.shown());
     for host in ["localhost", "server1", "worker1", "worker2", "worker3"] {
-        assert_eq!(second.recap_of(host, "changed"), 0, "{host}: {}", second.shown());
+        assert_eq!(
+            second.recap_of(host, "changed"),
+            0,
+            "{host}: {}",
+            second.shown()
+        );
     }
     assert_eq!(lab.events().len(), HOSTS.len(), "no hook ran again");
 
@@ -662,7 +709,10 @@ fn a_lab_rolls_in_lockstep_and_stops_at_the_first_failed_check() {
         assert!(diff.contains("-svc: v1 ("), "{}: {diff}", host.name);
         assert!(diff.contains("+svc: v2 ("), "{}: {diff}", host.name);
         assert!(
-            diff.contains(&format!("+++ after: {} manifest {r2}", host.instance().display())),
+            diff.contains(&format!(
+                "+++ after: {} manifest {r2}",
+                host.instance().display()
+            )),
             "the diff names the host's instance and the commit: {diff}"
         );
     }
@@ -691,11 +741,18 @@ fn a_lab_rolls_in_lockstep_and_stops_at_the_first_failed_check() {
     for name in ["server1", "worker1"] {
         let host = lab.host(name);
         assert_eq!(host.current(), "0002-r2", "{name}");
-        assert_eq!(host.lock()["manifest"]["commit"].as_str(), Some(r2.as_str()));
+        assert_eq!(
+            host.lock()["manifest"]["commit"].as_str(),
+            Some(r2.as_str())
+        );
         assert_eq!(host.serving(), "v2", "{name}");
     }
     let worker2 = lab.host("worker2");
-    assert_eq!(worker2.current(), "0001-r1", "worker2 is back on its release");
+    assert_eq!(
+        worker2.current(),
+        "0001-r1",
+        "worker2 is back on its release"
+    );
     assert_eq!(worker2.serving(), "v1");
     let releases = worker2.record()["release"].as_array().unwrap().clone();
     assert_eq!(releases[1]["name"].as_str(), Some("0002-r2"));
@@ -718,4 +775,145 @@ fn a_lab_rolls_in_lockstep_and_stops_at_the_first_failed_check() {
         ]
     );
     eprintln!("lab test: {:.1?} in all", started.elapsed());
+}
+
+/// `ansible localhost -m lava.deploy.lava_deploy` on this machine: the
+/// module's own contract, without ssh or namespaces.
+struct Local {
+    env: Env,
+    svc: GitRepo,
+    manifest: GitRepo,
+    events: PathBuf,
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        let pid = self.env.root.join("instances/x/shared/run/pid");
+        if let Ok(pid) = std::fs::read_to_string(pid) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+    }
+}
+
+impl Local {
+    /// Runs the module with `args` (JSON) and returns what ansible printed
+    /// before the result (the diff) and the result, with `failed` set as
+    /// the result line said (ad-hoc output drops the key).
+    fn module(&self, args: serde_json::Value, flags: &[&str]) -> (String, serde_json::Value) {
+        let mut args = args;
+        args["name"] = "x".into();
+        args["root"] = self.env.root.to_string_lossy().into_owned().into();
+        args["binary"] = assert_cmd::cargo::cargo_bin("lava-deploy")
+            .to_string_lossy()
+            .into_owned()
+            .into();
+        let out = ansible_command("ansible", self.env.tmp.path())
+            .args(["localhost", "-c", "local", "-m", "lava.deploy.lava_deploy"])
+            .arg("-a")
+            .arg(args.to_string())
+            .args(flags)
+            .output()
+            .unwrap();
+        let run = Run::from(out);
+        let (before, result) = run
+            .stdout
+            .split_once("localhost | ")
+            .unwrap_or_else(|| panic!("no result:\n{}", run.shown()));
+        let (status, json) = result.split_once(" => ").expect("STATUS => {result}");
+        let mut value: serde_json::Value =
+            serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}:\n{}", run.shown()));
+        value["failed"] = (status == "FAILED!").into();
+        (before.to_owned(), value)
+    }
+}
+
+#[test]
+fn the_module_installs_upgrades_plans_and_removes_one_instance() {
+    if skip_without_tools(false) {
+        return;
+    }
+    let env = Env::new();
+    install_collection(&env.path("collections"));
+    let local = Local {
+        svc: service_repo(&env),
+        manifest: env.git_repo("manifest"),
+        events: env.path("events"),
+        env,
+    };
+    // This test's service runs in the machine's own network namespace.
+    let port = free_port();
+    let publish = |rev: &str, hooks: &str, tag: &str| {
+        let manifest = service_manifest(&local.svc, rev, port, &local.events, hooks);
+        local.manifest.write("lava.toml", &manifest);
+        local.manifest.commit(tag);
+        local.manifest.tag(tag);
+    };
+    publish("v1", "", "r1");
+    let branch = serde_json::json!({"manifest_branch": local.manifest.url()});
+    let instance = local.env.instance_dir("x");
+
+    // Check mode on a new instance: would install, lists the components as
+    // the manifest names them, writes nothing.
+    let (diff, result) = local.module(branch.clone(), &["--check", "--diff"]);
+    assert_eq!(result["changed"], true, "{result}");
+    assert_eq!(result["action"], "install");
+    assert!(
+        diff.contains(&format!("+svc: git {} rev v1", local.svc.url())),
+        "{diff}"
+    );
+    assert!(!instance.exists());
+
+    let (_, result) = local.module(branch.clone(), &[]);
+    assert_eq!(result["failed"], false, "{result}");
+    assert_eq!(result["changed"], true, "{result}");
+    assert_eq!(result["action"], "install");
+    assert_eq!(result["release"], "0001-r1");
+    assert_eq!(result["rolled_back"], false);
+    assert_eq!(result["changes"][0]["component"], "svc");
+    assert_eq!(result["manifest"]["commit"], local.manifest.head());
+
+    let (_, result) = local.module(branch.clone(), &[]);
+    assert_eq!(result["changed"], false, "idempotent: {result}");
+    assert_eq!(result["action"], "upgrade");
+
+    // A release whose check fails: rolled back by the binary, the task
+    // fails with its message and fields; the same pins are then refused.
+    publish("v2", "check = \"false\"\ncheck-timeout = \"1s\"", "r2");
+    let (_, result) = local.module(branch.clone(), &["--check"]);
+    assert_eq!(result["changed"], true, "{result}");
+    assert_eq!(result["changes"][0]["component"], "svc");
+    let (_, result) = local.module(branch.clone(), &[]);
+    assert_eq!(result["failed"], true, "{result}");
+    assert_eq!(result["rolled_back"], true);
+    assert_eq!(result["failed_release"], "0002-r2");
+    assert_eq!(result["release"], "0001-r1");
+    assert!(result["msg"]
+        .as_str()
+        .unwrap()
+        .contains("rolled back to release 0001-r1"));
+    let (_, result) = local.module(branch.clone(), &[]);
+    assert_eq!(result["failed"], true, "{result}");
+    assert!(
+        result["msg"].as_str().unwrap().contains("--retry-failed"),
+        "{result}"
+    );
+
+    // Removal: check mode keeps it, then it goes, then there is nothing to do.
+    let absent = serde_json::json!({"state": "absent"});
+    let (_, result) = local.module(absent.clone(), &["--check"]);
+    assert_eq!(result["changed"], true, "{result}");
+    assert!(instance.exists());
+    let (_, result) = local.module(absent.clone(), &[]);
+    assert_eq!(result["changed"], true, "{result}");
+    assert!(!instance.exists());
+    let (_, result) = local.module(absent, &[]);
+    assert_eq!(result["changed"], false, "{result}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
