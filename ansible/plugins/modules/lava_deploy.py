@@ -29,7 +29,7 @@ description:
     and after, one line per component, and every changed service setting.
 version_added: "0.1.0"
 author:
-  - lava-deploy authors
+  - lava-deploy authors (!UNKNOWN)
 requirements:
   - the C(lava-deploy) binary on the managed host (see O(binary))
 options:
@@ -203,7 +203,11 @@ manifest:
       C(describe) and C(file).
   returned: when the instance has a release, or in check mode for an upgrade
   type: dict
-  sample: {"source": "https://git.example.org/lab/manifest.git", "commit": "5f0c6e2d9a1b4c7e8f0a1b2c3d4e5f60718293a4", "describe": "2026.07", "file": "lava.toml"}
+  sample:
+    source: https://git.example.org/lab/manifest.git
+    commit: 5f0c6e2d9a1b4c7e8f0a1b2c3d4e5f60718293a4
+    describe: "2026.07"
+    file: lava.toml
 follows:
   description:
     - What the instance follows after the run (its manifest branch and file),
@@ -462,7 +466,7 @@ def absent(module, binary):
     diff = {"before": "instance %s (release %s)\n" % (name, entry.get("current")), "after": ""}
     if module.check_mode:
         module.exit_json(changed=True, diff=diff, **result)
-    rc, _, out, err = binary.run(["remove", name, "--yes"])
+    rc, dummy, out, err = binary.run(["remove", name, "--yes"])
     if rc != 0:
         module.fail_json(
             msg="lava-deploy remove failed (exit %d): %s" % (rc, last_line(err)), rc=rc, stdout=out, stderr=err, **result
