@@ -917,3 +917,129 @@ fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Stands in for `lava-worker`: writes its arguments where
+/// `FAKE_LAVA_WORKER_ARGS` says, then runs until killed, or exits at once
+/// when given `--crash`.
+const FAKE_LAVA_WORKER: &str = r#"#!/bin/sh
+echo "$*" >> "$FAKE_LAVA_WORKER_ARGS"
+case " $* " in *" --crash "*) exit 1;; esac
+exec sleep 600
+"#;
+
+fn alive(pid: &str) -> bool {
+    Command::new("kill")
+        .args(["-0", pid.trim()])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn the_worker_manifest_runs_lava_worker_against_the_server_its_lab_names() {
+    let env = Env::new();
+    // The hooks of manifests/lava-worker.toml as shipped, with the LAVA
+    // tree swapped for a small one and lava-worker for a stand-in: what is
+    // tested is the service part (environment, start, stop, check) and the
+    // documented override through `extends`.
+    // `extras` is dropped because this branch's reader does not know it
+    // yet (it lands with the python-trees work); it only matters to the
+    // LAVA tree, which is removed here anyway.
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/lava-worker.toml"),
+    )
+    .unwrap();
+    let worker_toml: String = shipped
+        .lines()
+        .filter(|line| !line.starts_with("extras"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let tree = env.tagged_repo("tree", "README", &[("v1", "tree\n")]);
+    let manifest = env.git_repo("manifest");
+    let lab_worker = |args: &str| {
+        format!(
+            "[manifest]\nextends = \"lava-worker.toml\"\n\n\
+             [components.lava]\nremove = true\n\n\
+             [components.tree]\ngit = \"{}\"\nrev = \"v1\"\n\n\
+             [environment]\nLAVA_SERVER_URL = \"http://lava.lab.test:8000/\"\n\
+             LAVA_WORKER_ARGS = \"{args}\"\n\n\
+             [hooks]\ncheck-timeout = \"5s\"\ncheck-interval = \"500ms\"\n",
+            tree.url()
+        )
+    };
+    manifest.write("lava-worker.toml", &worker_toml);
+    manifest.write("lab-worker.toml", &lab_worker("--name w1"));
+    manifest.commit("r1");
+    manifest.tag("r1");
+
+    let fake_bin = env.path("fake-bin");
+    std::fs::create_dir_all(&fake_bin).unwrap();
+    let fake = fake_bin.join("lava-worker");
+    std::fs::write(&fake, FAKE_LAVA_WORKER).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let args_file = env.path("worker-args");
+    let path = format!(
+        "{}:{}",
+        fake_bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let lava = |args: &[&str]| {
+        env.cmd()
+            .env("PATH", &path)
+            .env("FAKE_LAVA_WORKER_ARGS", &args_file)
+            .args(args)
+            .assert()
+    };
+    let shared = env.instance_dir("w").join("shared");
+    let pid_file = shared.join("run/lava-worker.pid");
+    struct Stop(PathBuf);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            if let Ok(pid) = std::fs::read_to_string(&self.0) {
+                let _ = Command::new("kill").arg(pid.trim()).status();
+            }
+        }
+    }
+    let _stop = Stop(pid_file.clone());
+
+    lava(&[
+        "install",
+        "w",
+        "--manifest-branch",
+        &manifest.url(),
+        "--cfg",
+        "lab-worker.toml",
+    ])
+    .success();
+    let first_pid = std::fs::read_to_string(&pid_file).unwrap();
+    assert!(alive(&first_pid), "lava-worker runs after the install");
+    let started = std::fs::read_to_string(&args_file).unwrap();
+    assert_eq!(
+        started.trim(),
+        format!(
+            "--url http://lava.lab.test:8000/ --worker-dir {shared}/var/lib/lava-worker \
+             --log-file {shared}/var/log/lava-worker.log --name w1",
+            shared = shared.display()
+        )
+    );
+
+    // A worker that cannot start fails the check: the release is rolled
+    // back and the previous worker runs again, alone.
+    manifest.write("lab-worker.toml", &lab_worker("--name w1 --crash"));
+    manifest.commit("r2");
+    manifest.tag("r2");
+    lava(&["upgrade", "w"])
+        .code(1)
+        .stderr(predicates::str::contains("rolled back to release 0001-r1"));
+    assert_eq!(env.current("w"), "0001-r1");
+    assert!(!alive(&first_pid), "the r1 worker was stopped for r2");
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    assert!(alive(&pid), "the r1 worker runs again");
+    let runs: Vec<String> = std::fs::read_to_string(&args_file)
+        .unwrap()
+        .lines()
+        .map(|l| l.rsplit(' ').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(runs, ["w1", "--crash", "w1"]);
+}
