@@ -2,6 +2,8 @@
 //! run by real `ansible-playbook` over real ssh against hosts made of
 //! network namespaces — one server and three workers, each with its own
 //! sshd, address and lava-deploy root — deploying a small real service.
+//! Beside it, the module alone on this machine (`ansible localhost`), and
+//! the hooks of `manifests/lava-worker.toml` with a stand-in `lava-worker`.
 //!
 //! Needs `ansible-core`, Debian's `openssh-server` and `iproute2`
 //! (`tools/test` installs them) and, for the lab, `CAP_NET_ADMIN` to make
@@ -127,6 +129,8 @@ fn ansible_command(program: &str, tmp: &Path) -> Command {
         .env("ANSIBLE_NOCOLOR", "1")
         .env("ANSIBLE_STDOUT_CALLBACK", "default")
         .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
+        // Ansible refuses to run without a UTF-8 locale; C.UTF-8 is always there.
+        .env("LC_ALL", "C.UTF-8")
         .env_remove("LAVA_ROOT")
         .env_remove("LAVA_MANIFEST_BRANCH")
         .env_remove("LAVA_BUILDOUT_CFG");
