@@ -902,6 +902,17 @@ fn the_module_installs_upgrades_plans_and_removes_one_instance() {
         "{result}"
     );
 
+    // Both flags reach the binary: the failed pins are built again, and
+    // without hooks nothing checks them.
+    let mut forced = branch.clone();
+    forced["retry_failed"] = true.into();
+    forced["no_hooks"] = true.into();
+    let (_, result) = local.module(forced, &[]);
+    assert_eq!(result["failed"], false, "{result}");
+    assert_eq!(result["changed"], true, "{result}");
+    assert_eq!(result["release"], "0003-r2");
+    assert_eq!(result["hooks"], serde_json::json!([]));
+
     // Removal: check mode keeps it, then it goes, then there is nothing to do.
     let absent = serde_json::json!({"state": "absent"});
     let (_, result) = local.module(absent.clone(), &["--check"]);

@@ -424,7 +424,8 @@ def present(module, binary):
     if module.check_mode:
         if action == "install":
             check_install(module, binary, entry)
-        check_upgrade(module, binary, entry)
+        else:
+            check_upgrade(module, binary, entry)
     args = [action, name, "--json"] + source_args(params)
     if action == "upgrade" and params["retry_failed"]:
         args.append("--retry-failed")
