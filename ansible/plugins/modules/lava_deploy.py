@@ -25,8 +25,10 @@ description:
     itself; the module then fails and returns RV(rolled_back) and
     RV(failed_release).
   - Check mode asks the binary for its plan (C(lava-deploy plan --json)) and
-    changes nothing on the host. Diff mode shows every component's pin before
-    and after, one line per component, and every changed service setting.
+    changes nothing in the instance (the binary may fill its shared cache
+    under the root while resolving). Diff mode shows every component's pin
+    before and after, one line per component, and every changed service
+    setting.
 version_added: "0.1.0"
 author:
   - lava-deploy authors (!UNKNOWN)
