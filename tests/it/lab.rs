@@ -1058,3 +1058,68 @@ fn the_worker_manifest_runs_lava_worker_against_the_server_its_lab_names() {
         .collect();
     assert_eq!(runs, ["w1", "--crash", "w1"]);
 }
+
+#[test]
+fn a_failed_server_ends_the_playbook_before_any_worker() {
+    if skip_without_tools(false) {
+        return;
+    }
+    // The playbook's ordering needs no ssh to be tested: two hosts of this
+    // machine (local connection), each with its own root.
+    let env = Env::new();
+    let tmp = env.tmp.path().to_owned();
+    install_collection(&tmp.join("collections"));
+    let svc = service_repo(&env);
+    let manifest = env.git_repo("manifest");
+    manifest.write(
+        "lava.toml",
+        &service_manifest(
+            &svc,
+            "v1",
+            free_port(),
+            &tmp.join("events"),
+            "check = 'test -z \"$LAB_SICK\"'\ncheck-timeout = \"1s\"",
+        ),
+    );
+    manifest.commit("r1");
+    let root = |host: &str| tmp.join(host).join("lava");
+    std::fs::write(
+        tmp.join("inventory.ini"),
+        format!(
+            "[servers]\nserver1 lava_root={} lava_environment='{{\"LAB_SICK\": \"1\"}}'\n\
+             [workers]\nworker1 lava_root={}\n\
+             [all:vars]\nansible_connection=local\nansible_python_interpreter={}\n",
+            root("server1").display(),
+            root("worker1").display(),
+            run_ok("python3", &["-c", "import sys; print(sys.executable)"]).trim(),
+        ),
+    )
+    .unwrap();
+    let out = ansible_command("ansible-playbook", &tmp)
+        .args(["-i", "inventory.ini", "lava.deploy.lab"])
+        .args(["-e", "lava_instance=lab"])
+        .args(["-e", &format!("lava_manifest_branch={}", manifest.url())])
+        .args([
+            "-e",
+            &format!("lava_binary={}", stripped_binary(&tmp).display()),
+        ])
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_ne!(run.code, Some(0), "{}", run.shown());
+    assert!(run.stdout.contains("fatal: [server1]"), "{}", run.shown());
+    assert!(
+        run.stdout
+            .contains("there is no earlier release to return to"),
+        "{}",
+        run.shown()
+    );
+    assert!(
+        !run.recap().contains_key("worker1"),
+        "no worker may deploy after a failed server: {}",
+        run.shown()
+    );
+    assert!(!root("worker1").exists(), "worker1 untouched");
+    // The server's first release failed its check: nothing stays current.
+    assert!(!root("server1").join("instances/lab/code/current").exists());
+}
