@@ -98,6 +98,37 @@ fn run_ok(program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Stops every process working in `dir` (a test's temp dir): the services
+/// its hooks started. lava-deploy cannot stop them itself where no hook
+/// says how: after a first install whose check failed, or `remove`.
+fn stop_processes_under(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) else {
+            continue;
+        };
+        // A removed release's directory reads as "PATH (deleted)".
+        if cwd.starts_with(dir) {
+            let _ = Command::new("kill").arg(&pid).status();
+        }
+    }
+}
+
+/// Calls `stop_processes_under` when the test ends, passed or not.
+struct StopUnder(PathBuf);
+
+impl Drop for StopUnder {
+    fn drop(&mut self) {
+        stop_processes_under(&self.0);
+    }
+}
+
 /// The collection as a user installs it, into `dir`.
 fn install_collection(dir: &Path) {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("ansible");
@@ -241,6 +272,7 @@ impl Drop for Lab {
                 .stderr(Stdio::null())
                 .status();
         }
+        stop_processes_under(self.env.tmp.path());
     }
 }
 
@@ -792,10 +824,8 @@ struct Local {
 
 impl Drop for Local {
     fn drop(&mut self) {
-        let pid = self.env.root.join("instances/x/shared/run/pid");
-        if let Ok(pid) = std::fs::read_to_string(pid) {
-            let _ = Command::new("kill").arg(pid.trim()).status();
-        }
+        // `state: absent` removes the instance, not the service it runs.
+        stop_processes_under(self.env.tmp.path());
     }
 }
 
@@ -1008,15 +1038,7 @@ fn the_worker_manifest_runs_lava_worker_against_the_server_its_lab_names() {
     };
     let shared = env.instance_dir("w").join("shared");
     let pid_file = shared.join("run/lava-worker.pid");
-    struct Stop(PathBuf);
-    impl Drop for Stop {
-        fn drop(&mut self) {
-            if let Ok(pid) = std::fs::read_to_string(&self.0) {
-                let _ = Command::new("kill").arg(pid.trim()).status();
-            }
-        }
-    }
-    let _stop = Stop(pid_file.clone());
+    let _stop = StopUnder(env.tmp.path().to_owned());
 
     lava(&[
         "install",
@@ -1068,6 +1090,7 @@ fn a_failed_server_ends_the_playbook_before_any_worker() {
     // machine (local connection), each with its own root.
     let env = Env::new();
     let tmp = env.tmp.path().to_owned();
+    let _stop = StopUnder(tmp.clone());
     install_collection(&tmp.join("collections"));
     let svc = service_repo(&env);
     let manifest = env.git_repo("manifest");
