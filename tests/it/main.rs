@@ -7,6 +7,7 @@ mod archives;
 mod buildout;
 mod faults;
 mod install;
+mod lab;
 mod lava_server;
 mod layers;
 mod lifecycle;
