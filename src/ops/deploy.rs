@@ -117,7 +117,6 @@ pub fn finish_switch(
         instance.write_record(record)?;
         return Ok(());
     };
-    tracing::error!("{failure}");
     if let Some(entry) = record.entry_mut(release) {
         entry.failed = Some(first_line(&failure.to_string()));
     }

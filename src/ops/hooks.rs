@@ -210,9 +210,10 @@ impl<'a> Hooks<'a> {
             if Instant::now() + hooks.check_interval() >= deadline {
                 report.hooks.extend(runs);
                 return Err(Error::Failed(anyhow::anyhow!(
-                    "the health check of release {} did not pass within {} ({attempts} attempts); last failure: {failure}",
+                    "the health check of release {} did not pass within {} ({attempts} {}); last failure: {failure}",
                     target.release,
-                    humantime::format_duration(hooks.check_timeout())
+                    humantime::format_duration(hooks.check_timeout()),
+                    if attempts == 1 { "attempt" } else { "attempts" }
                 )));
             }
             tracing::debug!("check of {} not passing yet: {failure}", target.release);

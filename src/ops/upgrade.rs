@@ -133,8 +133,11 @@ pub struct Plan {
     pub current: Option<ReleaseName>,
     pub manifest: LockedManifest,
     pub up_to_date: bool,
-    /// `upgrade` would change `current` (the opposite of `up_to_date`).
+    /// `upgrade` would change `current` or the instance record: a new
+    /// release, or only the manifest source the instance follows.
     pub changed: bool,
+    /// The instance would follow another manifest branch or file.
+    pub source_changed: bool,
     pub components: Vec<ComponentChange>,
     /// `[shared]`, `[environment]` and `[hooks]` settings that would change.
     pub service: Vec<SettingChange>,
@@ -155,10 +158,12 @@ pub fn plan(ctx: &Context, name: &str, asked: &SourceRequest) -> Result<Plan> {
     super::overrides::apply(&instance, &mut lock)?;
     let current = instance.current_lock()?;
     let up_to_date = current.as_ref().is_some_and(|(_, l)| l.same_build(&lock));
+    let source_changed = record.source != selection.to_record();
     Ok(Plan {
         instance: instance.name.to_string(),
         up_to_date,
-        changed: !up_to_date,
+        changed: !up_to_date || source_changed,
+        source_changed,
         current: current.as_ref().map(|(r, _)| r.clone()),
         components: diff(current.as_ref().map(|(_, l)| l), &lock),
         service: service_diff(current.as_ref().map(|(_, l)| l), &lock),
