@@ -10,6 +10,7 @@ mod install;
 mod layers;
 mod local;
 mod manifests;
+mod network;
 mod python;
 mod releases;
 mod safety;
