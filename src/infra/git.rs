@@ -305,6 +305,7 @@ impl Mirror {
             return Ok(None);
         }
         tracing::debug!("fetching {}", self.url);
+        let started = std::time::Instant::now();
         let mut attempt: u32 = 0;
         loop {
             attempt = attempt.saturating_add(1);
@@ -314,7 +315,10 @@ impl Mirror {
                 self.fetch_for(&repo, rev)
             };
             match result {
-                Ok(note) => return Ok(note),
+                Ok(note) => {
+                    tracing::debug!("{}: fetched in {:.0?}", self.url, started.elapsed());
+                    return Ok(note);
+                }
                 Err(FetchError::Git(err)) if is_transient(&err) && attempt <= self.retries => {
                     let wait = super::retry::retry_delay(attempt);
                     tracing::warn!(

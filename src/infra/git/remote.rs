@@ -182,6 +182,15 @@ impl Advertised {
     }
 }
 
+/// Points `name` at `oid`, writing nothing when it already does (a no-op
+/// upgrade following a branch leaves the mirror untouched).
+fn set_ref(repo: &Repository, name: &str, oid: Oid) -> std::result::Result<(), git2::Error> {
+    if repo.refname_to_id(name).ok() != Some(oid) {
+        repo.reference(name, oid, true, "lava-deploy")?;
+    }
+    Ok(())
+}
+
 /// The server would not give a commit by its id: libgit2 saw no
 /// `allow-*-sha1-in-want` capability, or the server said "not our ref".
 fn refused_by_id(err: &git2::Error) -> bool {
@@ -213,7 +222,7 @@ impl Mirror {
                     head,
                 } => {
                     for (name, oid) in present {
-                        repo.reference(&name, oid, true, "lava-deploy: already here")?;
+                        set_ref(repo, &name, oid)?;
                     }
                     if !fetch.is_empty() {
                         let mut options = fetch_options(&auth, 1);
@@ -222,7 +231,7 @@ impl Mirror {
                             .fetch(&fetch, Some(&mut options), None)?;
                     }
                     if let Some(head) = head {
-                        repo.reference(REMOTE_HEAD, head, true, "lava-deploy: default branch")?;
+                        set_ref(repo, REMOTE_HEAD, head)?;
                     }
                     Ok(Step::Done)
                 }
