@@ -210,6 +210,13 @@ fn tags_are_fetched_shallow_over_smart_http() {
         http.requests() > 0,
         "the fetches went through the HTTP server"
     );
+    // The manifest's default branch: its tip, tagged 2012.08, is already here.
+    let manifest_mirror = mirror(&env, "manifest");
+    env.run(&["upgrade", "x", "--manifest-branch", &http.url("manifest")])
+        .success()
+        .stdout(predicate::str::contains("now follows"));
+    assert_eq!(commit_count(&manifest_mirror), 2, "nothing fetched");
+    assert_eq!(env.current("x"), "0002-2012.08");
 }
 
 #[test]

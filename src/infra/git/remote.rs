@@ -45,6 +45,11 @@ enum Plan {
 /// How one fetch went on.
 enum Step {
     Done,
+    /// The server cannot fetch shallow: these refspecs again, whole.
+    Deep {
+        fetch: Vec<String>,
+        head: Option<Oid>,
+    },
     /// Fetch every branch and tag with their history; the note says why
     /// when it is not the plan's own choice.
     Everything(Option<String>),
@@ -226,9 +231,13 @@ impl Mirror {
                     }
                     if !fetch.is_empty() {
                         let mut options = fetch_options(&auth, 1);
-                        connection
-                            .remote()
-                            .fetch(&fetch, Some(&mut options), None)?;
+                        let fetched = connection.remote().fetch(&fetch, Some(&mut options), None);
+                        match fetched {
+                            Err(err) if err.message().contains("support shallow") => {
+                                return Ok(Step::Deep { fetch, head });
+                            }
+                            other => other?,
+                        }
                     }
                     if let Some(head) = head {
                         set_ref(repo, REMOTE_HEAD, head)?;
@@ -255,6 +264,23 @@ impl Mirror {
         })();
         match auth_failure(result, auth, &self.url)? {
             Step::Done => Ok(None),
+            Step::Deep { fetch, head } => {
+                tracing::warn!(
+                    "{} cannot send shallow history; fetching {} with its whole history",
+                    self.url,
+                    fetch.join(" ")
+                );
+                let mut remote = repo.remote_anonymous(&self.url)?;
+                let auth = RefCell::new(AuthAttempts::default());
+                let mut options = fetch_options(&auth, 0);
+                let result = remote.fetch(&fetch, Some(&mut options), None);
+                drop(options);
+                auth_failure(result, auth, &self.url)?;
+                if let Some(head) = head {
+                    set_ref(repo, REMOTE_HEAD, head)?;
+                }
+                Ok(None)
+            }
             Step::Everything(note) => {
                 match (&note, rev) {
                     (Some(note), Some(rev)) => tracing::warn!(
