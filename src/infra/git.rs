@@ -69,12 +69,6 @@ pub struct ResolvedRev {
 
 impl GitCache {
     pub fn new(cache: &Cache, offline: bool, retries: u32, jobs: usize) -> Self {
-        // libgit2 hashes every object it reads again (SHA-1 with collision
-        // detection): a third of the CPU time of an export, measured. Every
-        // object id in a mirror was computed from the object's content when
-        // its pack was indexed at fetch time, so reads trust the mirror as
-        // `git checkout` does. Process-wide; setting it again is harmless.
-        git2::opts::strict_hash_verification(false);
         GitCache {
             db: cache.bucket(Bucket::Git).join("db"),
             previous: cache
@@ -110,6 +104,20 @@ impl GitCache {
             jobs: self.jobs,
         })
     }
+}
+
+/// Opens a mirror. Before the first one: libgit2 hashes every object it
+/// reads again (SHA-1 with collision detection), a third of the CPU time
+/// of an export, measured. Every object id in a mirror was computed from
+/// the object's content when its pack was indexed at fetch time, so reads
+/// trust the mirror as `git checkout` does. Done here, not at start-up:
+/// libgit2's first use costs ~25 ms (it loads the system's CA
+/// certificates), which commands that never open a repository should not pay.
+fn open_bare(path: &Path) -> Result<Repository> {
+    static TRUST_READS: std::sync::Once = std::sync::Once::new();
+    TRUST_READS.call_once(|| git2::opts::strict_hash_verification(false));
+    Repository::open_bare(path)
+        .with_context(|| format!("cannot open git mirror {}", path.display()))
 }
 
 /// A fresh bare repository, built beside its place and renamed into it so a
@@ -244,13 +252,7 @@ pub struct Mirror {
 
 impl Mirror {
     pub fn open(&self) -> Result<Repository> {
-        Repository::open_bare(&self.path).with_context(|| {
-            format!(
-                "cannot open git mirror {} of {}",
-                self.path.display(),
-                self.url
-            )
-        })
+        open_bare(&self.path).with_context(|| format!("the mirror of {}", self.url))
     }
 
     /// Finds `rev` (tag, branch, commit; `None`: default branch), fetching
@@ -497,9 +499,7 @@ pub struct GitTree {
 
 impl GitTree {
     fn open(&self) -> Result<(Repository, Oid)> {
-        let repo = Repository::open_bare(&self.repo)
-            .with_context(|| format!("cannot open git mirror {}", self.repo.display()))?;
-        Ok((repo, self.tree))
+        Ok((open_bare(&self.repo)?, self.tree))
     }
 
     pub fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>> {

@@ -5,6 +5,7 @@
 //! fraction of what the disk takes.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{bail, Context, Result};
 use fs_err as fs;
@@ -13,6 +14,9 @@ use git2::{Oid, Repository};
 /// Below this many files one thread writes them all: starting threads and
 /// opening the repository again would cost more than it saves.
 const PARALLEL_FROM: usize = 200;
+
+/// Files a thread takes at once.
+const RUN: usize = 32;
 
 /// A file to write: where, which blob, its git mode.
 struct Entry {
@@ -36,22 +40,25 @@ pub fn export_tree(repo: &Path, tree: Oid, dest: &Path, jobs: usize) -> Result<(
         return entries.iter().try_for_each(|e| write_entry(&handle, e));
     }
     drop(handle);
-    // Thread i takes entries i, i + threads, …: sizes even out.
+    // Threads take runs of consecutive files (mostly one directory, whose
+    // lock in the kernel they then do not fight over) until none are left.
+    let next = AtomicUsize::new(0);
     let lanes: Vec<usize> = (0..threads).collect();
-    let results = crate::infra::parallel::parallel_map(&lanes, threads, |&lane| {
+    let results = crate::infra::parallel::parallel_map(&lanes, threads, |_| {
         let handle = open(repo)?;
-        entries
-            .iter()
-            .skip(lane)
-            .step_by(threads)
-            .try_for_each(|e| write_entry(&handle, e))
+        loop {
+            let start = next.fetch_add(RUN, Ordering::Relaxed);
+            let Some(run) = entries.get(start..(start + RUN).min(entries.len())) else {
+                return Ok(());
+            };
+            run.iter().try_for_each(|e| write_entry(&handle, e))?;
+        }
     });
     results.into_iter().collect()
 }
 
 fn open(repo: &Path) -> Result<Repository> {
-    Repository::open_bare(repo)
-        .with_context(|| format!("cannot open git mirror {}", repo.display()))
+    super::open_bare(repo)
 }
 
 /// Makes the directories of `tree` under `dest` and lists its files.
