@@ -448,3 +448,37 @@ fn a_git_v1_cache_is_taken_over_ref_by_ref_after_checking() {
     // The old cache is only read.
     assert!(old_tool.join("refs/tags/bogus").is_file());
 }
+
+#[test]
+fn abbreviated_commits_fetch_history_unless_they_abbreviate_a_tip() {
+    let env = Env::new();
+    let srv = env.path("srv");
+    let (_tool, commits) = history_repo(&srv.join("tool"));
+    let (_other, other_commits) = history_repo(&srv.join("other"));
+    let daemon = GitDaemon::start(&srv);
+    // commits[3] is no ref's tip; other_commits[2] is v1's commit.
+    let text = format!(
+        "[manifest]\nallow-unpinned = true\n{}{}",
+        component("tool", &daemon.url("tool"), Some(&commits[3][..7])),
+        component("other", &daemon.url("other"), Some(&other_commits[2][..7]))
+    );
+    served_manifest(&srv, &text, None);
+    env.run(&["install", "x", "--manifest-branch", &daemon.url("manifest")])
+        .success();
+    assert_eq!(version_in(&env, "x", "tool"), "4\n");
+    assert_eq!(version_in(&env, "x", "other"), "3\n");
+    let lock = env.current_lock("x");
+    assert_eq!(
+        lock["components"]["tool"]["commit"].as_str(),
+        Some(commits[3].as_str()),
+        "recorded in full"
+    );
+    // Only history can say what commits[3] abbreviates.
+    let tool_mirror = mirror(&env, "tool");
+    assert!(!is_shallow(&tool_mirror));
+    assert_eq!(commit_count(&tool_mirror), 5);
+    // v1's commit is a tag's tip: the tag alone, shallow.
+    let other_mirror = mirror(&env, "other");
+    assert!(is_shallow(&other_mirror));
+    assert_eq!(commit_count(&other_mirror), 1);
+}
