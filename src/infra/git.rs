@@ -443,9 +443,9 @@ fn auth_failure<T>(
 fn lookup_immutable(repo: &Repository, rev: Option<&str>) -> Option<ResolvedRev> {
     let rev = rev?;
     if is_full_commit(rev) {
-        let commit = repo.find_commit(Oid::from_str(rev).ok()?).ok()?;
-        return Some(ResolvedRev {
-            commit: commit.id(),
+        let commit = Oid::from_str(rev).ok()?;
+        return is_whole(repo, commit).then_some(ResolvedRev {
+            commit,
             kind: RevKind::Commit,
         });
     }
@@ -454,6 +454,29 @@ fn lookup_immutable(repo: &Repository, rev: Option<&str>) -> Option<ResolvedRev>
         commit,
         kind: RevKind::Tag,
     })
+}
+
+/// The object leads to a commit the mirror holds whole: each parent is
+/// here, or the commit is a shallow boundary. libgit2 moves a fetched pack
+/// into place before it records the new boundaries, so a run killed in
+/// between leaves commits whose parents are neither; pointing a ref at one
+/// would break every later negotiation. Such a commit is fetched again.
+fn is_whole(repo: &Repository, oid: Oid) -> bool {
+    let Ok(commit) = repo
+        .find_object(oid, None)
+        .and_then(|object| object.peel_to_commit())
+    else {
+        return false;
+    };
+    let Ok(odb) = repo.odb() else {
+        return false;
+    };
+    commit.parent_ids().all(|parent| odb.exists(parent))
+        || fs::read_to_string(repo.path().join("shallow")).is_ok_and(|roots| {
+            roots
+                .lines()
+                .any(|line| line.trim() == commit.id().to_string())
+        })
 }
 
 fn lookup(repo: &Repository, rev: Option<&str>) -> Option<ResolvedRev> {

@@ -482,3 +482,41 @@ fn abbreviated_commits_fetch_history_unless_they_abbreviate_a_tip() {
     assert!(is_shallow(&other_mirror));
     assert_eq!(commit_count(&other_mirror), 1);
 }
+
+#[test]
+fn a_fetch_killed_before_it_recorded_the_shallow_boundary_is_repaired() {
+    let env = Env::new();
+    let srv = env.path("srv");
+    let (tool, commits) = history_repo(&srv.join("tool"));
+    tool.git(&["branch", "stable", &commits[2]]);
+    let daemon = GitDaemon::start(&srv);
+    let url = daemon.url("tool");
+    let manifest = served_manifest(&srv, &component("tool", &url, Some(&commits[2])), None);
+    env.run(&["install", "x", "--manifest-branch", &daemon.url("manifest")])
+        .success();
+    // libgit2 moves a fetched pack into place, then records the shallow
+    // boundaries, then the refs: a run killed in between leaves the
+    // commit here with neither its parent nor a record of the boundary.
+    let tool_mirror = mirror(&env, "tool");
+    std::fs::remove_file(tool_mirror.join("shallow")).unwrap();
+    git(&tool_mirror, &["update-ref", "-d", "refs/tags/v1"]);
+    // A branch whose tip is that commit: it must be fetched again, not
+    // pointed at the commit that is here (every later negotiation would
+    // then walk into the missing parent).
+    let text = |rev: &str| {
+        format!(
+            "[manifest]\nallow-unpinned = true\n{}",
+            component("tool", &url, Some(rev))
+        )
+    };
+    manifest.write("lava.toml", &text("stable"));
+    manifest.commit("stable");
+    env.run(&["upgrade", "x"]).success();
+    let shallow = std::fs::read_to_string(tool_mirror.join("shallow")).unwrap();
+    assert!(shallow.contains(&commits[2]), "{shallow}");
+    manifest.write("lava.toml", &text("v2"));
+    manifest.commit("v2");
+    env.run(&["upgrade", "x"]).success();
+    assert_eq!(version_in(&env, "x", "tool"), "5\n");
+    assert_eq!(commit_count(&tool_mirror), 2);
+}

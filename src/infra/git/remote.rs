@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use git2::{Direction, Oid, RemoteHead, Repository};
 
 use super::{
-    auth_failure, callbacks, fetch_options, is_short_commit, AuthAttempts, FetchError, Mirror,
-    REMOTE_HEAD,
+    auth_failure, callbacks, fetch_options, is_short_commit, is_whole, AuthAttempts, FetchError,
+    Mirror, REMOTE_HEAD,
 };
 use crate::core::names::is_full_commit;
 
@@ -168,8 +168,7 @@ impl Advertised {
                 }
             }
         }
-        let odb = repo.odb().ok();
-        let have = |oid: Oid| odb.as_ref().is_some_and(|odb| odb.exists(oid));
+        let have = |oid: Oid| is_whole(repo, oid);
         let mut present = Vec::new();
         let mut fetch = Vec::new();
         for (remote, local, oid) in wanted {
