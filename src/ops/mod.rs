@@ -83,7 +83,7 @@ impl Context {
     pub fn new(settings: Settings) -> Self {
         let root = Root::new(settings.root.clone());
         let cache = Cache::new(root.cache_dir());
-        let git = GitCache::new(&cache, settings.offline, settings.retries);
+        let git = GitCache::new(&cache, settings.offline, settings.retries, settings.jobs);
         Context {
             settings,
             root,

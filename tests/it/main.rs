@@ -13,6 +13,7 @@ mod layers;
 mod lifecycle;
 mod local;
 mod manifests;
+mod network;
 mod python;
 mod releases;
 mod safety;

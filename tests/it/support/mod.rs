@@ -7,6 +7,7 @@ pub mod faults;
 pub mod git;
 pub mod http;
 pub mod index;
+pub mod serve;
 pub mod signing;
 
 use std::path::{Path, PathBuf};
