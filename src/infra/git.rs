@@ -9,8 +9,11 @@
 //! machine are mirrored whole, their objects hardlinked (`git clone
 //! --local`), which costs less than any transport.
 
+mod auth;
+mod describe;
 mod export;
 mod remote;
+mod tree;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -22,7 +25,10 @@ use git2::{Oid, Repository};
 use crate::core::names::is_full_commit;
 use crate::infra::cache::{self, Bucket, Cache};
 
+use auth::{auth_failure, callbacks, fetch_options, is_transient, AuthAttempts, FetchError};
+pub use describe::Described;
 pub use export::export_tree;
+pub use tree::GitTree;
 
 /// Where the default branch's commit lands in a mirror.
 const REMOTE_HEAD: &str = "refs/lava/remote-HEAD";
@@ -113,7 +119,7 @@ impl GitCache {
 /// trust the mirror as `git checkout` does. Done here, not at start-up:
 /// libgit2's first use costs ~25 ms (it loads the system's CA
 /// certificates), which commands that never open a repository should not pay.
-fn open_bare(path: &Path) -> Result<Repository> {
+pub(super) fn open_bare(path: &Path) -> Result<Repository> {
     static TRUST_READS: std::sync::Once = std::sync::Once::new();
     TRUST_READS.call_once(|| git2::opts::strict_hash_verification(false));
     Repository::open_bare(path)
@@ -368,71 +374,6 @@ impl Mirror {
         auth_failure(result, auth, &self.url)
     }
 
-    /// `git describe --tags` of a commit, else `YYYYMMDD-<short commit>`.
-    /// In a shallow mirror only the tags fetched with the commit (those
-    /// pointing at it) can name it.
-    pub fn describe(&self, repo: &Repository, commit: Oid) -> String {
-        let described = repo.find_commit(commit).ok().and_then(|c| {
-            let mut options = git2::DescribeOptions::new();
-            options.describe_tags();
-            let describe = c.as_object().describe(&options).ok()?;
-            let mut format = git2::DescribeFormatOptions::new();
-            format.abbreviated_size(7);
-            describe.format(Some(&format)).ok()
-        });
-        described.unwrap_or_else(|| {
-            let time = repo
-                .find_commit(commit)
-                .map(|c| c.time().seconds())
-                .unwrap_or(0);
-            format!("{}-{:.7}", crate::core::time::date_yyyymmdd(time), commit)
-        })
-    }
-
-    /// What `git describe --tags --long --match '*[0-9]*'` says of
-    /// `commit` — the call setuptools-scm makes — as its parts. Without a
-    /// matching tag: no tag, and the distance counts every commit (as
-    /// setuptools-scm does).
-    pub fn describe_long(&self, commit: Oid) -> Result<Described> {
-        let repo = self.open()?;
-        let object = repo.find_commit(commit)?.into_object();
-        let short = object
-            .short_id()?
-            .as_str()
-            .context("abbreviated commit id is not text")?
-            .to_owned();
-        let mut options = git2::DescribeOptions::new();
-        options.describe_tags().pattern("*[0-9]*");
-        let described = object.describe(&options).ok().and_then(|d| {
-            let mut format = git2::DescribeFormatOptions::new();
-            format.always_use_long_format(true);
-            d.format(Some(&format)).ok()
-        });
-        // `TAG-N-gHASH`: split from the right, tags may contain dashes.
-        let parsed = described.as_deref().and_then(|text| {
-            let mut parts = text.rsplitn(3, '-');
-            let _hash = parts.next()?.strip_prefix('g')?;
-            let distance = parts.next()?.parse().ok()?;
-            Some((parts.next()?.to_owned(), distance))
-        });
-        Ok(match parsed {
-            Some((tag, distance)) => Described {
-                tag: Some(tag),
-                distance,
-                short,
-            },
-            None => {
-                let mut walk = repo.revwalk()?;
-                walk.push(commit)?;
-                Described {
-                    tag: None,
-                    distance: walk.count(),
-                    short,
-                }
-            }
-        })
-    }
-
     /// The files of `commit`, for reading a manifest branch.
     pub fn tree_at(&self, repo: &Repository, commit: Oid) -> Result<GitTree> {
         Ok(GitTree {
@@ -447,50 +388,6 @@ impl Mirror {
         let repo = self.open()?;
         let tree = repo.find_commit(commit)?.tree_id();
         export_tree(&self.path, tree, dest, self.jobs)
-    }
-}
-
-/// A commit as `git describe --tags --long` sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Described {
-    /// The nearest tag with a digit in its name, if any.
-    pub tag: Option<String>,
-    /// Commits since that tag (or, without one, in the whole history).
-    pub distance: usize,
-    /// The abbreviated commit id.
-    pub short: String,
-}
-
-/// Fetch options shared by every fetch: credentials through `auth`, no
-/// tags beyond the refspecs, no FETCH_HEAD.
-fn fetch_options<'a>(auth: &'a RefCell<AuthAttempts>, depth: i32) -> git2::FetchOptions<'a> {
-    let mut options = git2::FetchOptions::new();
-    options
-        .download_tags(git2::AutotagOption::None)
-        .update_fetchhead(false)
-        .depth(depth);
-    options.remote_callbacks(callbacks(auth));
-    options
-}
-
-fn callbacks(auth: &RefCell<AuthAttempts>) -> git2::RemoteCallbacks<'_> {
-    let mut callbacks = git2::RemoteCallbacks::new();
-    callbacks.credentials(|url, username, allowed| auth.borrow_mut().next(url, username, allowed));
-    callbacks
-}
-
-/// Our own "everything was tried" (libgit2 relays it with its class and
-/// code appended), said plainly.
-fn auth_failure<T>(
-    result: std::result::Result<T, git2::Error>,
-    auth: RefCell<AuthAttempts>,
-    url: &str,
-) -> std::result::Result<T, FetchError> {
-    let auth = auth.into_inner();
-    match result {
-        Ok(value) => Ok(value),
-        Err(_) if auth.exhausted => Err(FetchError::Auth(auth.failure(url))),
-        Err(err) => Err(FetchError::Git(err)),
     }
 }
 
@@ -567,289 +464,7 @@ fn is_short_commit(rev: &str) -> bool {
     rev.len() >= 4 && rev.len() < 40 && rev.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// One tree of a mirror (a manifest branch at a commit), read in place.
-#[derive(Debug, Clone)]
-pub struct GitTree {
-    repo: PathBuf,
-    tree: Oid,
-    jobs: usize,
-}
-
-impl GitTree {
-    fn open(&self) -> Result<(Repository, Oid)> {
-        Ok((open_bare(&self.repo)?, self.tree))
-    }
-
-    pub fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>> {
-        let (repo, tree) = self.open()?;
-        let tree = repo.find_tree(tree)?;
-        let Ok(entry) = tree.get_path(Path::new(path)) else {
-            return Ok(None);
-        };
-        let object = entry.to_object(&repo)?;
-        Ok(object.as_blob().map(|blob| blob.content().to_vec()))
-    }
-
-    pub fn is_dir(&self, path: &str) -> Result<bool> {
-        let (repo, tree) = self.open()?;
-        let tree = repo.find_tree(tree)?;
-        Ok(tree
-            .get_path(Path::new(path))
-            .is_ok_and(|e| e.kind() == Some(git2::ObjectType::Tree)))
-    }
-
-    /// Every file, as branch paths.
-    pub fn files(&self) -> Result<Vec<String>> {
-        let (repo, tree) = self.open()?;
-        let tree = repo.find_tree(tree)?;
-        let mut files = Vec::new();
-        tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
-            if entry.kind() == Some(git2::ObjectType::Blob) {
-                files.push(format!("{dir}{}", entry.name().unwrap_or("")));
-            }
-            git2::TreeWalkResult::Ok
-        })?;
-        Ok(files)
-    }
-
-    /// The object id of the entry at `path`: it changes exactly when the
-    /// directory's contents do.
-    pub fn entry_id(&self, path: &str) -> Result<Oid> {
-        let (repo, tree) = self.open()?;
-        let tree = repo.find_tree(tree)?;
-        let entry = tree
-            .get_path(Path::new(path))
-            .with_context(|| format!("{path} is not a directory of the manifest branch"))?;
-        Ok(entry.id())
-    }
-
-    /// Writes the directory `path` to `dest`.
-    pub fn export_dir(&self, path: &str, dest: &Path) -> Result<()> {
-        let id = self.entry_id(path)?;
-        export_tree(&self.repo, id, dest, self.jobs)
-    }
-}
-
 fn peel_ref(repo: &Repository, name: &str) -> Option<Oid> {
     let reference = repo.find_reference(name).ok()?;
     Some(reference.peel_to_commit().ok()?.id())
-}
-
-/// How one fetch failed.
-enum FetchError {
-    Git(git2::Error),
-    /// Every way to log in was tried and refused; the message says which.
-    Auth(String),
-}
-
-/// Worth fetching again: the network failed (connection refused or reset,
-/// timeout, DNS, a 5xx answer, a cut-off response). Not: a refused login,
-/// a missing repository or revision, a bad URL, an error the server sent.
-/// libgit2 files most of these under a few classes, so a few messages are
-/// told apart by their text.
-fn is_transient(err: &git2::Error) -> bool {
-    use git2::{ErrorClass, ErrorCode};
-    let message = err.message();
-    match (err.code(), err.class()) {
-        (ErrorCode::Auth | ErrorCode::NotFound | ErrorCode::Certificate | ErrorCode::User, _) => {
-            false
-        }
-        (ErrorCode::Timeout, _) => true,
-        (_, ErrorClass::Net | ErrorClass::Os) => {
-            !(message.starts_with("unsupported URL protocol")
-                || message.starts_with("malformed URL")
-                || message.starts_with("remote error:"))
-        }
-        (_, ErrorClass::Http) => {
-            let status = message
-                .strip_prefix("unexpected http status code: ")
-                .and_then(|code| code.trim().parse::<u16>().ok());
-            matches!(status, Some(500..=599 | 429)) || message.contains("unexpected EOF")
-        }
-        _ => false,
-    }
-}
-
-/// The credentials offered during one fetch. libgit2 calls back after
-/// every refused credential, and would forever: each way is offered once
-/// (ssh-agent once per user name, the credential helper once, the default
-/// once), then the callback gives up, saying what was tried. The same
-/// bound as cargo's `with_authentication`.
-#[derive(Debug, Default)]
-struct AuthAttempts {
-    /// A user name was supplied for an ssh URL that had none.
-    username: bool,
-    /// User names offered to the ssh-agent.
-    ssh_agent: Vec<String>,
-    /// The git credential helper was asked: did it have credentials?
-    helper: Option<bool>,
-    default: bool,
-    /// Nothing was left to offer: the fetch failed on authentication.
-    exhausted: bool,
-}
-
-impl AuthAttempts {
-    fn next(
-        &mut self,
-        url: &str,
-        username: Option<&str>,
-        allowed: git2::CredentialType,
-    ) -> std::result::Result<git2::Cred, git2::Error> {
-        use git2::{Cred, CredentialType};
-        // An ssh URL without a user: libgit2 asks for one, then for a key.
-        if allowed.contains(CredentialType::USERNAME) && !self.username {
-            self.username = true;
-            return Cred::username(username.unwrap_or("git"));
-        }
-        if allowed.contains(CredentialType::SSH_KEY) {
-            let user = username.unwrap_or("git");
-            if !self.ssh_agent.iter().any(|tried| tried == user) {
-                self.ssh_agent.push(user.to_owned());
-                return Cred::ssh_key_from_agent(user);
-            }
-        }
-        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) && self.helper.is_none() {
-            let found = git2::Config::open_default()
-                .and_then(|config| Cred::credential_helper(&config, url, username));
-            self.helper = Some(found.is_ok());
-            if found.is_ok() {
-                return found;
-            }
-        }
-        if allowed.contains(CredentialType::DEFAULT) && !self.default {
-            self.default = true;
-            return Cred::default();
-        }
-        self.exhausted = true;
-        Err(git2::Error::new(
-            git2::ErrorCode::Auth,
-            git2::ErrorClass::Callback,
-            self.failure(url),
-        ))
-    }
-
-    /// "authentication to URL failed; tried: …; check …"
-    fn failure(&self, url: &str) -> String {
-        let mut tried: Vec<String> = self
-            .ssh_agent
-            .iter()
-            .map(|user| format!("ssh-agent as {user}"))
-            .collect();
-        let mut hints = Vec::new();
-        if !self.ssh_agent.is_empty() {
-            hints.push("that your ssh-agent holds a key the server accepts (ssh-add -l)");
-        }
-        match self.helper {
-            Some(true) => {
-                tried.push("git credential helper".to_owned());
-                hints.push("that the credentials of your git credential helper are still valid");
-            }
-            Some(false) => {
-                tried.push("git credential helper (it had no credentials)".to_owned());
-                hints.push("that a git credential helper (credential.helper) has credentials for this host");
-            }
-            None => {}
-        }
-        if self.default {
-            tried.push("default credentials".to_owned());
-        }
-        if tried.is_empty() {
-            return format!(
-                "authentication to {url} failed: the server wants a way of logging in \
-                 lava-deploy does not offer (ssh-agent, git credential helper)"
-            );
-        }
-        let mut message = format!(
-            "authentication to {url} failed; tried: {}",
-            tried.join(", ")
-        );
-        if !hints.is_empty() {
-            message.push_str(&format!("; check {}", hints.join(", and ")));
-        }
-        message
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use git2::CredentialType;
-
-    /// libgit2 over ssh: asks for a user name, then for a key, and after
-    /// each key the server refuses, for a key again. No ssh server needed:
-    /// the callback alone decides when to stop.
-    #[test]
-    fn ssh_agent_is_offered_once_per_user_then_the_callback_gives_up() {
-        let url = "ssh://git.example.org/lava.git";
-        let mut auth = AuthAttempts::default();
-        assert!(auth.next(url, None, CredentialType::USERNAME).is_ok());
-        assert!(auth.next(url, Some("git"), CredentialType::SSH_KEY).is_ok());
-        let Err(err) = auth.next(url, Some("git"), CredentialType::SSH_KEY) else {
-            panic!("ssh-agent offered twice for one user");
-        };
-        assert!(auth.exhausted);
-        assert_eq!(err.code(), git2::ErrorCode::Auth);
-        assert_eq!(
-            err.message(),
-            "authentication to ssh://git.example.org/lava.git failed; tried: ssh-agent as git; \
-             check that your ssh-agent holds a key the server accepts (ssh-add -l)"
-        );
-        // Another user name from the URL gets its own single try.
-        let mut auth = AuthAttempts::default();
-        assert!(auth
-            .next(url, Some("lava"), CredentialType::SSH_KEY)
-            .is_ok());
-        assert!(auth
-            .next(url, Some("lava"), CredentialType::SSH_KEY)
-            .is_err());
-    }
-
-    #[test]
-    fn default_credentials_are_offered_once() {
-        let url = "https://git.example.org/lava.git";
-        let mut auth = AuthAttempts::default();
-        assert!(auth.next(url, None, CredentialType::DEFAULT).is_ok());
-        let Err(err) = auth.next(url, None, CredentialType::DEFAULT) else {
-            panic!("default credentials offered twice");
-        };
-        assert!(err.message().contains("tried: default credentials"));
-    }
-
-    #[test]
-    fn only_network_failures_are_transient() {
-        use git2::{Error, ErrorClass, ErrorCode};
-        let transient = |code, class, message| is_transient(&Error::new(code, class, message));
-        assert!(transient(
-            ErrorCode::GenericError,
-            ErrorClass::Os,
-            "failed to connect to 127.0.0.1: Connection refused"
-        ));
-        assert!(transient(ErrorCode::Timeout, ErrorClass::Net, "timed out"));
-        assert!(transient(
-            ErrorCode::GenericError,
-            ErrorClass::Http,
-            "unexpected http status code: 502"
-        ));
-        assert!(!transient(
-            ErrorCode::GenericError,
-            ErrorClass::Http,
-            "unexpected http status code: 404"
-        ));
-        assert!(!transient(
-            ErrorCode::GenericError,
-            ErrorClass::Http,
-            "too many redirects or authentication replays"
-        ));
-        assert!(!transient(ErrorCode::Auth, ErrorClass::Callback, "refused"));
-        assert!(!transient(
-            ErrorCode::NotFound,
-            ErrorClass::Os,
-            "failed to resolve path '/gone'"
-        ));
-        assert!(!transient(
-            ErrorCode::GenericError,
-            ErrorClass::Net,
-            "unsupported URL protocol"
-        ));
-    }
 }
