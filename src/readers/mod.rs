@@ -6,6 +6,7 @@
 
 mod buildout;
 mod native;
+mod native_component;
 mod native_service;
 mod raw;
 
