@@ -39,21 +39,7 @@ pub fn rollback(
             .join(", ")
     };
     let target = match release {
-        Some(wanted) => releases
-            .iter()
-            .find(|r| {
-                r.as_str() == wanted
-                    || r.split_once('-')
-                        .is_some_and(|(n, _)| n.trim_start_matches('0') == wanted)
-            })
-            .cloned()
-            .ok_or_else(|| {
-                invalid!(
-                    "instance {} has no release {wanted:?}; its releases: {}",
-                    instance.name,
-                    listing()
-                )
-            })?,
+        Some(wanted) => instance.find_release(wanted)?,
         None => {
             let position = current
                 .as_ref()

@@ -109,6 +109,28 @@ impl Instance {
         Ok(releases)
     }
 
+    /// The complete release the user means by `wanted`: its full name or
+    /// its number (`3` for `0003-…`); else an error listing the releases.
+    pub fn find_release(&self, wanted: &str) -> Result<ReleaseName> {
+        let releases = self.releases()?;
+        releases
+            .iter()
+            .find(|r| {
+                r.as_str() == wanted
+                    || r.split_once('-')
+                        .is_some_and(|(n, _)| n.trim_start_matches('0') == wanted)
+            })
+            .cloned()
+            .ok_or_else(|| {
+                let names: Vec<&str> = releases.iter().map(ReleaseName::as_str).collect();
+                crate::invalid!(
+                    "instance {} has no release {wanted:?}; its releases: {}",
+                    self.name,
+                    names.join(", ")
+                )
+            })
+    }
+
     fn release_dir_names(&self) -> anyhow::Result<Vec<String>> {
         crate::infra::fs::dir_names_if_exists(&self.code_dir())
     }

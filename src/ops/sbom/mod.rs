@@ -17,7 +17,6 @@ use sha2::{Digest, Sha256};
 use super::Context;
 use crate::core::error::Result;
 use crate::core::lock::LockFile;
-use crate::core::names::ReleaseName;
 use crate::invalid;
 use items::{component_item, manifest_item, python_items};
 
@@ -104,23 +103,8 @@ pub struct Item {
 /// The bill of materials of `release` (default: current) of instance `name`.
 pub fn sbom(ctx: &Context, name: &str, release: Option<&str>) -> Result<Bom> {
     let (instance, record) = ctx.existing_instance(name)?;
-    let releases = instance.releases()?;
     let release = match release {
-        Some(wanted) => releases
-            .iter()
-            .find(|r| {
-                r.as_str() == wanted
-                    || r.split_once('-')
-                        .is_some_and(|(n, _)| n.trim_start_matches('0') == wanted)
-            })
-            .cloned()
-            .ok_or_else(|| {
-                let names: Vec<&str> = releases.iter().map(ReleaseName::as_str).collect();
-                invalid!(
-                    "instance {name} has no release {wanted:?}; its releases: {}",
-                    names.join(", ")
-                )
-            })?,
+        Some(wanted) => instance.find_release(wanted)?,
         None => instance.current_release().ok_or_else(|| {
             invalid!("instance {name} has no current release; name one with --release")
         })?,
