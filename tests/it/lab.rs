@@ -875,7 +875,7 @@ fn the_module_installs_upgrades_plans_and_removes_one_instance() {
         env,
     };
     // This test's service runs in the machine's own network namespace.
-    let port = free_port();
+    let port = crate::support::free_port();
     let publish = |rev: &str, hooks: &str, tag: &str| {
         let manifest = service_manifest(&local.svc, rev, port, &local.events, hooks);
         local.manifest.write("lava.toml", &manifest);
@@ -953,14 +953,6 @@ fn the_module_installs_upgrades_plans_and_removes_one_instance() {
     assert!(!instance.exists());
     let (_, result) = local.module(absent, &[]);
     assert_eq!(result["changed"], false, "{result}");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Stands in for `lava-worker`: writes its arguments where
@@ -1099,7 +1091,7 @@ fn a_failed_server_ends_the_playbook_before_any_worker() {
         &service_manifest(
             &svc,
             "v1",
-            free_port(),
+            crate::support::free_port(),
             &tmp.join("events"),
             "check = 'test -z \"$LAB_SICK\"'\ncheck-timeout = \"1s\"",
         ),

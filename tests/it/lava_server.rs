@@ -62,11 +62,7 @@ fn lava_server_2026_07_deploys_serves_and_upgrades_as_a_no_op() {
     repo.commit("LAVA 2026.07");
     repo.tag("2026.07");
     // The built-in manifest, pointed at that repository and a free port.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::free_port();
     let builtin = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/lava-server.toml"),
     )

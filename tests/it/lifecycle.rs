@@ -40,14 +40,6 @@ impl Drop for Lab {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Lab {
     fn new() -> Lab {
         let env = Env::new();
@@ -60,7 +52,7 @@ impl Lab {
             svc.tag(tag);
         }
         let manifest = env.git_repo("manifest");
-        let port = free_port();
+        let port = crate::support::free_port();
         let lab = Lab {
             env,
             svc,
@@ -458,7 +450,7 @@ fn hung_hooks_silent_checks_and_unknown_phases_fail_clearly() {
         .code(1)
         .stderr(predicate::str::contains("killed after the 1s timeout"));
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
-    let silent = free_port();
+    let silent = crate::support::free_port();
     lab.publish(
         "v2",
         &format!("check-url = \"http://127.0.0.1:{silent}/\"\ncheck-timeout = \"1s\""),

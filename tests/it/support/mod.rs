@@ -18,6 +18,7 @@ use tempfile::TempDir;
 
 pub use git::GitRepo;
 pub use http::HttpServer;
+pub use serve::free_port;
 
 /// Environment variables of the product, removed from every test run so the
 /// developer's own shell cannot leak in.
