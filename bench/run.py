@@ -39,7 +39,9 @@ TIME = "/usr/bin/time"
 # Upper bound for any single command the benchmark runs (keeps every step bounded).
 CMD_TIMEOUT = 600
 
-SCENARIOS = ("cold", "warm", "upgrade", "python")
+SCENARIOS = ("cold", "warm", "upgrade", "python", "network", "big", "linkmode")
+# Small repositories in the real-transport scenario (issue: 40 pinned repos).
+NET_REPOS = 40
 
 
 class BenchError(Exception):
@@ -498,6 +500,86 @@ class GitDaemon:
                 self.proc.wait(timeout=10)
 
 
+class GitHttp:
+    """Smart HTTP on 127.0.0.1: `git http-backend` run as CGI for each request
+    (what a web server does), serving the repositories under base."""
+
+    def __init__(self, base, env):
+        backend_env = {
+            k: v for k, v in env.items() if k in ("PATH", "HOME", "LC_ALL", "LANG", "TMPDIR")
+        }
+        backend_env.update(GIT_PROJECT_ROOT=str(base), GIT_HTTP_EXPORT_ALL="1", GATEWAY_INTERFACE="CGI/1.1")
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            timeout = 60
+
+            def log_message(self, *a):
+                pass
+
+            def body(self):
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    out = bytearray()
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            self.rfile.readline()
+                            return bytes(out)
+                        out += self.rfile.read(size)
+                        self.rfile.readline()
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def cgi(self):
+                data = self.body()
+                path, _, query = self.path.partition("?")
+                cgi_env = dict(
+                    backend_env,
+                    REQUEST_METHOD=self.command,
+                    PATH_INFO=path,
+                    QUERY_STRING=query,
+                    CONTENT_TYPE=self.headers.get("Content-Type", ""),
+                    CONTENT_LENGTH=str(len(data)),
+                    HTTP_CONTENT_ENCODING=self.headers.get("Content-Encoding", ""),
+                    GIT_PROTOCOL=self.headers.get("Git-Protocol", ""),
+                    REMOTE_ADDR="127.0.0.1",
+                )
+                proc = subprocess.run(
+                    ["git", "http-backend"], input=data, env=cgi_env, capture_output=True, timeout=CMD_TIMEOUT
+                )
+                head, sep, payload = proc.stdout.partition(b"\r\n\r\n")
+                if not sep:
+                    head, sep, payload = proc.stdout.partition(b"\n\n")
+                status, headers = 200, []
+                for line in head.decode(errors="replace").splitlines():
+                    name, _, value = line.partition(":")
+                    if name.lower() == "status":
+                        status = int(value.split()[0])
+                    elif name and name.lower() not in ("content-length", "transfer-encoding"):
+                        headers.append((name, value.strip()))
+                self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = cgi
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url_base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
 # --------------------------------------------------------------------------
 # manifests
 
@@ -680,6 +762,7 @@ class Bench:
         self.repos = {}  # N -> list of repo paths
         self.manifests = {}  # N -> manifest repo path
         self.sources = {}  # N -> [(name, url)]
+        self.net_manifests = {}  # URL base -> manifests of the real-transport scenarios
         self.url_base = None  # where the component repositories are served from
         self.scratch = work / "scratch"
         self.scratch.mkdir()
@@ -738,7 +821,8 @@ class Bench:
         ns = self.args.repos
         started = time.perf_counter()
         repos_dir = self.work / "repos"
-        all_repos = make_repos(repos_dir, max(ns), self.env, os.cpu_count() or 2)
+        count = max(ns + ([NET_REPOS] if "network" in self.args.scenarios else []))
+        all_repos = make_repos(repos_dir, count, self.env, os.cpu_count() or 2)
         wheel_dir = self.work / "wheels"
         wheel_dir.mkdir()
         self.wheels = {}
@@ -747,7 +831,7 @@ class Bench:
             self.wheels[name] = make_wheel(wheel_dir, name)
         self.wheel_dir = wheel_dir
         self.repos_dir = repos_dir
-        log(f"workload: {max(ns)} repos and {len(self.wheels)} wheels in {time.perf_counter() - started:.1f}s")
+        log(f"workload: {count} repos and {len(self.wheels)} wheels in {time.perf_counter() - started:.1f}s")
         self.all_repos = all_repos
 
     def make_manifests(self, index_url):
@@ -965,6 +1049,297 @@ class Bench:
         self.discard(cache)
 
 
+    # ---- g. real transports: 40 small repositories over git daemon / smart HTTP
+    def network_manifest(self, served):
+        """A manifest of NET_REPOS repositories (tag v1) served from `served`
+        (a URL base for self.work), itself served too: its URL."""
+        key = f"net-{served}"
+        if key not in self.net_manifests:
+            sources = [(r.name, f"{served}/repos/{r.name}") for r in self.all_repos[:NET_REPOS]]
+            self.counter += 1
+            path = self.work / "served" / f"manifest-net{self.counter}"
+            make_manifest_repo(path, sources, "http://127.0.0.1:9/simple", [], git_env_for_commits(self.env))
+            vcs_repos_file(self.work / f"{path.name}.repos", sources)
+            self.net_manifests[key] = (f"{served}/served/{path.name}", sources, self.work / f"{path.name}.repos")
+        return self.net_manifests[key]
+
+    def network(self, transport, served):
+        r = self.report
+        jobs = self.args.jobs
+        manifest_url, sources, repos_file = self.network_manifest(served)
+        repos = self.all_repos[:NET_REPOS]
+        root = None
+        for i in range(self.args.runs):
+            if root:
+                self.discard(root)
+            root = self.fresh("net-root")
+            t, _ = self.timed(
+                [self.lava, "--root", root, "--jobs", jobs, "install", "bench", "--manifest-branch", manifest_url],
+                self.lava_env(),
+            )
+            verify_tree(lava_src(root, "bench"), repos, f"lava-deploy install over {transport}")
+            r.add_samples(f"net_{transport}_lava", t)
+
+            dest = self.fresh("shallow")
+            dest.mkdir()
+            tc = self.parallel_clones(
+                [["git", "clone", "-q", "--depth", "1", "--branch", "v1", url, dest / name] for name, url in sources]
+            )
+            verify_tree(dest, repos, "git clone --depth 1")
+            r.add_samples(f"net_{transport}_shallow", tc)
+            self.discard(dest)
+
+            dest = self.fresh("vcs")
+            dest.mkdir()
+            tv, _ = self.timed([self.vcs, "import", "--workers", jobs, "--input", repos_file, dest], self.env)
+            verify_tree(dest, repos, f"vcs import over {transport}")
+            r.add_samples(f"net_{transport}_vcs", tv)
+            self.discard(dest)
+            log(
+                f"[{NET_REPOS} repos over {transport}] run {i + 1}/{self.args.runs}: lava {fmt_time(t)}, "
+                f"{NET_REPOS} shallow clones ({jobs} at once) {fmt_time(tc)}, vcs import {fmt_time(tv)}"
+            )
+        for i in range(self.args.runs):
+            t, proc = self.timed([self.lava, "--root", root, "upgrade", "bench"], self.lava_env())
+            if b"up to date" not in proc.stdout:
+                raise BenchError("no-op upgrade did not say 'up to date'")
+            r.add_samples(f"net_{transport}_noop", t)
+        _, proc = self.timed([self.lava, "--root", root, "-v", "upgrade", "bench"], self.lava_env())
+        r.add_samples(f"net_{transport}_noop_fetches", count_fetches(proc, manifest_url))
+        self.discard(root)
+
+    def parallel_clones(self, commands):
+        """Runs the commands with --jobs of them at once; the wall-clock time."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.settle()
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=self.args.jobs) as ex:
+            list(ex.map(lambda cmd: run(cmd, self.env), commands))
+        return time.perf_counter() - started
+
+    # ---- h. a real, large repository (--big-repo) over git daemon / smart HTTP
+    def big_setup(self):
+        """A mirror of --big-repo in the served tree, its two tags, and a
+        manifest repository pinning it (tag m-prev: the older tag, m-new and
+        main: the newer one)."""
+        if getattr(self, "big", None):
+            return self.big
+        served = self.work / "served"
+        served.mkdir(exist_ok=True)
+        repo = served / "big.git"
+        started = time.perf_counter()
+        run(["git", "clone", "-q", "--mirror", Path(self.args.big_repo).resolve(), repo], self.env)
+        _, proc = run(
+            ["git", "-C", repo, "for-each-ref", "--sort=creatordate", "--format=%(refname:short)", "refs/tags"],
+            self.env,
+        )
+        tags = proc.stdout.decode().split()
+        new = self.args.big_tag or ("2026.07" if "2026.07" in tags else (tags[-1] if tags else None))
+        if new not in tags or tags.index(new) == 0:
+            raise BenchError(f"--big-repo needs the tag {new!r} and one before it; it has {len(tags)} tags")
+        prev = self.args.big_prev_tag or tags[tags.index(new) - 1]
+
+        def rev_parse(rev):
+            return run(["git", "-C", repo, "rev-parse", f"{rev}^{{commit}}"], self.env)[1].stdout.decode().strip()
+
+        def file_count(rev):
+            out = run(["git", "-C", repo, "ls-tree", "-r", "--name-only", rev], self.env)[1].stdout
+            return len(out.splitlines())
+
+        _, proc = run(["git", "-C", repo, "count-objects", "-v"], self.env)
+        stats = dict(line.split(": ", 1) for line in proc.stdout.decode().splitlines())
+        self.big = {
+            "repo": repo,
+            "new": new,
+            "prev": prev,
+            "new_commit": rev_parse(new),
+            "files": file_count(new),
+            "objects": int(stats.get("in-pack", 0)) + int(stats.get("count", 0)),
+            "pack_mib": int(stats.get("size-pack", 0)) / 1024,
+        }
+        log(
+            f"big repository: {self.big['objects']} objects, {self.big['pack_mib']:.0f} MiB packed; "
+            f"{prev} -> {new} ({self.big['files']} files) in {time.perf_counter() - started:.1f}s"
+        )
+        return self.big
+
+    def big_manifest(self, served):
+        """The big manifest for one URL base: the GIT_URL placeholder filled
+        in a copy of the manifest repository (one per transport)."""
+        key = f"big-{served}"
+        if key in self.net_manifests:
+            return self.net_manifests[key]
+        big = self.big_setup()
+        self.counter += 1
+        name = f"manifest-big{self.counter}"
+        path = self.work / "served" / name
+        genv = git_env_for_commits(self.env)
+        run(["git", "init", "-q", "-b", "main", path], genv)
+        for tag, mtag in ((big["prev"], "m-prev"), (big["new"], "m-new")):
+            (path / "lava.toml").write_text(
+                f'[manifest]\ndescription = "big"\n\n[components.big]\ngit = "{served}/served/big.git"\nrev = "{tag}"\n'
+            )
+            run(["git", "-C", path, "add", "-A"], genv)
+            run(["git", "-C", path, "commit", "-q", "-m", f"big at {tag}"], genv)
+            run(["git", "-C", path, "tag", mtag], genv)
+        repos_file = self.work / f"{name}.repos"
+        repos_file.write_text(
+            f"repositories:\n  big:\n    type: git\n    url: {served}/served/big.git\n    version: {big['new']}\n"
+        )
+        self.net_manifests[key] = (f"{served}/served/{name}", repos_file)
+        return self.net_manifests[key]
+
+    def check_big(self, tree, what):
+        big = self.big
+        n = 0
+        for d, dirs, files in os.walk(tree):
+            if d == str(tree) and ".git" in dirs:
+                dirs.remove(".git")  # a clone's own repository is not part of the tree
+            # git lists a symlink to a directory as one entry; os.walk as a directory
+            n += len(files) + sum(1 for x in dirs if os.path.islink(os.path.join(d, x)))
+        if n != big["files"]:
+            raise BenchError(f"{what}: {n} files in {tree}, the tag has {big['files']}")
+
+    def big_repo(self, transport, served):
+        r = self.report
+        big = self.big_setup()
+        manifest_url, repos_file = self.big_manifest(served)
+        repo_url = f"{served}/served/big.git"
+        root = None
+        for i in range(self.args.runs):
+            if root:
+                self.discard(root)
+            root = self.fresh("big-root")
+            t, _ = self.timed(
+                [self.lava, "--root", root, "install", "big", "--manifest-branch", manifest_url], self.lava_env()
+            )
+            self.check_big(lava_src(root, "big") / "big", "lava-deploy install")
+            r.add_samples(f"big_{transport}_lava", t)
+
+            dest = self.fresh("big-clone")
+            tc, _ = self.timed(["git", "clone", "-q", "--depth", "1", "--branch", big["new"], repo_url, dest], self.env)
+            self.check_big(dest, "git clone --depth 1")
+            r.add_samples(f"big_{transport}_shallow", tc)
+            self.discard(dest)
+
+            line = f"[big repo over {transport}] run {i + 1}/{self.args.runs}: lava {fmt_time(t)}, clone --depth 1 {fmt_time(tc)}"
+            if transport == "git":
+                dest = self.fresh("big-vcs")
+                dest.mkdir()
+                tv, _ = self.timed([self.vcs, "import", "--workers", "1", "--input", repos_file, dest], self.env)
+                self.check_big(dest / "big", "vcs import")
+                r.add_samples(f"big_{transport}_vcs", tv)
+                self.discard(dest)
+                line += f", vcs import {fmt_time(tv)}"
+            log(line)
+        # no-op upgrade, following the manifest's default branch
+        for i in range(self.args.runs):
+            t, proc = self.timed([self.lava, "--root", root, "upgrade", "big"], self.lava_env())
+            if b"up to date" not in proc.stdout:
+                raise BenchError("no-op upgrade of the big repository did not say 'up to date'")
+            r.add_samples(f"big_{transport}_noop", t)
+        _, proc = self.timed([self.lava, "--root", root, "-v", "upgrade", "big"], self.lava_env())
+        r.add_samples(f"big_{transport}_noop_fetches", count_fetches(proc, manifest_url))
+        self.discard(root)
+        if transport != "git":
+            return
+        # upgrade from the older tag to the newer one
+        for i in range(self.args.runs):
+            root = self.fresh("big-root")
+            run([self.lava, "--root", root, "install", "big", "--manifest-branch", f"{manifest_url}#m-prev"], self.lava_env())
+            t, _ = self.timed(
+                [self.lava, "--root", root, "upgrade", "big", "--manifest-branch", f"{manifest_url}#m-new"],
+                self.lava_env(),
+            )
+            lock = lava_src(root, "big").parent / "lava.lock"
+            if f'commit = "{big["new_commit"]}"' not in lock.read_text():
+                raise BenchError(f"upgrade to {big['new']} did not pin {big['new_commit']}")
+            r.add_samples(f"big_{transport}_upgrade", t)
+            self.discard(root)
+
+            dest = self.fresh("big-clone")
+            run(["git", "clone", "-q", "--depth", "1", "--branch", big["prev"], repo_url, dest], self.env)
+            tf, _ = self.timed(["git", "-C", dest, "fetch", "-q", "--depth", "1", "origin", "tag", big["new"]], self.env)
+            r.add_samples(f"big_{transport}_git_fetch", tf)
+            self.discard(dest)
+            log(
+                f"[big repo upgrade {big['prev']} -> {big['new']}] run {i + 1}/{self.args.runs}: "
+                f"lava {fmt_time(t)}, git fetch --depth 1 {fmt_time(tf)}"
+            )
+
+    # ---- i. link modes (issue #10): the one-component upgrade, copy vs hardlink
+    def linkmode(self, n):
+        r = self.report
+        manifest = self.manifests[n]
+        root = self.fresh("link-root")
+        run(self.lava_cmd(root, "install", "bench", "--manifest-branch", manifest), self.lava_env())
+        genv = git_env_for_commits(self.env)
+        current = "v1"
+        for i in range(self.args.runs):
+            times = {}
+            for mode in ("copy", "hardlink"):
+                current = "v2" if current == "v1" else "v1"
+                flip_manifest(manifest, self.sources[n], current, genv)
+                t, _ = self.timed(self.lava_cmd(root, "upgrade", "bench"), dict(self.lava_env(), LAVA_LINK_MODE=mode))
+                has_v2 = (lava_src(root, "bench") / "repo000" / "CHANGES-v2.txt").exists()
+                if has_v2 != (current == "v2"):
+                    raise BenchError(f"upgrade to {current} ({mode}) did not switch repo000")
+                r.add_samples(f"link_n{n}_{mode}", t)
+                times[mode] = t
+            log(f"[link modes N={n}] run {i + 1}/{self.args.runs}: copy {fmt_time(times['copy'])}, hardlink {fmt_time(times['hardlink'])}")
+        if current != "v1":
+            flip_manifest(manifest, self.sources[n], "v1", genv)
+        self.discard(root)
+
+        tarball = Path(self.args.lava_tarball)
+        if not tarball.is_file():
+            raise BenchError(f"no LAVA tarball at {tarball} (--lava-tarball)")
+        sha = hashlib.sha256(tarball.read_bytes()).hexdigest()
+        path = self.fresh("manifest-lavatree")
+        path.mkdir()
+        small = self.all_repos[0]
+
+        def write(rev):
+            (path / "lava.toml").write_text(
+                f'[manifest]\ndescription = "lava tree"\n\n[components.lava]\nurl = "file://{tarball.resolve()}"\n'
+                f'sha256 = "{sha}"\n\n[components.small]\ngit = "{small}"\nrev = "{rev}"\n'
+            )
+
+        write("v1")
+        run(["git", "init", "-q", "-b", "main", path], genv)
+        run(["git", "-C", path, "add", "-A"], genv)
+        run(["git", "-C", path, "commit", "-q", "-m", "lava tree"], genv)
+        root = self.fresh("lavatree-root")
+        run([self.lava, "--root", root, "install", "tree", "--manifest-branch", path], self.lava_env())
+        tree = lava_src(root, "tree").resolve() / "lava"
+        current = "v1"
+        for i in range(self.args.runs):
+            times = {}
+            for mode in ("copy", "hardlink"):
+                current = "v2" if current == "v1" else "v1"
+                write(current)
+                run(["git", "-C", path, "commit", "-q", "-am", f"small at {current}"], genv)
+                t, _ = self.timed(
+                    [self.lava, "--root", root, "upgrade", "tree"], dict(self.lava_env(), LAVA_LINK_MODE=mode)
+                )
+                r.add_samples(f"link_lava_{mode}", t)
+                times[mode] = t
+            tree = lava_src(root, "tree").resolve() / "lava"
+            for flag, key in (("-r", "cp_r"), ("-al", "cp_al")):
+                dest = self.fresh("cptree")
+                tc, _ = self.timed(["cp", flag, tree, dest], self.env)
+                r.add_samples(f"link_lava_{key}", tc)
+                times[key] = tc
+                self.discard(dest)
+            log(
+                f"[link modes, LAVA tree] run {i + 1}/{self.args.runs}: copy {fmt_time(times['copy'])}, "
+                f"hardlink {fmt_time(times['hardlink'])}, cp -r {fmt_time(times['cp_r'])}, cp -al {fmt_time(times['cp_al'])}"
+            )
+        self.lava_tree_files = sum(len(f) for _, _, f in os.walk(tree))
+        self.discard(root)
+
+
 def count_fetches(proc, manifest):
     """`fetching <url>` debug lines for anything but the manifest repository."""
     text = (proc.stdout + proc.stderr).decode(errors="replace")
@@ -976,7 +1351,7 @@ def count_fetches(proc, manifest):
         url = m.group(1).rstrip("/")
         if url.startswith("file://"):
             url = url[len("file://") :]
-        if url == str(manifest) or url == str(manifest) + ".git":
+        if url in (str(manifest), str(manifest) + ".git"):
             continue
         count += 1
     return count
@@ -1053,6 +1428,23 @@ def parse_args(argv):
         help="how the component repositories are named: plain paths (default; git clone then "
         "hardlinks objects, libgit2 packs them in-process) or git:// URLs of a `git daemon` on 127.0.0.1",
     )
+    p.add_argument(
+        "--big-repo",
+        help="a local clone (bare or not) of a large repository, e.g. LAVA's: served with git daemon and "
+        "smart HTTP for the 'big' scenario (skipped without it)",
+    )
+    p.add_argument("--big-tag", help="the tag installed from --big-repo (default 2026.07 when it has it, else its newest tag)")
+    p.add_argument("--big-prev-tag", help="the tag the upgrade starts from (default: the tag before --big-tag)")
+    p.add_argument(
+        "--lava-tarball",
+        default=str(PROJECT.parent / "shared" / "fixtures" / "lava-2026.07.tar.gz"),
+        help="the LAVA source tree as .tar.gz, a url component in the 'linkmode' scenario (default: %(default)s)",
+    )
+    p.add_argument(
+        "--net-transports",
+        default="git,http",
+        help="transports of the 'network' and 'big' scenarios: git (git daemon), http (git http-backend); default git,http",
+    )
     p.add_argument("--binary", help="lava-deploy binary to use (default: cargo build --release)")
     p.add_argument("--keep", action="store_true", help="keep the temporary workload directory")
     p.add_argument(
@@ -1077,6 +1469,9 @@ def parse_args(argv):
     args.jobs_explicit = args.jobs is not None
     args.jobs = args.jobs or 4
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    args.net_transports = [t.strip() for t in args.net_transports.split(",") if t.strip()]
+    if any(t not in ("git", "http") for t in args.net_transports):
+        p.error("--net-transports takes git and/or http")
     for s in args.scenarios:
         if s not in SCENARIOS:
             p.error(f"unknown scenario {s!r}")
@@ -1132,6 +1527,46 @@ def build_rows(bench, args):
                 )
                 r.time_row(f"python env, {args.wheels} wheels, {inst}, {cache} cache vs {bare}",
                            f"{key}_lava", f"{key}_bare", 1.2, "≤ 1.2×")
+    names = {"git": "git daemon", "http": "smart HTTP"}
+    jobs = args.jobs
+    for t in ("git", "http"):
+        if f"big_{t}_lava" in r.samples:
+            b = bench.big
+            r.time_row(f"cold install, 1 big repository ({b['new']}) over {names[t]} vs `git clone --depth 1 --branch {b['new']}`",
+                       f"big_{t}_lava", f"big_{t}_shallow", 1.3, "≤ 1.3×")
+            if f"big_{t}_vcs" in r.samples:
+                r.time_row(f"cold install, 1 big repository over {names[t]} vs `vcs import`",
+                           f"big_{t}_lava", f"big_{t}_vcs", 0.3, "≤ 0.3×")
+            if f"big_{t}_upgrade" in r.samples:
+                r.time_row(f"upgrade {b['prev']} → {b['new']} over {names[t]} vs `git fetch --depth 1 origin tag {b['new']}`",
+                           f"big_{t}_upgrade", f"big_{t}_git_fetch", 1.5, "≤ 1.5×")
+            noop = med(r.samples[f"big_{t}_noop"])
+            fetches = r.samples.get(f"big_{t}_noop_fetches", [None])[-1]
+            r.row(f"no-op upgrade, big repository over {names[t]} (manifest on its default branch)",
+                  f"{fmt_time(noop)}, {fetches} component fetches", "—", "—", "< 100 ms, 0",
+                  noop < 0.1 and fetches == 0)
+    for t in ("git", "http"):
+        if f"net_{t}_lava" in r.samples:
+            r.time_row(f"cold install, {NET_REPOS} repos over {names[t]} vs {NET_REPOS} × `git clone --depth 1`, {jobs} at once",
+                       f"net_{t}_lava", f"net_{t}_shallow", 1.2, "≤ 1.2×")
+            r.time_row(f"cold install, {NET_REPOS} repos over {names[t]} vs `vcs import -w {jobs}`",
+                       f"net_{t}_lava", f"net_{t}_vcs", 0.5, "≤ 0.5×")
+            noop = med(r.samples[f"net_{t}_noop"])
+            fetches = r.samples.get(f"net_{t}_noop_fetches", [None])[-1]
+            r.row(f"no-op upgrade, {NET_REPOS} repos over {names[t]} (manifest on its default branch)",
+                  f"{fmt_time(noop)}, {fetches} component fetches", "—", "—", "< 100 ms, 0",
+                  noop < 0.1 and fetches == 0)
+    if f"link_n{big}_copy" in r.samples:
+        r.time_row(f"one-component upgrade, {big} components, `LAVA_LINK_MODE=copy` vs `hardlink`",
+                   f"link_n{big}_copy", f"link_n{big}_hardlink")
+    if "link_lava_copy" in r.samples:
+        files = getattr(bench, "lava_tree_files", "?")
+        r.time_row(f"upgrade beside the unchanged LAVA tree ({files} files, url component), `copy` vs `cp -r` of the tree",
+                   "link_lava_copy", "link_lava_cp_r")
+        r.time_row("upgrade beside the unchanged LAVA tree, `hardlink` vs `cp -al` of the tree",
+                   "link_lava_hardlink", "link_lava_cp_al")
+        r.time_row("upgrade beside the unchanged LAVA tree, `copy` vs `hardlink`",
+                   "link_lava_copy", "link_lava_hardlink")
     key = f"cold_n{big}_lava_rss_kib"
     if key in r.samples:
         peak = max(r.samples[key]) / 1024
@@ -1164,6 +1599,7 @@ def main(argv=None):
     binary = work / "bin" / "lava-deploy"
     shutil.copy2(built_from, binary)
     header = machine_header(args, binary, env, resolved, built_from)
+    load_before = os.getloadavg()
     mnt, fstype = mount_of(work)
     header.append(f"- workload directory: `{work}` ({fstype} at {mnt})")
     log("\n".join(header))
@@ -1189,6 +1625,26 @@ def main(argv=None):
             if "python" in args.scenarios:
                 for inst in ("uv", "pip"):
                     steps.append((f"python env {inst}", lambda inst=inst: bench.python(inst, index.url)))
+            served = {}
+            if {"network", "big"} & set(args.scenarios):
+                # Real transports serve the whole workload directory.
+                if "git" in args.net_transports:
+                    served["git"] = stack.enter_context(GitDaemon(work, env)).url_base
+                if "http" in args.net_transports:
+                    served["http"] = stack.enter_context(GitHttp(work, env)).url_base
+            if "network" in args.scenarios:
+                for transport, base in served.items():
+                    steps.append(
+                        (f"{NET_REPOS} repos over {transport}", lambda t=transport, b=base: bench.network(t, b))
+                    )
+            if "big" in args.scenarios and args.big_repo:
+                for transport, base in served.items():
+                    steps.append((f"big repository over {transport}", lambda t=transport, b=base: bench.big_repo(t, b)))
+            elif "big" in args.scenarios:
+                bench.report.notes.append("big repository: skipped (no --big-repo PATH)")
+            if "linkmode" in args.scenarios:
+                big = max(args.repos)
+                steps.append((f"link modes N={big}", lambda: bench.linkmode(big)))
             for title, step in steps:
                 try:
                     step()
@@ -1202,6 +1658,20 @@ def main(argv=None):
         else:
             rmtree(work)
     header.append(f"- total benchmark time: {time.perf_counter() - started:.0f} s")
+    load_after = os.getloadavg()
+    header.append(
+        "- load average (1/5/15 min) at the start: "
+        + " ".join(f"{x:.2f}" for x in load_before)
+        + ", at the end: "
+        + " ".join(f"{x:.2f}" for x in load_after)
+        + " (2 cores shared: others' builds show here)"
+    )
+    if getattr(bench, "big", None):
+        b = bench.big
+        header.append(
+            f"- big repository: `{args.big_repo}`, {b['objects']} objects, {b['pack_mib']:.0f} MiB packed; "
+            f"install at {b['new']} ({b['files']} files), upgrade from {b['prev']}"
+        )
     text = bench.report.markdown(header)
     print(text)
     BENCH.mkdir(parents=True, exist_ok=True)

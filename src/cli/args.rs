@@ -57,6 +57,10 @@ pub struct GlobalArgs {
     /// (copy-on-write, else copy), copy, or hardlink (shares files between releases)
     #[arg(long, global = true, env = env_vars::LAVA_LINK_MODE, value_name = "MODE", value_parser = ["clone", "copy", "hardlink"], default_value = "clone")]
     pub link_mode: String,
+    /// Do not run the manifest's hooks (setup, build, pre-switch,
+    /// post-switch, check, rollback); said loudly
+    #[arg(long, global = true)]
+    pub no_hooks: bool,
 }
 
 /// Which manifest to use: the branch and the file inside it.
@@ -68,6 +72,14 @@ pub struct SourceArgs {
     /// Manifest file inside the branch [default: lava.toml, else buildout.cfg]
     #[arg(long, env = env_vars::LAVA_BUILDOUT_CFG, value_name = "FILE")]
     pub cfg: Option<String>,
+    /// OpenSSH allowed-signers file: the manifest commit (or #TAG's annotated
+    /// tag) must carry a valid SSH signature by a key listed there; recorded,
+    /// so upgrades keep checking
+    #[arg(long, env = env_vars::LAVA_MANIFEST_SIGNERS, value_name = "FILE")]
+    pub manifest_signers: Option<PathBuf>,
+    /// Revoked keys (an OpenSSH KRL or public keys) no manifest signature may be made with
+    #[arg(long, env = env_vars::LAVA_MANIFEST_REVOKED, value_name = "FILE")]
+    pub manifest_revoked: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,12 +90,21 @@ pub enum Command {
         name: String,
         #[command(flatten)]
         source: SourceArgs,
+        /// One JSON object on stdout (also on failure)
+        #[arg(long)]
+        json: bool,
     },
     /// Re-read the manifest branch and switch to a new release if anything changed
     Upgrade {
         name: String,
         #[command(flatten)]
         source: SourceArgs,
+        /// Build the pins of a release that failed its post-switch or check again
+        #[arg(long)]
+        retry_failed: bool,
+        /// One JSON object on stdout (also on failure)
+        #[arg(long)]
+        json: bool,
     },
     /// Show what `upgrade` would change, without changing anything
     Plan {
@@ -106,15 +127,29 @@ pub enum Command {
         json: bool,
     },
     /// New release from the current release's lock plus the overrides now in local/
-    Rebuild { name: String },
+    Rebuild {
+        name: String,
+        /// One JSON object on stdout (also on failure)
+        #[arg(long)]
+        json: bool,
+    },
     /// Link a checkout into local/ under its component's name, and rebuild
     Develop {
         name: String,
         /// The checkout (it is linked, never moved or changed)
         dir: PathBuf,
+        /// One JSON object on stdout (also on failure)
+        #[arg(long)]
+        json: bool,
     },
     /// Remove a component's link from local/, and rebuild
-    Undevelop { name: String, component: String },
+    Undevelop {
+        name: String,
+        component: String,
+        /// One JSON object on stdout (also on failure)
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove old releases, keeping the newest N, current and the one before it
     Prune {
         name: String,
@@ -133,7 +168,20 @@ pub enum Command {
     /// Point `current` back at the previous (or the named) release
     Rollback {
         name: String,
-        /// Release to switch to [default: the one before current]
+        /// Release to switch to [default: the one before current that did not fail]
+        release: Option<String>,
+        /// One JSON object on stdout (also on failure)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a software bill of materials of a release (from its lava.lock) as JSON
+    Sbom {
+        name: String,
+        /// cyclonedx (CycloneDX 1.5) or spdx (SPDX 2.3)
+        #[arg(long, value_parser = ["cyclonedx", "spdx"], default_value = "cyclonedx")]
+        format: String,
+        /// Release (full name or number) [default: current]
+        #[arg(long)]
         release: Option<String>,
     },
     /// Work with manifests
@@ -162,6 +210,8 @@ impl SourceArgs {
         SourceRequest {
             manifest_branch: self.manifest_branch.clone(),
             cfg: self.cfg.clone(),
+            signers: self.manifest_signers.clone(),
+            revoked: self.manifest_revoked.clone(),
         }
     }
 }
@@ -188,6 +238,8 @@ impl GlobalArgs {
             retries: self.retries,
             http_timeout: std::time::Duration::from_secs(self.http_timeout.max(1)),
             link_mode: LinkMode::parse(&self.link_mode).unwrap_or_default(),
+            no_hooks: self.no_hooks,
+            verbose: self.verbose > 0,
         }
     }
 }

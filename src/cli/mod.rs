@@ -41,18 +41,38 @@ pub fn main() -> ExitCode {
 fn run(ctx: Context, command: &Command) -> Result<()> {
     use commands::*;
     match command {
-        Command::Install { name, source } => install::run(&ctx, name, &source.request()),
-        Command::Upgrade { name, source } => upgrade::run(&ctx, name, &source.request()),
+        Command::Install { name, source, json } => {
+            install::run(&ctx, name, &source.request(), *json)
+        }
+        Command::Upgrade {
+            name,
+            source,
+            retry_failed,
+            json,
+        } => upgrade::run(&ctx, name, &source.request(), *retry_failed, *json),
         Command::Plan { name, source, json } => plan::run(&ctx, name, &source.request(), *json),
         Command::Status { name, json } => status::run(&ctx, name.as_deref(), *json),
         Command::List { json } => status::list(&ctx, *json),
         Command::Prune { name, keep } => maintain::prune(&ctx, name, *keep),
         Command::Remove { name, yes } => maintain::remove(&ctx, name, *yes),
         Command::Verify { name } => maintain::verify(&ctx, name),
-        Command::Rebuild { name } => upgrade::rebuild(&ctx, name),
-        Command::Develop { name, dir } => develop::develop(&ctx, name, dir),
-        Command::Undevelop { name, component } => develop::undevelop(&ctx, name, component),
-        Command::Rollback { name, release } => rollback::run(&ctx, name, release.as_deref()),
+        Command::Rebuild { name, json } => upgrade::rebuild(&ctx, name, *json),
+        Command::Develop { name, dir, json } => develop::develop(&ctx, name, dir, *json),
+        Command::Undevelop {
+            name,
+            component,
+            json,
+        } => develop::undevelop(&ctx, name, component, *json),
+        Command::Rollback {
+            name,
+            release,
+            json,
+        } => rollback::run(&ctx, name, release.as_deref(), *json),
+        Command::Sbom {
+            name,
+            format,
+            release,
+        } => sbom::run(&ctx, name, format, release.as_deref()),
         Command::Manifest(ManifestCommand::Convert { file }) => manifest::convert(&ctx, file),
         Command::Manifest(ManifestCommand::Show { source, json }) => {
             manifest::show(&ctx, &source.request(), *json)

@@ -28,3 +28,10 @@ pub const LAVA_FAILPOINT: &str = "LAVA_FAILPOINT";
 pub const LAVA_FAILPOINT_RELEASE: &str = "LAVA_FAILPOINT_RELEASE";
 /// Log filter for tracing (`RUST_LOG` syntax), overrides `-v`/`-q`.
 pub const LAVA_LOG: &str = "LAVA_LOG";
+/// An OpenSSH allowed-signers file (git's `gpg.ssh.allowedSignersFile`
+/// format): the manifest commit, or the annotated tag it was selected by,
+/// must carry a valid SSH signature by a key listed there (`--manifest-signers`).
+pub const LAVA_MANIFEST_SIGNERS: &str = "LAVA_MANIFEST_SIGNERS";
+/// A list of revoked keys (OpenSSH KRL or public keys) that the manifest
+/// signature must not be made with (`--manifest-revoked`).
+pub const LAVA_MANIFEST_REVOKED: &str = "LAVA_MANIFEST_REVOKED";

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::model::PythonSettings;
 use super::names::ComponentName;
+use super::service::Service;
+use super::trust::ManifestSignature;
 
 pub const LOCK_VERSION: u32 = 1;
 
@@ -22,6 +24,9 @@ pub struct LockFile {
     /// Components replaced by a directory under `local/`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub overrides: BTreeMap<ComponentName, LockedOverride>,
+    /// `[shared]`, `[environment]` and `[hooks]`: how the release runs.
+    #[serde(default, skip_serializing_if = "Service::is_empty")]
+    pub service: Service,
     /// What the python installer put into `env/` (filled in by the build).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<LockedEnvironment>,
@@ -105,6 +110,10 @@ pub struct LockedManifest {
     pub allow_unpinned: bool,
     #[serde(default = "yes")]
     pub local_overrides: bool,
+    /// The verified signature of the manifest commit or tag, when the
+    /// instance requires one (`--manifest-signers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<ManifestSignature>,
 }
 
 fn yes() -> bool {
@@ -123,12 +132,26 @@ pub enum LockedComponent {
         commit: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         install: Option<String>,
+        /// `install = "python"` with extras: installed as `name[extra,…]`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        extras: Vec<String>,
+        /// The version given to a build that takes it from git
+        /// (setuptools-scm): the manifest's `version`, else, for git trees,
+        /// the pin's `git describe --tags` as PEP 440. Recorded so that a
+        /// rebuild from this lock needs no history.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
     },
     Url {
         url: String,
         sha256: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         install: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        extras: Vec<String>,
+        /// As for git; only the manifest's `version` (no history to describe).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
     },
     Path {
         path: String,
@@ -136,6 +159,11 @@ pub enum LockedComponent {
         tree: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         install: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        extras: Vec<String>,
+        /// As for git; only the manifest's `version` (no history to describe).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
     },
     Python {
         /// As written in the manifest (an exact version or `latest`).
@@ -174,9 +202,29 @@ impl LockedComponent {
         }
     }
 
+    /// The extras a source tree or package is installed with.
+    pub fn extras(&self) -> &[String] {
+        match self {
+            LockedComponent::Git { extras, .. }
+            | LockedComponent::Url { extras, .. }
+            | LockedComponent::Path { extras, .. }
+            | LockedComponent::Python { extras, .. } => extras,
+        }
+    }
+
+    /// The version given to a source tree's build (setuptools-scm).
+    pub fn tree_version(&self) -> Option<&str> {
+        match self {
+            LockedComponent::Git { version, .. }
+            | LockedComponent::Url { version, .. }
+            | LockedComponent::Path { version, .. } => version.as_deref(),
+            LockedComponent::Python { .. } => None,
+        }
+    }
+
     /// The pin, short enough for a table.
     pub fn short_pin(&self) -> String {
-        match self {
+        let pin = match self {
             LockedComponent::Git { commit, rev, .. } => match rev {
                 Some(rev) if rev != commit => format!("{rev} ({:.12})", commit),
                 _ => format!("{:.12}", commit),
@@ -189,6 +237,32 @@ impl LockedComponent {
                 format!("{version} ({python})")
             }
             LockedComponent::Python { version, .. } => version.clone(),
+        };
+        // What else changes the build, so that a change of extras or
+        // version alone still shows in `plan`. A version that only repeats
+        // the tag pinned is left out.
+        let mut details = Vec::new();
+        if let Some(version) = self.tree_version() {
+            let repeats_rev = matches!(self, LockedComponent::Git { rev: Some(rev), .. }
+                if rev.trim_start_matches(['v', 'V']) == version);
+            if !repeats_rev {
+                details.push(format!("version {version}"));
+            }
+        }
+        if !self.extras().is_empty() {
+            details.push(format!("[{}]", self.extras().join(",")));
+        }
+        if let LockedComponent::Python {
+            marker: Some(marker),
+            ..
+        } = self
+        {
+            details.push(format!("; {marker}"));
+        }
+        if details.is_empty() {
+            pin
+        } else {
+            format!("{pin} {}", details.join(" "))
         }
     }
 
@@ -238,7 +312,28 @@ impl LockFile {
         };
         self.components == other.components
             && self.python == other.python
+            && self.service == other.service
             && override_dirs(self) == override_dirs(other)
+    }
+
+    /// A digest of what `same_build` compares: equal for two locks exactly
+    /// when they would build the same release. Recorded per release so a
+    /// lock whose release failed is recognised without that release.
+    pub fn build_id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let overrides: Vec<(&ComponentName, &String)> =
+            self.overrides.iter().map(|(c, o)| (c, &o.dir)).collect();
+        let identity = serde_json::to_string(&serde_json::json!({
+            "components": &self.components,
+            "python": &self.python,
+            "service": &self.service,
+            "overrides": overrides,
+        }))
+        .expect("a lock is JSON");
+        format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(identity.as_bytes()))
+        )
     }
 
     /// A component's pin for display, or its override.
@@ -285,6 +380,34 @@ impl ComponentChange {
     }
 }
 
+/// One setting of `[shared]`, `[environment]` or `[hooks]` that differs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SettingChange {
+    /// `hooks.pre-switch`, `environment.DATABASE_URL`, `shared.dirs`, …
+    pub key: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// The service settings that differ between two locks.
+pub fn service_diff(old: Option<&LockFile>, new: &LockFile) -> Vec<SettingChange> {
+    let before = old
+        .map(|l| super::service::flatten(&l.service))
+        .unwrap_or_default();
+    let after = super::service::flatten(&new.service);
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|key| before.get(*key) != after.get(*key))
+        .map(|key| SettingChange {
+            key: key.clone(),
+            old: before.get(key).cloned(),
+            new: after.get(key).cloned(),
+        })
+        .collect()
+}
+
 /// Component by component, old → new.
 pub fn diff(old: Option<&LockFile>, new: &LockFile) -> Vec<ComponentChange> {
     let empty = BTreeMap::new();
@@ -320,4 +443,66 @@ pub fn diff(old: Option<&LockFile>, new: &LockFile) -> Vec<ComponentChange> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Locks written before extras and tree versions existed read and
+    /// write back unchanged, so their releases stay comparable.
+    #[test]
+    fn old_locks_are_written_back_byte_identical() {
+        let old = "# lava.lock: the resolved pins of this release, written by lava-deploy. Do not edit.\n\
+version = 1
+
+[manifest]
+source = \"builtin\"
+commit = \"abc\"
+describe = \"builtin-1\"
+file = \"lava.toml\"
+allow-unpinned = false
+local-overrides = true
+
+[components.app]
+kind = \"git\"
+git = \"/srv/app.git\"
+rev = \"1.0\"
+commit = \"0123456789012345678901234567890123456789\"
+install = \"python\"
+
+[components.theme]
+kind = \"path\"
+path = \"theme\"
+tree = \"t1\"
+";
+        let lock = LockFile::parse(old).unwrap();
+        assert_eq!(lock.to_toml(), old);
+        assert!(lock.components["app"].extras().is_empty());
+        assert_eq!(lock.components["app"].tree_version(), None);
+    }
+
+    #[test]
+    fn short_pins_show_extras_and_versions_that_are_not_the_tag() {
+        let git = |rev: &str, version: Option<&str>, extras: &[&str]| LockedComponent::Git {
+            git: "/srv/app.git".into(),
+            rev: Some(rev.into()),
+            commit: "0123456789abcdef".into(),
+            install: Some("python".into()),
+            extras: extras.iter().map(|e| e.to_string()).collect(),
+            version: version.map(str::to_owned),
+        };
+        assert_eq!(
+            git("2026.07", Some("2026.07"), &[]).short_pin(),
+            "2026.07 (0123456789ab)"
+        );
+        assert_eq!(
+            git("v1.0", Some("1.0"), &["server", "x"]).short_pin(),
+            "v1.0 (0123456789ab) [server,x]"
+        );
+        assert_eq!(
+            git("main", Some("1.0.post2+g0123456"), &[]).short_pin(),
+            "main (0123456789ab) version 1.0.post2+g0123456"
+        );
+    }
 }

@@ -8,6 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::names::ComponentName;
+use super::service::Service;
 
 /// The effective manifest after `extends`, validated.
 #[derive(Debug, Clone, Serialize)]
@@ -25,6 +26,9 @@ pub struct Manifest {
     pub short_commits_pin: bool,
     pub python: PythonSettings,
     pub components: BTreeMap<ComponentName, Component>,
+    /// `[shared]`, `[environment]`, `[hooks]`.
+    #[serde(flatten)]
+    pub service: Service,
 }
 
 /// How the release's Python environment is built (`[python]`).
@@ -57,12 +61,19 @@ pub struct Component {
     pub install_python: bool,
     /// `hashes = ["sha256:…"]` of a python component.
     pub hashes: Vec<String>,
-    /// `extras = ["server"]`: installed as `name[server]` (zc.buildout's
-    /// `eggs = name[server]`).
+    /// `extras = ["server"]`: installed as `name[server]` (a python
+    /// component, zc.buildout's `eggs = name[server]`, or an
+    /// `install = "python"` tree).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extras: Vec<String>,
-    /// `marker = 'python_version < "3.12"'`: a PEP 508 environment marker,
-    /// evaluated by the installer against the release's Python.
+    /// `version = "…"` of an `install = "python"` tree: the version given to
+    /// a build that takes it from git (setuptools-scm), instead of the one
+    /// `git describe` gives for the pin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `marker = 'python_version < "3.12"'` of a python component: a PEP 508
+    /// environment marker, evaluated by the installer against the release's
+    /// Python.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
     #[serde(skip)]
@@ -118,24 +129,20 @@ impl Component {
         if self.install_python {
             put("install", "python");
         }
-        if !self.extras.is_empty() {
-            let extras = self.extras.iter().cloned().map(toml::Value::String);
-            table.insert("extras".to_owned(), toml::Value::Array(extras.collect()));
+        if let Some(version) = &self.version {
+            put("version", version);
         }
         if let Some(marker) = &self.marker {
-            table.insert("marker".to_owned(), toml::Value::String(marker.clone()));
+            put("marker", marker);
+        }
+        let strings = |values: &[String]| {
+            toml::Value::Array(values.iter().cloned().map(toml::Value::String).collect())
+        };
+        if !self.extras.is_empty() {
+            table.insert("extras".to_owned(), strings(&self.extras));
         }
         if !self.hashes.is_empty() {
-            table.insert(
-                "hashes".to_owned(),
-                toml::Value::Array(
-                    self.hashes
-                        .iter()
-                        .cloned()
-                        .map(toml::Value::String)
-                        .collect(),
-                ),
-            );
+            table.insert("hashes".to_owned(), strings(&self.hashes));
         }
         table
     }
@@ -162,6 +169,9 @@ impl Manifest {
             .map(|(name, c)| (name.to_string(), toml::Value::Table(c.to_toml())))
             .collect();
         doc.insert("components".into(), components.into());
+        if let Ok(toml::Value::Table(service)) = toml::Value::try_from(&self.service) {
+            doc.extend(service);
+        }
         let files = self.files.join(", ");
         format!(
             "# effective manifest {} (read from: {files})\n{}",

@@ -1,6 +1,6 @@
 //! Unpacking downloaded archives into a component's source directory.
 
-use std::fs;
+use fs_err as fs;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
@@ -13,7 +13,7 @@ use crate::core::archive_format::ArchiveFormat;
 /// `dest`, as with `tar --strip-components=1`.
 pub fn extract(archive: &Path, format: ArchiveFormat, dest: &Path) -> Result<()> {
     let staging = crate::infra::fs::temp_sibling(dest);
-    fs::create_dir_all(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
+    fs::create_dir_all(&staging)?;
     let result = unpack(archive, format, &staging).and_then(|()| {
         let root = single_top_dir(&staging)?.unwrap_or_else(|| staging.clone());
         // Checked on the final tree (after the top directory is stripped):
@@ -28,8 +28,7 @@ pub fn extract(archive: &Path, format: ArchiveFormat, dest: &Path) -> Result<()>
 }
 
 fn unpack(archive: &Path, format: ArchiveFormat, into: &Path) -> Result<()> {
-    let file =
-        fs::File::open(archive).with_context(|| format!("cannot open {}", archive.display()))?;
+    let file = fs::File::open(archive)?;
     let reader = BufReader::new(file);
     let corrupt = || {
         format!(
@@ -132,12 +131,11 @@ fn unzip(reader: impl std::io::Read + std::io::Seek, into: &Path) -> Result<()> 
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent)?;
         }
-        let mut out = fs::File::create(&target)
-            .with_context(|| format!("cannot write {}", target.display()))?;
+        let mut out = fs::File::create(&target)?;
         std::io::copy(&mut entry, &mut out)?;
         if let Some(mode) = entry.unix_mode() {
             // Permission bits only, as for tar: no setuid/setgid/sticky.
-            fs::set_permissions(&target, fs::Permissions::from_mode(mode & 0o777))?;
+            fs::set_permissions(&target, std::fs::Permissions::from_mode(mode & 0o777))?;
         }
     }
     Ok(())
@@ -149,7 +147,7 @@ fn refuse_escaping_symlinks(archive: &Path, staging: &Path, root: &Path) -> Resu
     let mut pending = vec![PathBuf::new()];
     while let Some(relative) = pending.pop() {
         let dir = root.join(&relative);
-        for entry in fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        for entry in fs::read_dir(&dir)? {
             let entry = entry?;
             let member = relative.join(entry.file_name());
             let file_type = entry.file_type()?;

@@ -14,7 +14,9 @@ pub const COMPLETE_MARKER: &str = ".lava-complete";
 /// the version is bumped and old entries are simply never looked at again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bucket {
-    /// Bare git mirrors, one per remote URL.
+    /// Git mirrors, one per remote URL. v2: mirrors of network URLs are
+    /// shallow and hold only the refs that were asked for (v1 held every
+    /// branch and tag with full history), so a v1 mirror is not a v2 one.
     Git,
     /// Verified archives, named by their sha256.
     Downloads,
@@ -27,10 +29,19 @@ pub enum Bucket {
 }
 
 impl Bucket {
+    /// Directories of earlier format versions whose entries can seed new
+    /// ones (after checking them): never written, never trusted as they are.
+    fn previous_dir_names(self) -> &'static [&'static str] {
+        match self {
+            Bucket::Git => &["git-v1"],
+            _ => &[],
+        }
+    }
+
     /// `<kind>-v<version>`, the bucket's directory name.
     fn dir_name(self) -> &'static str {
         match self {
-            Bucket::Git => "git-v1",
+            Bucket::Git => "git-v2",
             Bucket::Downloads => "downloads-v1",
             Bucket::Resolutions => "resolutions-v1",
             Bucket::Uv => "uv-v1",
@@ -51,6 +62,15 @@ impl Cache {
 
     pub fn bucket(&self, bucket: Bucket) -> PathBuf {
         self.root.join(bucket.dir_name())
+    }
+
+    /// The directories of the bucket's earlier format versions, newest first.
+    pub fn previous_buckets(&self, bucket: Bucket) -> Vec<PathBuf> {
+        bucket
+            .previous_dir_names()
+            .iter()
+            .map(|name| self.root.join(name))
+            .collect()
     }
 }
 

@@ -1,28 +1,51 @@
 //! Git components: one bare mirror per remote URL in the shared cache,
 //! fetched only when the wanted revision is not already there, and trees
 //! exported at an exact commit.
+//!
+//! A mirror of a network URL holds only what was asked for: each tag,
+//! branch tip or commit is fetched on its own with depth 1 (what
+//! `git clone --depth 1 --branch T` fetches), so it is shallow; a later pin
+//! fetches only the objects it does not have yet. Repositories on this
+//! machine are mirrored whole, their objects hardlinked (`git clone
+//! --local`), which costs less than any transport.
+
+mod auth;
+mod describe;
+mod export;
+mod remote;
+mod tree;
 
 use std::cell::RefCell;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use fs_err as fs;
 use git2::{Oid, Repository};
 
 use crate::core::names::is_full_commit;
 use crate::infra::cache::{self, Bucket, Cache};
 
+use auth::{auth_failure, callbacks, fetch_options, is_transient, AuthAttempts, FetchError};
+pub use describe::Described;
+pub use export::export_tree;
+pub use tree::GitTree;
+
 /// Where the default branch's commit lands in a mirror.
 const REMOTE_HEAD: &str = "refs/lava/remote-HEAD";
 
-/// All mirrors: `cache/git-v1/db/<name>-<hash>`.
+/// All mirrors: `cache/git-v2/db/<name>-<hash>`.
 #[derive(Debug, Clone)]
 pub struct GitCache {
     db: PathBuf,
+    /// `db` directories of earlier cache versions (`git-v1`): a new mirror
+    /// starts from the old one of the same URL after checking it.
+    previous: Vec<PathBuf>,
     /// `--offline`: new mirrors start empty, even for repositories on this machine.
     offline: bool,
     /// `--retries`: how often a fetch that failed on the network is tried again.
     retries: u32,
+    /// Threads writing an exported tree (`--jobs`).
+    jobs: usize,
 }
 
 /// How a revision was found: the pinning rules depend on it.
@@ -51,62 +74,166 @@ pub struct ResolvedRev {
 }
 
 impl GitCache {
-    pub fn new(cache: &Cache, offline: bool, retries: u32) -> Self {
+    pub fn new(cache: &Cache, offline: bool, retries: u32, jobs: usize) -> Self {
         GitCache {
             db: cache.bucket(Bucket::Git).join("db"),
+            previous: cache
+                .previous_buckets(Bucket::Git)
+                .into_iter()
+                .map(|dir| dir.join("db"))
+                .collect(),
             offline,
             retries,
+            jobs: jobs.max(1),
         }
     }
 
     /// The mirror of `url`, created when missing.
     pub fn mirror(&self, url: &str) -> Result<Mirror> {
-        let path = self.db.join(cache::entry_name(url));
+        let name = cache::entry_name(url);
+        let path = self.db.join(&name);
         if !path.join(cache::COMPLETE_MARKER).exists() {
-            fs::create_dir_all(&self.db)
-                .with_context(|| format!("cannot create {}", self.db.display()))?;
+            fs::create_dir_all(&self.db)?;
             let _guard = crate::infra::lock::lock_entry(&path)?;
             if !path.join(cache::COMPLETE_MARKER).exists() {
                 cache::remove_stale_temps(&self.db);
-                init_mirror(&path, url, self.offline)?;
+                let previous: Vec<PathBuf> =
+                    self.previous.iter().map(|db| db.join(&name)).collect();
+                init_mirror(&path, url, self.offline, &previous)?;
             }
         }
         Ok(Mirror {
             url: url.to_owned(),
             path,
             retries: self.retries,
+            local: local_path(url).is_some(),
+            jobs: self.jobs,
         })
     }
 }
 
+/// Opens a mirror. Before the first one: libgit2 hashes every object it
+/// reads again (SHA-1 with collision detection), a third of the CPU time
+/// of an export, measured. Every object id in a mirror was computed from
+/// the object's content when its pack was indexed at fetch time, so reads
+/// trust the mirror as `git checkout` does. Done here, not at start-up:
+/// libgit2's first use costs ~25 ms (it loads the system's CA
+/// certificates), which commands that never open a repository should not pay.
+pub(super) fn open_bare(path: &Path) -> Result<Repository> {
+    static TRUST_READS: std::sync::Once = std::sync::Once::new();
+    TRUST_READS.call_once(|| git2::opts::strict_hash_verification(false));
+    Repository::open_bare(path)
+        .with_context(|| format!("cannot open git mirror {}", path.display()))
+}
+
 /// A fresh bare repository, built beside its place and renamed into it so a
 /// killed run never leaves a half-made mirror under the real name.
-fn init_mirror(path: &Path, url: &str, offline: bool) -> Result<()> {
+fn init_mirror(path: &Path, url: &str, offline: bool, previous: &[PathBuf]) -> Result<()> {
     let temp = crate::infra::fs::temp_sibling(path);
-    let repo = match local_path(url).filter(|_| !offline) {
-        // A repository on this machine: hardlink (or copy) its objects, as
-        // `git clone --local` does, instead of packing them through a
-        // transport. Refs are then laid out by the first fetch, which finds
-        // every object already here.
-        Some(source) => git2::build::RepoBuilder::new()
-            .bare(true)
-            .clone_local(git2::build::CloneLocal::Local)
-            .clone(source, &temp)
-            .or_else(|err| {
-                tracing::debug!("local clone of {url} failed ({err}); starting empty");
-                let _ = fs::remove_dir_all(&temp);
-                Repository::init_bare(&temp)
-            }),
-        None => Repository::init_bare(&temp),
-    }
-    .with_context(|| format!("cannot create git mirror {}", temp.display()))?;
-    if repo.find_remote("origin").is_err() {
-        repo.remote_with_fetch("origin", url, "+refs/heads/*:refs/heads/*")?;
+    let seeded = previous.iter().find_map(|old| {
+        if !old.join(cache::COMPLETE_MARKER).exists() {
+            return None;
+        }
+        match seed_from_previous(old, &temp, url) {
+            Ok(refs) => {
+                tracing::info!(
+                    "git mirror of {url}: {refs} refs taken over from {} (checked)",
+                    old.display()
+                );
+                Some(())
+            }
+            Err(err) => {
+                tracing::debug!("not reusing {} for {url}: {err:#}", old.display());
+                let _ = crate::infra::fs::remove_path(&temp);
+                None
+            }
+        }
+    });
+    if seeded.is_none() {
+        match local_path(url).filter(|_| !offline) {
+            // A repository on this machine: hardlink (or copy) its objects, as
+            // `git clone --local` does, instead of packing them through a
+            // transport. Refs are then laid out by the first fetch, which finds
+            // every object already here.
+            Some(source) => git2::build::RepoBuilder::new()
+                .bare(true)
+                .clone_local(git2::build::CloneLocal::Local)
+                .clone(source, &temp)
+                .map(drop)
+                .or_else(|err| {
+                    tracing::debug!("local clone of {url} failed ({err}); starting empty");
+                    let _ = crate::infra::fs::remove_path(&temp);
+                    Repository::init_bare(&temp).map(drop)
+                }),
+            None => Repository::init_bare(&temp).map(drop),
+        }
+        .with_context(|| format!("cannot create git mirror {}", temp.display()))?;
     }
     fs::write(temp.join(cache::COMPLETE_MARKER), url)?;
-    let _ = fs::remove_dir_all(path);
-    fs::rename(&temp, path)
-        .with_context(|| format!("cannot create git mirror {}", path.display()))?;
+    let _ = crate::infra::fs::remove_path(path);
+    fs::rename(&temp, path)?;
+    Ok(())
+}
+
+/// Starts a mirror from one of an earlier cache version (`git-v1`: every
+/// branch and tag with full history, the same objects): its objects are
+/// hardlinked and its refs copied, each only after checking that it leads
+/// to a commit whose tree is here. The old mirror is only read.
+fn seed_from_previous(old: &Path, temp: &Path, url: &str) -> Result<usize> {
+    let recorded = fs::read_to_string(old.join(cache::COMPLETE_MARKER))?;
+    if recorded != url {
+        bail!("it mirrors {recorded:?}");
+    }
+    let source = Repository::open_bare(old)?;
+    if source.is_shallow() {
+        bail!("it is shallow, which no earlier version made");
+    }
+    let repo = Repository::init_bare(temp)?;
+    link_tree(&old.join("objects"), &temp.join("objects"))?;
+    let mut copied = 0;
+    for reference in source.references()? {
+        let reference = reference?;
+        let Some(name) = reference.name() else {
+            continue;
+        };
+        if !["refs/heads/", "refs/tags/", "refs/lava/"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+        {
+            continue;
+        }
+        let Ok(resolved) = reference.resolve() else {
+            continue;
+        };
+        let Some(target) = resolved.target() else {
+            continue;
+        };
+        let whole = repo
+            .find_object(target, None)
+            .and_then(|object| object.peel_to_commit())
+            .and_then(|commit| commit.tree().map(drop));
+        if let Err(err) = whole {
+            tracing::debug!("{name} of {}: not taken over ({err})", old.display());
+            continue;
+        }
+        repo.reference(name, target, true, "lava-deploy: from the git-v1 cache")?;
+        copied += 1;
+    }
+    Ok(copied)
+}
+
+/// Hardlinks every file of `from` into `to` (copies where linking fails).
+fn link_tree(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            link_tree(&entry.path(), &target)?;
+        } else if !target.exists() && fs::hard_link(entry.path(), &target).is_err() {
+            fs::copy(entry.path(), &target)?;
+        }
+    }
     Ok(())
 }
 
@@ -123,24 +250,22 @@ pub struct Mirror {
     pub path: PathBuf,
     /// Retries of a fetch that failed on the network (`--retries`).
     retries: u32,
+    /// A repository on this machine: mirrored whole (libgit2's local
+    /// transport cannot fetch shallow, and needs no economy).
+    local: bool,
+    jobs: usize,
 }
 
 impl Mirror {
     pub fn open(&self) -> Result<Repository> {
-        Repository::open_bare(&self.path).with_context(|| {
-            format!(
-                "cannot open git mirror {} of {}",
-                self.path.display(),
-                self.url
-            )
-        })
+        open_bare(&self.path).with_context(|| format!("the mirror of {}", self.url))
     }
 
     /// Finds `rev` (tag, branch, commit; `None`: default branch), fetching
     /// only when the answer may have changed or is not here yet.
     pub fn resolve(&self, rev: Option<&str>, offline: bool) -> Result<ResolvedRev> {
         let repo = self.open()?;
-        if let Some(found) = self.lookup_immutable(&repo, rev) {
+        if let Some(found) = lookup_immutable(&repo, rev) {
             return Ok(found);
         }
         if offline {
@@ -151,91 +276,63 @@ impl Mirror {
                     self.url
                 );
             }
-            return self.lookup(&repo, rev).with_context(|| {
+            return lookup(&repo, rev).with_context(|| {
                 format!(
                     "{} (offline: only the cache was searched)",
-                    self.not_found(rev)
+                    self.not_found(rev, None)
                 )
             });
         }
-        self.fetch()?;
+        let note = self.fetch(rev)?;
         let repo = self.open()?;
-        self.lookup(&repo, rev).with_context(|| self.not_found(rev))
+        lookup(&repo, rev).with_context(|| self.not_found(rev, note.as_deref()))
     }
 
-    fn not_found(&self, rev: Option<&str>) -> String {
-        match rev {
+    fn not_found(&self, rev: Option<&str>, note: Option<&str>) -> String {
+        let mut message = match rev {
+            Some(rev) if is_full_commit(rev) => format!(
+                "commit {rev} not found in {}: no branch or tag it advertises leads to it",
+                self.url
+            ),
             Some(rev) => format!(
                 "revision {rev:?} not found in {} (no such tag, branch or commit)",
                 self.url
             ),
             None => format!("{} has no default branch", self.url),
-        }
-    }
-
-    /// A full commit or a tag already in the mirror: no network needed.
-    fn lookup_immutable(&self, repo: &Repository, rev: Option<&str>) -> Option<ResolvedRev> {
-        let rev = rev?;
-        if is_full_commit(rev) {
-            let commit = repo.find_commit(Oid::from_str(rev).ok()?).ok()?;
-            return Some(ResolvedRev {
-                commit: commit.id(),
-                kind: RevKind::Commit,
-            });
-        }
-        let commit = peel_ref(repo, &format!("refs/tags/{rev}"))?;
-        Some(ResolvedRev {
-            commit,
-            kind: RevKind::Tag,
-        })
-    }
-
-    fn lookup(&self, repo: &Repository, rev: Option<&str>) -> Option<ResolvedRev> {
-        let Some(rev) = rev else {
-            let commit = peel_ref(repo, REMOTE_HEAD)?;
-            return Some(ResolvedRev {
-                commit,
-                kind: RevKind::DefaultBranch,
-            });
         };
-        if let Some(found) = self.lookup_immutable(repo, Some(rev)) {
-            return Some(found);
+        if let Some(note) = note {
+            message.push_str(&format!(", and {note}"));
         }
-        if let Some(commit) = peel_ref(repo, &format!("refs/heads/{rev}")) {
-            return Some(ResolvedRev {
-                commit,
-                kind: RevKind::Branch,
-            });
-        }
-        if rev.len() >= 4 && rev.len() < 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
-            let object = repo.revparse_single(rev).ok()?;
-            let commit = object.peel_to_commit().ok()?;
-            return Some(ResolvedRev {
-                commit: commit.id(),
-                kind: RevKind::ShortCommit,
-            });
-        }
-        None
+        message
     }
 
-    /// Fetches every branch and tag and the remote's HEAD, under the
-    /// mirror's lock so concurrent runs do not fetch into it at once.
-    /// Network failures are tried again like downloads (`--retries`, same
-    /// backoff); a refused login or a missing repository is not.
-    pub fn fetch(&self) -> Result<()> {
+    /// Fetches what `rev` needs, under the mirror's lock so concurrent runs
+    /// do not fetch into it at once. Network failures are tried again like
+    /// downloads (`--retries`, same backoff); a refused login or a missing
+    /// repository is not. Returns a note for a "not found" message (why a
+    /// commit could not be fetched by its id).
+    pub fn fetch(&self, rev: Option<&str>) -> Result<Option<String>> {
         let _guard = crate::infra::lock::lock_entry(&self.path)?;
-        tracing::debug!("fetching {}", self.url);
         let repo = self.open()?;
+        // Another run may have fetched it while this one waited for the lock.
+        if lookup_immutable(&repo, rev).is_some() {
+            return Ok(None);
+        }
+        tracing::debug!("fetching {}", self.url);
+        let started = std::time::Instant::now();
         let mut attempt: u32 = 0;
         loop {
             attempt = attempt.saturating_add(1);
-            // A fresh remote each time: a failed fetch may leave its
-            // transport half-connected.
-            let mut remote = repo
-                .remote_anonymous(&self.url)
-                .with_context(|| format!("invalid git URL {}", self.url))?;
-            match self.fetch_once(&mut remote) {
-                Ok(()) => return Ok(()),
+            let result = if self.local {
+                self.fetch_everything(&repo, 0).map(|()| None)
+            } else {
+                self.fetch_for(&repo, rev)
+            };
+            match result {
+                Ok(note) => {
+                    tracing::debug!("{}: fetched in {:.0?}", self.url, started.elapsed());
+                    return Ok(note);
+                }
                 Err(FetchError::Git(err)) if is_transient(&err) && attempt <= self.retries => {
                     let wait = super::retry::retry_delay(attempt);
                     tracing::warn!(
@@ -254,49 +351,27 @@ impl Mirror {
         }
     }
 
-    /// One fetch, with its own record of the credentials tried.
-    fn fetch_once(&self, remote: &mut git2::Remote) -> std::result::Result<(), FetchError> {
+    /// Every branch and tag and the remote's HEAD, at `depth` (0: whole
+    /// history): what a repository on this machine gets, and the fallback
+    /// where only history can answer (an abbreviated commit; a commit the
+    /// server does not give by id). A fresh remote each time: a failed
+    /// fetch may leave its transport half-connected.
+    fn fetch_everything(
+        &self,
+        repo: &Repository,
+        depth: i32,
+    ) -> std::result::Result<(), FetchError> {
         let refspecs = [
-            "+refs/heads/*:refs/heads/*",
-            "+refs/tags/*:refs/tags/*",
-            &format!("+HEAD:{REMOTE_HEAD}"),
+            "+refs/heads/*:refs/heads/*".to_owned(),
+            "+refs/tags/*:refs/tags/*".to_owned(),
+            format!("+HEAD:{REMOTE_HEAD}"),
         ];
+        let mut remote = repo.remote_anonymous(&self.url)?;
         let auth = RefCell::new(AuthAttempts::default());
-        let mut options = git2::FetchOptions::new();
-        options.download_tags(git2::AutotagOption::All);
-        let mut callbacks = git2::RemoteCallbacks::new();
-        callbacks
-            .credentials(|url, username, allowed| auth.borrow_mut().next(url, username, allowed));
-        options.remote_callbacks(callbacks);
+        let mut options = fetch_options(&auth, depth);
         let result = remote.fetch(&refspecs, Some(&mut options), None);
         drop(options);
-        let auth = auth.into_inner();
-        match result {
-            Ok(()) => Ok(()),
-            // Our own "everything was tried" (libgit2 relays it with its
-            // class and code appended): say it plainly.
-            Err(_) if auth.exhausted => Err(FetchError::Auth(auth.failure(&self.url))),
-            Err(err) => Err(FetchError::Git(err)),
-        }
-    }
-
-    /// `git describe --tags` of a commit, else `YYYYMMDD-<short commit>`.
-    pub fn describe(&self, repo: &Repository, commit: Oid) -> String {
-        let described = repo.find_commit(commit).ok().and_then(|c| {
-            let mut options = git2::DescribeOptions::new();
-            options.describe_tags();
-            let describe = c.as_object().describe(&options).ok()?;
-            let mut format = git2::DescribeFormatOptions::new();
-            format.abbreviated_size(7);
-            describe.format(Some(&format)).ok()
-        });
-        described.unwrap_or_else(|| {
-            let time = repo
-                .find_commit(commit)
-                .map(|c| c.time().seconds())
-                .unwrap_or(0);
-            format!("{}-{:.7}", crate::core::time::date_yyyymmdd(time), commit)
-        })
+        auth_failure(result, auth, &self.url)
     }
 
     /// The files of `commit`, for reading a manifest branch.
@@ -304,6 +379,7 @@ impl Mirror {
         Ok(GitTree {
             repo: self.path.clone(),
             tree: repo.find_commit(commit)?.tree_id(),
+            jobs: self.jobs,
         })
     }
 
@@ -311,344 +387,84 @@ impl Mirror {
     pub fn export(&self, commit: Oid, dest: &Path) -> Result<()> {
         let repo = self.open()?;
         let tree = repo.find_commit(commit)?.tree_id();
-        export_tree(&repo, tree, dest)
+        export_tree(&self.path, tree, dest, self.jobs)
     }
 }
 
-/// One tree of a mirror (a manifest branch at a commit), read in place.
-#[derive(Debug, Clone)]
-pub struct GitTree {
-    repo: PathBuf,
-    tree: Oid,
+/// A full commit or a tag already in the mirror: no network needed.
+fn lookup_immutable(repo: &Repository, rev: Option<&str>) -> Option<ResolvedRev> {
+    let rev = rev?;
+    if is_full_commit(rev) {
+        let commit = Oid::from_str(rev).ok()?;
+        return is_whole(repo, commit).then_some(ResolvedRev {
+            commit,
+            kind: RevKind::Commit,
+        });
+    }
+    let commit = peel_ref(repo, &format!("refs/tags/{rev}"))?;
+    Some(ResolvedRev {
+        commit,
+        kind: RevKind::Tag,
+    })
 }
 
-impl GitTree {
-    fn open(&self) -> Result<(Repository, Oid)> {
-        let repo = Repository::open_bare(&self.repo)
-            .with_context(|| format!("cannot open git mirror {}", self.repo.display()))?;
-        Ok((repo, self.tree))
-    }
+/// The object leads to a commit the mirror holds whole: each parent is
+/// here, or the commit is a shallow boundary. libgit2 moves a fetched pack
+/// into place before it records the new boundaries, so a run killed in
+/// between leaves commits whose parents are neither; pointing a ref at one
+/// would break every later negotiation. Such a commit is fetched again.
+fn is_whole(repo: &Repository, oid: Oid) -> bool {
+    let Ok(commit) = repo
+        .find_object(oid, None)
+        .and_then(|object| object.peel_to_commit())
+    else {
+        return false;
+    };
+    let Ok(odb) = repo.odb() else {
+        return false;
+    };
+    commit.parent_ids().all(|parent| odb.exists(parent))
+        || fs::read_to_string(repo.path().join("shallow")).is_ok_and(|roots| {
+            roots
+                .lines()
+                .any(|line| line.trim() == commit.id().to_string())
+        })
+}
 
-    pub fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>> {
-        let (repo, tree) = self.open()?;
-        let tree = repo.find_tree(tree)?;
-        let Ok(entry) = tree.get_path(Path::new(path)) else {
-            return Ok(None);
-        };
-        let object = entry.to_object(&repo)?;
-        Ok(object.as_blob().map(|blob| blob.content().to_vec()))
+fn lookup(repo: &Repository, rev: Option<&str>) -> Option<ResolvedRev> {
+    let Some(rev) = rev else {
+        let commit = peel_ref(repo, REMOTE_HEAD)?;
+        return Some(ResolvedRev {
+            commit,
+            kind: RevKind::DefaultBranch,
+        });
+    };
+    if let Some(found) = lookup_immutable(repo, Some(rev)) {
+        return Some(found);
     }
+    if let Some(commit) = peel_ref(repo, &format!("refs/heads/{rev}")) {
+        return Some(ResolvedRev {
+            commit,
+            kind: RevKind::Branch,
+        });
+    }
+    if is_short_commit(rev) {
+        let object = repo.revparse_single(rev).ok()?;
+        let commit = object.peel_to_commit().ok()?;
+        return Some(ResolvedRev {
+            commit: commit.id(),
+            kind: RevKind::ShortCommit,
+        });
+    }
+    None
+}
 
-    pub fn is_dir(&self, path: &str) -> Result<bool> {
-        let (repo, tree) = self.open()?;
-        let tree = repo.find_tree(tree)?;
-        Ok(tree
-            .get_path(Path::new(path))
-            .is_ok_and(|e| e.kind() == Some(git2::ObjectType::Tree)))
-    }
-
-    /// Every file, as branch paths.
-    pub fn files(&self) -> Result<Vec<String>> {
-        let (repo, tree) = self.open()?;
-        let tree = repo.find_tree(tree)?;
-        let mut files = Vec::new();
-        tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
-            if entry.kind() == Some(git2::ObjectType::Blob) {
-                files.push(format!("{dir}{}", entry.name().unwrap_or("")));
-            }
-            git2::TreeWalkResult::Ok
-        })?;
-        Ok(files)
-    }
-
-    /// The object id of the entry at `path`: it changes exactly when the
-    /// directory's contents do.
-    pub fn entry_id(&self, path: &str) -> Result<Oid> {
-        let (repo, tree) = self.open()?;
-        // `.`: the branch itself (a zc.buildout `develop = .`).
-        if path.is_empty() || path == "." {
-            return Ok(tree);
-        }
-        let tree = repo.find_tree(tree)?;
-        let entry = tree
-            .get_path(Path::new(path))
-            .with_context(|| format!("{path} is not a directory of the manifest branch"))?;
-        Ok(entry.id())
-    }
-
-    /// Writes the directory `path` to `dest`.
-    pub fn export_dir(&self, path: &str, dest: &Path) -> Result<()> {
-        let id = self.entry_id(path)?;
-        let (repo, _) = self.open()?;
-        export_tree(&repo, id, dest)
-    }
+/// 4 to 39 hex digits: what zc.buildout's `[git-heads]` may hold.
+fn is_short_commit(rev: &str) -> bool {
+    rev.len() >= 4 && rev.len() < 40 && rev.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn peel_ref(repo: &Repository, name: &str) -> Option<Oid> {
     let reference = repo.find_reference(name).ok()?;
     Some(reference.peel_to_commit().ok()?.id())
-}
-
-/// How one fetch failed.
-enum FetchError {
-    Git(git2::Error),
-    /// Every way to log in was tried and refused; the message says which.
-    Auth(String),
-}
-
-/// Worth fetching again: the network failed (connection refused or reset,
-/// timeout, DNS, a 5xx answer, a cut-off response). Not: a refused login,
-/// a missing repository or revision, a bad URL, an error the server sent.
-/// libgit2 files most of these under a few classes, so a few messages are
-/// told apart by their text.
-fn is_transient(err: &git2::Error) -> bool {
-    use git2::{ErrorClass, ErrorCode};
-    let message = err.message();
-    match (err.code(), err.class()) {
-        (ErrorCode::Auth | ErrorCode::NotFound | ErrorCode::Certificate | ErrorCode::User, _) => {
-            false
-        }
-        (ErrorCode::Timeout, _) => true,
-        (_, ErrorClass::Net | ErrorClass::Os) => {
-            !(message.starts_with("unsupported URL protocol")
-                || message.starts_with("malformed URL")
-                || message.starts_with("remote error:"))
-        }
-        (_, ErrorClass::Http) => {
-            let status = message
-                .strip_prefix("unexpected http status code: ")
-                .and_then(|code| code.trim().parse::<u16>().ok());
-            matches!(status, Some(500..=599 | 429)) || message.contains("unexpected EOF")
-        }
-        _ => false,
-    }
-}
-
-/// The credentials offered during one fetch. libgit2 calls back after
-/// every refused credential, and would forever: each way is offered once
-/// (ssh-agent once per user name, the credential helper once, the default
-/// once), then the callback gives up, saying what was tried. The same
-/// bound as cargo's `with_authentication`.
-#[derive(Debug, Default)]
-struct AuthAttempts {
-    /// A user name was supplied for an ssh URL that had none.
-    username: bool,
-    /// User names offered to the ssh-agent.
-    ssh_agent: Vec<String>,
-    /// The git credential helper was asked: did it have credentials?
-    helper: Option<bool>,
-    default: bool,
-    /// Nothing was left to offer: the fetch failed on authentication.
-    exhausted: bool,
-}
-
-impl AuthAttempts {
-    fn next(
-        &mut self,
-        url: &str,
-        username: Option<&str>,
-        allowed: git2::CredentialType,
-    ) -> std::result::Result<git2::Cred, git2::Error> {
-        use git2::{Cred, CredentialType};
-        // An ssh URL without a user: libgit2 asks for one, then for a key.
-        if allowed.contains(CredentialType::USERNAME) && !self.username {
-            self.username = true;
-            return Cred::username(username.unwrap_or("git"));
-        }
-        if allowed.contains(CredentialType::SSH_KEY) {
-            let user = username.unwrap_or("git");
-            if !self.ssh_agent.iter().any(|tried| tried == user) {
-                self.ssh_agent.push(user.to_owned());
-                return Cred::ssh_key_from_agent(user);
-            }
-        }
-        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) && self.helper.is_none() {
-            let found = git2::Config::open_default()
-                .and_then(|config| Cred::credential_helper(&config, url, username));
-            self.helper = Some(found.is_ok());
-            if found.is_ok() {
-                return found;
-            }
-        }
-        if allowed.contains(CredentialType::DEFAULT) && !self.default {
-            self.default = true;
-            return Cred::default();
-        }
-        self.exhausted = true;
-        Err(git2::Error::new(
-            git2::ErrorCode::Auth,
-            git2::ErrorClass::Callback,
-            self.failure(url),
-        ))
-    }
-
-    /// "authentication to URL failed; tried: …; check …"
-    fn failure(&self, url: &str) -> String {
-        let mut tried: Vec<String> = self
-            .ssh_agent
-            .iter()
-            .map(|user| format!("ssh-agent as {user}"))
-            .collect();
-        let mut hints = Vec::new();
-        if !self.ssh_agent.is_empty() {
-            hints.push("that your ssh-agent holds a key the server accepts (ssh-add -l)");
-        }
-        match self.helper {
-            Some(true) => {
-                tried.push("git credential helper".to_owned());
-                hints.push("that the credentials of your git credential helper are still valid");
-            }
-            Some(false) => {
-                tried.push("git credential helper (it had no credentials)".to_owned());
-                hints.push("that a git credential helper (credential.helper) has credentials for this host");
-            }
-            None => {}
-        }
-        if self.default {
-            tried.push("default credentials".to_owned());
-        }
-        if tried.is_empty() {
-            return format!(
-                "authentication to {url} failed: the server wants a way of logging in \
-                 lava-deploy does not offer (ssh-agent, git credential helper)"
-            );
-        }
-        let mut message = format!(
-            "authentication to {url} failed; tried: {}",
-            tried.join(", ")
-        );
-        if !hints.is_empty() {
-            message.push_str(&format!("; check {}", hints.join(", and ")));
-        }
-        message
-    }
-}
-
-/// Writes a git tree to `dest` (created): regular and executable files,
-/// symlinks; submodules become empty directories.
-pub fn export_tree(repo: &Repository, tree: Oid, dest: &Path) -> Result<()> {
-    fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
-    let tree = repo.find_tree(tree)?;
-    for entry in tree.iter() {
-        let Some(name) = entry.name() else {
-            bail!("a file name in {} is not UTF-8", dest.display());
-        };
-        if name == ".." || name == "." || name.contains('/') {
-            bail!("refusing the unsafe file name {name:?} in a git tree");
-        }
-        let target = dest.join(name);
-        match entry.kind() {
-            Some(git2::ObjectType::Tree) => export_tree(repo, entry.id(), &target)?,
-            Some(git2::ObjectType::Blob) => {
-                let blob = repo.find_blob(entry.id())?;
-                write_blob(&target, blob.content(), entry.filemode())?;
-            }
-            Some(git2::ObjectType::Commit) => {
-                tracing::warn!("submodule {} is not exported", target.display());
-                fs::create_dir_all(&target)?;
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-fn write_blob(target: &Path, content: &[u8], mode: i32) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    if mode == 0o120000 {
-        let link = std::str::from_utf8(content).context("symlink target is not UTF-8")?;
-        std::os::unix::fs::symlink(link, target)
-            .with_context(|| format!("cannot create symlink {}", target.display()))?;
-        return Ok(());
-    }
-    fs::write(target, content).with_context(|| format!("cannot write {}", target.display()))?;
-    if mode == 0o100755 {
-        fs::set_permissions(target, fs::Permissions::from_mode(0o755))
-            .with_context(|| format!("cannot make {} executable", target.display()))?;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use git2::CredentialType;
-
-    /// libgit2 over ssh: asks for a user name, then for a key, and after
-    /// each key the server refuses, for a key again. No ssh server needed:
-    /// the callback alone decides when to stop.
-    #[test]
-    fn ssh_agent_is_offered_once_per_user_then_the_callback_gives_up() {
-        let url = "ssh://git.example.org/lava.git";
-        let mut auth = AuthAttempts::default();
-        assert!(auth.next(url, None, CredentialType::USERNAME).is_ok());
-        assert!(auth.next(url, Some("git"), CredentialType::SSH_KEY).is_ok());
-        let Err(err) = auth.next(url, Some("git"), CredentialType::SSH_KEY) else {
-            panic!("ssh-agent offered twice for one user");
-        };
-        assert!(auth.exhausted);
-        assert_eq!(err.code(), git2::ErrorCode::Auth);
-        assert_eq!(
-            err.message(),
-            "authentication to ssh://git.example.org/lava.git failed; tried: ssh-agent as git; \
-             check that your ssh-agent holds a key the server accepts (ssh-add -l)"
-        );
-        // Another user name from the URL gets its own single try.
-        let mut auth = AuthAttempts::default();
-        assert!(auth
-            .next(url, Some("lava"), CredentialType::SSH_KEY)
-            .is_ok());
-        assert!(auth
-            .next(url, Some("lava"), CredentialType::SSH_KEY)
-            .is_err());
-    }
-
-    #[test]
-    fn default_credentials_are_offered_once() {
-        let url = "https://git.example.org/lava.git";
-        let mut auth = AuthAttempts::default();
-        assert!(auth.next(url, None, CredentialType::DEFAULT).is_ok());
-        let Err(err) = auth.next(url, None, CredentialType::DEFAULT) else {
-            panic!("default credentials offered twice");
-        };
-        assert!(err.message().contains("tried: default credentials"));
-    }
-
-    #[test]
-    fn only_network_failures_are_transient() {
-        use git2::{Error, ErrorClass, ErrorCode};
-        let transient = |code, class, message| is_transient(&Error::new(code, class, message));
-        assert!(transient(
-            ErrorCode::GenericError,
-            ErrorClass::Os,
-            "failed to connect to 127.0.0.1: Connection refused"
-        ));
-        assert!(transient(ErrorCode::Timeout, ErrorClass::Net, "timed out"));
-        assert!(transient(
-            ErrorCode::GenericError,
-            ErrorClass::Http,
-            "unexpected http status code: 502"
-        ));
-        assert!(!transient(
-            ErrorCode::GenericError,
-            ErrorClass::Http,
-            "unexpected http status code: 404"
-        ));
-        assert!(!transient(
-            ErrorCode::GenericError,
-            ErrorClass::Http,
-            "too many redirects or authentication replays"
-        ));
-        assert!(!transient(ErrorCode::Auth, ErrorClass::Callback, "refused"));
-        assert!(!transient(
-            ErrorCode::NotFound,
-            ErrorClass::Os,
-            "failed to resolve path '/gone'"
-        ));
-        assert!(!transient(
-            ErrorCode::GenericError,
-            ErrorClass::Net,
-            "unsupported URL protocol"
-        ));
-    }
 }

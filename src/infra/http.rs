@@ -3,7 +3,7 @@
 //! renamed into place. Transient failures are retried; nothing unverified
 //! ever enters the cache.
 
-use std::fs;
+use fs_err as fs;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -66,8 +66,7 @@ impl Downloader {
         if offline {
             bail!("{url} is not in the cache and --offline forbids downloading it");
         }
-        fs::create_dir_all(&self.dir)
-            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        fs::create_dir_all(&self.dir)?;
         cache::remove_stale_temps(&self.dir);
         let mut attempt: u32 = 0;
         loop {
@@ -128,19 +127,20 @@ impl Downloader {
         url: &str,
         partial: &std::path::Path,
     ) -> std::result::Result<String, Attempt> {
-        let fatal = |error: anyhow::Error| Attempt {
-            error,
+        let fatal = |error: std::io::Error| Attempt {
+            error: error.into(),
             transient: false,
         };
-        let mut file = fs::File::create(partial)
-            .with_context(|| format!("cannot create {}", partial.display()))
-            .map_err(fatal)?;
+        let mut file = fs::File::create(partial).map_err(fatal)?;
         let mut hasher = Sha256::new();
         let mut body: Box<dyn Read> = if let Some(path) = url.strip_prefix("file://") {
             Box::new(
                 fs::File::open(path)
                     .with_context(|| format!("cannot read {url}"))
-                    .map_err(fatal)?,
+                    .map_err(|error| Attempt {
+                        error,
+                        transient: false,
+                    })?,
             )
         } else {
             let response = self.client.get(url).send().map_err(|err| Attempt {
@@ -167,13 +167,24 @@ impl Downloader {
             }
             hasher.update(&buffer[..read]);
             crate::infra::progress::add_bytes(read as u64);
-            file.write_all(&buffer[..read])
-                .with_context(|| format!("cannot write {}", partial.display()))
-                .map_err(fatal)?;
+            file.write_all(&buffer[..read]).map_err(fatal)?;
         }
-        file.sync_all()
-            .with_context(|| format!("cannot write {}", partial.display()))
-            .map_err(fatal)?;
+        file.sync_all().map_err(fatal)?;
         Ok(hex::encode(hasher.finalize()))
+    }
+}
+
+/// One health-check request: `Ok` for a 2xx answer, else what happened.
+pub fn probe(url: &str, timeout: Duration) -> std::result::Result<u16, String> {
+    let client = reqwest::blocking::Client::builder()
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .user_agent(concat!("lava-deploy/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|err| format!("cannot set up the HTTP client: {err}"))?;
+    match client.get(url).send() {
+        Ok(response) if response.status().is_success() => Ok(response.status().as_u16()),
+        Ok(response) => Err(format!("{url} answered {}", response.status())),
+        Err(err) => Err(format!("{url}: {:#}", anyhow::Error::new(err))),
     }
 }

@@ -56,7 +56,7 @@ pub fn install_handlers() {
 
 /// SIGTERM to each process group, SIGKILL to those still there after
 /// [`GRACE`].
-fn stop_groups(groups: &[u32]) {
+pub fn stop_groups(groups: &[u32]) {
     let signal_group = |group: u32, signal: libc::c_int| {
         let Ok(pgid) = libc::pid_t::try_from(group) else {
             return false;

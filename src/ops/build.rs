@@ -18,9 +18,10 @@ use crate::infra::archive;
 use crate::infra::fs::remove_path;
 use crate::store::{Instance, LOCK_FILE};
 
-/// A release directory being built; removed on drop unless committed.
-struct StagedRelease {
-    dir: PathBuf,
+/// A release directory not yet switched to: removed on drop (a failed build
+/// or `pre-switch`, an interrupt) unless kept.
+pub struct StagedRelease {
+    pub dir: PathBuf,
     committed: bool,
 }
 
@@ -31,6 +32,11 @@ impl StagedRelease {
             dir,
             committed: false,
         }
+    }
+
+    /// The release stays: it is about to become `current`.
+    pub fn keep(mut self) {
+        self.committed = true;
     }
 }
 
@@ -45,17 +51,21 @@ impl Drop for StagedRelease {
     }
 }
 
-/// Builds `release` from `lock` and renames it into `code/<release>`.
-/// Does not touch `current`. Returns the lock as written into the release
-/// (with the installed environment).
+/// Builds `release` from `lock` in place, at `code/<release>` (hooks see the
+/// final path; the python env needs no relocation): source trees, the
+/// python env, the shared links, then `build_hooks`, and `lava.lock` last,
+/// which is what makes the directory a release. Does not touch `current`.
+/// Returns the release (removed when dropped, unless kept) and the lock as
+/// written into it (with the installed environment).
 pub fn build_release(
     ctx: &Context,
     instance: &Instance,
     release: &ReleaseName,
     lock: &LockFile,
     branch: &ManifestBranch,
-) -> Result<LockFile> {
-    let mut staged = StagedRelease::new(instance.temp_release_dir(release));
+    build_hooks: impl FnOnce() -> Result<()>,
+) -> Result<(StagedRelease, LockFile)> {
+    let staged = StagedRelease::new(instance.release_dir(release));
     remove_path(&staged.dir)?;
     let src = staged.dir.join("src");
     for dir in [&src, &staged.dir.join("bin")] {
@@ -119,7 +129,6 @@ pub fn build_release(
         "components could not be fetched",
     )?;
 
-    let final_dir = instance.release_dir(release);
     let mut lock = lock.clone();
     if lock
         .components
@@ -128,19 +137,20 @@ pub fn build_release(
     {
         let plan = env_plan(&lock, &src, &instance.local_dir());
         let environment =
-            crate::infra::python::build_env(&ctx.python_tools(), &plan, &staged.dir, &final_dir)
+            crate::infra::python::build_env(&ctx.python_tools(), &plan, &staged.dir, &staged.dir)
                 .map_err(|err| err.context("cannot build the python environment"))?;
         lock.environment = Some(environment);
     }
 
     write_rebuild_script(ctx, instance, &staged.dir.join("bin/rebuild"))?;
+    instance.link_shared(&staged.dir, &lock.service.shared)?;
+    build_hooks()?;
 
-    // The lock is written last: a release directory without one is not a release.
-    fs::write(staged.dir.join(LOCK_FILE), lock.to_toml())?;
-    fs::rename(&staged.dir, &final_dir).context("cannot move the new release into place")?;
-    staged.committed = true;
+    // The lock is written last: a release directory without one is not a
+    // release (and is removed as a leftover by the next run).
+    crate::infra::fs::write_atomic(&staged.dir.join(LOCK_FILE), lock.to_toml().as_bytes())?;
     crate::infra::fs::sync_dir(&instance.code_dir());
-    Ok(lock)
+    Ok((staged, lock))
 }
 
 /// `bin/rebuild`: the old `./bin/buildout` habit, rebuilding this instance
@@ -168,11 +178,20 @@ fn env_plan<'a>(lock: &'a LockFile, src: &Path, local: &Path) -> crate::infra::p
         trees: Vec::new(),
         editables: Vec::new(),
     };
+    let tree = |name: &ComponentName, component: &LockedComponent, path: PathBuf| {
+        crate::infra::python::SourceTree {
+            component: name.to_string(),
+            path,
+            extras: component.extras().to_vec(),
+            version: component.tree_version().map(str::to_owned),
+        }
+    };
     for (name, component) in &lock.components {
         if let Some(found) = lock.overrides.get(name) {
+            // The checkout stands in for the tree, extras and all.
             if component.installs_python() {
                 plan.editables
-                    .push((name.to_string(), local.join(&found.dir)));
+                    .push(tree(name, component, local.join(&found.dir)));
             }
             continue;
         }
@@ -191,7 +210,7 @@ fn env_plan<'a>(lock: &'a LockFile, src: &Path, local: &Path) -> crate::infra::p
                 marker: marker.clone(),
             }),
             other if other.installs_python() => {
-                plan.trees.push((name.to_string(), src.join(name.as_str())))
+                plan.trees.push(tree(name, other, src.join(name.as_str())))
             }
             _ => {}
         }

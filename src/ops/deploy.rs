@@ -1,19 +1,29 @@
-//! From a lock to the instance's new `current`: build the release, record
-//! it, switch. `current` changes only after the release is complete.
-
-use anyhow::Context as _;
+//! The deployment transaction, from a lock to a serving `current`:
+//!
+//! build the release → `build` hooks → `pre-switch` → switch → `post-switch`
+//! → `check`.
+//!
+//! A failure before the switch changes nothing (the release is removed). A
+//! failed `post-switch` or `check` rolls back: `current` returns to the
+//! previous release, whose `rollback`, `post-switch` and `check` hooks run;
+//! the failed release is marked in `instance.toml`. Between the switch and
+//! the end, `instance.toml` carries a pending marker, so a run killed there
+//! is noticed, and finished or rolled back, by the next command.
 
 use super::build::build_release;
+use super::hooks::{HookTarget, Hooks};
+use super::report::Report;
 use super::source::ManifestBranch;
 use super::Context;
-use crate::core::error::Result;
+use crate::core::error::{Error, Result};
 use crate::core::lock::LockFile;
 use crate::core::names::ReleaseName;
-use crate::core::record::{InstanceRecord, ReleaseEntry};
+use crate::core::record::{InstanceRecord, PendingSwitch, ReleaseEntry};
+use crate::core::service::Phase;
 use crate::store::Instance;
 
 /// Builds a new release of `instance` from `lock`, switches `current` to it
-/// and records it.
+/// and sees it serving (or rolls back). The caller holds the instance lock.
 pub fn deploy(
     ctx: &Context,
     instance: &Instance,
@@ -21,26 +31,214 @@ pub fn deploy(
     lock: &LockFile,
     branch: &ManifestBranch,
     command: &str,
+    report: &mut Report,
 ) -> Result<ReleaseName> {
     // Numbered before leftovers go, so not even a failed attempt's number is reused.
     let release = instance.next_release_name(record.max_release_number(), &branch.describe)?;
+    record.last_release_number = release.number();
+    instance.write_record(record)?;
     instance.remove_leftovers()?;
-    let local = instance.local_dir();
-    fs_err::create_dir_all(&local).context("cannot create the local override directory")?;
+    fs_err::create_dir_all(instance.local_dir())?;
+    instance.prepare_shared(&lock.service.shared)?;
+    let previous = instance.current_release();
+    report.previous = previous.as_ref().map(ToString::to_string);
+    let hooks = Hooks::new(ctx, instance);
+    let target = HookTarget {
+        release: &release,
+        service: &lock.service,
+        previous: previous.as_ref(),
+        cwd: instance.release_dir(&release),
+    };
+    if !record.setup_done && !ctx.settings.no_hooks {
+        // Once, before the first release is built: the release does not
+        // exist yet, so it runs in the instance directory.
+        let setup = HookTarget {
+            cwd: instance.dir.clone(),
+            ..target
+        };
+        hooks.run_phase(&setup, Phase::Setup, report)?;
+        record.setup_done = true;
+        instance.write_record(record)?;
+    }
     tracing::info!("building release {release}");
-    build_release(ctx, instance, &release, lock, branch)?;
+    let (staged, lock) = build_release(ctx, instance, &release, lock, branch, || {
+        hooks.run_phase(&target, Phase::Build, report)
+    })?;
+    hooks.run_phase(&target, Phase::PreSwitch, report)?;
     record.releases.push(ReleaseEntry {
         name: release.clone(),
         created: crate::core::time::rfc3339(std::time::SystemTime::now()),
         command: command.to_owned(),
         manifest_commit: lock.manifest.commit.clone(),
         manifest_file: lock.manifest.file.clone(),
+        build_id: Some(lock.build_id()),
+        failed: None,
     });
-    // Recorded before the switch: a number once used is never used again.
+    record.pending = Some(PendingSwitch {
+        release: release.clone(),
+        previous: previous.clone(),
+        command: command.to_owned(),
+        started: crate::core::time::rfc3339(std::time::SystemTime::now()),
+    });
+    // Recorded before the switch: a number once used is never used again,
+    // and a run killed from here on is noticed by the next one.
     instance.write_record(record)?;
     crate::infra::failpoint::hit("before-switch");
     instance.switch_current(&release)?;
+    staged.keep();
+    report.changed = true;
+    report.release = Some(release.to_string());
+    crate::infra::failpoint::hit("after-switch");
+    finish_switch(ctx, instance, record, &release, previous.as_ref(), report)?;
     Ok(release)
+}
+
+/// `post-switch` and `check` of `release`, which `current` points at now;
+/// on failure, the automatic rollback to `previous`. Clears the pending
+/// marker either way.
+pub fn finish_switch(
+    ctx: &Context,
+    instance: &Instance,
+    record: &mut InstanceRecord,
+    release: &ReleaseName,
+    previous: Option<&ReleaseName>,
+    report: &mut Report,
+) -> Result<()> {
+    let outcome = run_phases(
+        ctx,
+        instance,
+        release,
+        previous,
+        &[Phase::PostSwitch, Phase::Check],
+        report,
+    );
+    let Err(failure) = outcome else {
+        record.pending = None;
+        instance.write_record(record)?;
+        return Ok(());
+    };
+    if let Some(entry) = record.entry_mut(release) {
+        entry.failed = Some(first_line(&failure.to_string()));
+    }
+    report.failed_release = Some(release.to_string());
+    let back = roll_back_after_failure(ctx, instance, release, previous, report);
+    record.pending = None;
+    instance.write_record(record)?;
+    report.changed = true;
+    report.release = instance.current_release().map(|r| r.to_string());
+    Err(Error::Failed(anyhow::anyhow!(
+        "{failure}\n{back}; release {release} is marked failed and `upgrade` will not build \
+         the same pins again unless given --retry-failed"
+    )))
+}
+
+/// Puts `previous` back and runs its `rollback`, `post-switch` and `check`
+/// hooks. Says what happened, in one sentence.
+fn roll_back_after_failure(
+    ctx: &Context,
+    instance: &Instance,
+    failed: &ReleaseName,
+    previous: Option<&ReleaseName>,
+    report: &mut Report,
+) -> String {
+    let Some(previous) = previous else {
+        return match instance.clear_current() {
+            Ok(()) => "there is no earlier release to return to: the instance has no current \
+                       release now (fix the manifest and run install again)"
+                .to_owned(),
+            Err(err) => format!("there is no earlier release to return to ({err:#})"),
+        };
+    };
+    if let Err(err) = instance.switch_current(previous) {
+        return format!("ROLLBACK FAILED: cannot switch back to {previous} ({err:#})");
+    }
+    report.rolled_back = true;
+    match run_return_hooks(ctx, instance, previous, Some(failed), report) {
+        Ok(()) => format!("rolled back to release {previous} (its check passed)"),
+        Err(err) => format!("rolled back to release {previous}, but its hooks failed too: {err}"),
+    }
+}
+
+/// What a release needs when `current` moves back to it: its `rollback`,
+/// `post-switch` and `check` hooks.
+pub fn run_return_hooks(
+    ctx: &Context,
+    instance: &Instance,
+    release: &ReleaseName,
+    leaving: Option<&ReleaseName>,
+    report: &mut Report,
+) -> Result<()> {
+    let phases = [Phase::Rollback, Phase::PostSwitch, Phase::Check];
+    run_phases(ctx, instance, release, leaving, &phases, report)
+}
+
+/// `phases` of a release that exists (its own lock says what they are), in
+/// order; the first failure stops them.
+fn run_phases(
+    ctx: &Context,
+    instance: &Instance,
+    release: &ReleaseName,
+    previous: Option<&ReleaseName>,
+    phases: &[Phase],
+    report: &mut Report,
+) -> Result<()> {
+    let lock = instance.read_lock(release)?;
+    let hooks = Hooks::new(ctx, instance);
+    let target = HookTarget {
+        release,
+        service: &lock.service,
+        previous,
+        cwd: instance.release_dir(release),
+    };
+    for phase in phases {
+        hooks.run_phase(&target, *phase, report)?;
+    }
+    Ok(())
+}
+
+/// A run that was killed between its switch and the end of its check left
+/// the pending marker: finish it (post-switch and check again), or roll
+/// back when that fails. Called under the instance lock.
+pub fn recover_interrupted(
+    ctx: &Context,
+    instance: &Instance,
+    record: &mut InstanceRecord,
+    report: &mut Report,
+) -> Result<()> {
+    let Some(pending) = record.pending.clone() else {
+        return Ok(());
+    };
+    let current = instance.current_release();
+    if current.as_ref() != Some(&pending.release) {
+        // Killed before the switch took effect (or after a rollback had
+        // finished): `current` is where it was; only the marker is left.
+        tracing::warn!(
+            "an interrupted `{}` left release {} unfinished; current is {}: nothing to finish",
+            pending.command,
+            pending.release,
+            current.as_ref().map_or("none", |r| r.as_str())
+        );
+        record.pending = None;
+        instance.write_record(record)?;
+        return Ok(());
+    }
+    tracing::warn!(
+        "`{}` (started {}) switched to release {} but was interrupted before its post-switch \
+         and check finished; running them now",
+        pending.command,
+        pending.started,
+        pending.release
+    );
+    report.changed = true;
+    finish_switch(
+        ctx,
+        instance,
+        record,
+        &pending.release,
+        pending.previous.as_ref(),
+        report,
+    )
+    .map_err(|err| err.context("finishing the interrupted deployment"))
 }
 
 /// The current release and its lock, or an error saying there is none.
@@ -52,4 +250,8 @@ pub fn require_current(instance: &Instance) -> Result<(ReleaseName, LockFile)> {
             instance.name
         )
     })
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_owned()
 }

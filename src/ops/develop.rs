@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::deploy::require_current;
+use super::report::Report;
 use super::upgrade::rebuild_locked;
 use super::Context;
 use crate::core::error::Result;
@@ -20,12 +21,12 @@ pub struct Developed {
     pub release: ReleaseName,
 }
 
-pub fn develop(ctx: &Context, name: &str, dir: &Path) -> Result<Developed> {
+pub fn develop(ctx: &Context, name: &str, dir: &Path, report: &mut Report) -> Result<Developed> {
     let (instance, _) = ctx.existing_instance(name)?;
     let _lock = instance.lock("develop", ctx.settings.wait)?;
     let (_, lock) = require_current(&instance)?;
     let link = super::overrides::link_checkout(&instance, &lock, dir)?;
-    match rebuild_locked(ctx, &instance, "develop") {
+    match rebuild_locked(ctx, &instance, "develop", report) {
         Ok(release) => Ok(Developed {
             target: dir.to_owned(),
             instance,
@@ -40,12 +41,17 @@ pub fn develop(ctx: &Context, name: &str, dir: &Path) -> Result<Developed> {
     }
 }
 
-pub fn undevelop(ctx: &Context, name: &str, component: &str) -> Result<Developed> {
+pub fn undevelop(
+    ctx: &Context,
+    name: &str,
+    component: &str,
+    report: &mut Report,
+) -> Result<Developed> {
     let (instance, _) = ctx.existing_instance(name)?;
     let _lock = instance.lock("undevelop", ctx.settings.wait)?;
     let (_, lock) = require_current(&instance)?;
     let (link, target) = super::overrides::unlink_checkout(&instance, &lock, component)?;
-    match rebuild_locked(ctx, &instance, "undevelop") {
+    match rebuild_locked(ctx, &instance, "undevelop", report) {
         Ok(release) => Ok(Developed {
             instance,
             link,

@@ -1,7 +1,8 @@
 //! `install NAME`: create an instance and its first release, or finish an
 //! install that failed or was killed.
 
-use super::deploy::deploy;
+use super::deploy::{deploy, recover_interrupted};
+use super::report::Report;
 use super::source::{load, Selection, SourceRequest};
 use super::Context;
 use crate::core::error::{Error, Result};
@@ -18,7 +19,12 @@ pub struct Installed {
     pub release: ReleaseName,
 }
 
-pub fn install(ctx: &Context, name: &str, asked: &SourceRequest) -> Result<Installed> {
+pub fn install(
+    ctx: &Context,
+    name: &str,
+    asked: &SourceRequest,
+    report: &mut Report,
+) -> Result<Installed> {
     let name = InstanceName::parse(name).map_err(Error::Invalid)?;
     let instance = ctx.root.instance(&name);
     refuse_healthy(&instance)?;
@@ -35,10 +41,14 @@ pub fn install(ctx: &Context, name: &str, asked: &SourceRequest) -> Result<Insta
         } else {
             InstanceRecord::default()
         };
+        recover_interrupted(ctx, &instance, &mut record, report)?;
+        // The interrupted install may have finished just now.
+        refuse_healthy(&instance)?;
         let selection = Selection::choose(asked, instance.exists().then_some(&record.source))?;
         let loaded = load(ctx, &selection)?;
         let mut lock_file = super::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
         super::overrides::apply(&instance, &mut lock_file)?;
+        report.set_changes(&crate::core::lock::diff(None, &lock_file));
         record.name = name.to_string();
         record.source = selection.to_record();
         instance.write_record(&record)?;
@@ -49,12 +59,15 @@ pub fn install(ctx: &Context, name: &str, asked: &SourceRequest) -> Result<Insta
             &lock_file,
             &loaded.branch,
             "install",
+            report,
         )
     })();
     match result {
         Ok(release) => Ok(Installed { instance, release }),
         Err(err) => {
-            if created {
+            // A first release that failed its check leaves a record worth
+            // keeping (the failure); anything less is removed.
+            if created && instance.current_release().is_none() && report.failed_release.is_none() {
                 // Nothing existed before this run: leave nothing behind.
                 drop(lock);
                 if let Err(cleanup) = remove_path(&instance.dir) {
@@ -68,6 +81,20 @@ pub fn install(ctx: &Context, name: &str, asked: &SourceRequest) -> Result<Insta
 
 fn refuse_healthy(instance: &Instance) -> Result<()> {
     if let Some(current) = instance.current_release() {
+        let interrupted = instance
+            .read_record()
+            .ok()
+            .and_then(|r| r.pending)
+            .filter(|p| p.release == current);
+        if let Some(pending) = interrupted {
+            return Err(invalid!(
+                "instance {} is at release {current}, but `{}` was interrupted before its \
+                 post-switch and check finished; `lava-deploy upgrade {}` finishes it or rolls back",
+                instance.name,
+                pending.command,
+                instance.name
+            ));
+        }
         return Err(invalid!(
             "instance {} already exists at {} (current release {current}); \
              use `lava-deploy upgrade {}` to update it",

@@ -6,14 +6,18 @@
 pub mod build;
 pub mod deploy;
 pub mod develop;
+pub mod hooks;
 pub mod install;
 pub mod maintain;
 pub mod manifest;
 pub mod overrides;
+pub mod report;
 pub mod resolve;
 pub mod rollback;
+pub mod sbom;
 pub mod source;
 pub mod status;
+pub mod trust;
 pub mod upgrade;
 pub mod verify;
 
@@ -50,6 +54,10 @@ pub struct Settings {
     pub http_timeout: Duration,
     /// How unchanged trees are reused from the current release.
     pub link_mode: LinkMode,
+    /// `--no-hooks`: skip every hook (said loudly).
+    pub no_hooks: bool,
+    /// `-v`: hook output is copied to the terminal too.
+    pub verbose: bool,
 }
 
 /// Components fetched at once when `--jobs` is not given: network-bound work,
@@ -75,7 +83,7 @@ impl Context {
     pub fn new(settings: Settings) -> Self {
         let root = Root::new(settings.root.clone());
         let cache = Cache::new(root.cache_dir());
-        let git = GitCache::new(&cache, settings.offline, settings.retries);
+        let git = GitCache::new(&cache, settings.offline, settings.retries, settings.jobs);
         Context {
             settings,
             root,

@@ -64,9 +64,11 @@ pub fn resolve(ctx: &Context, branch: &ManifestBranch, manifest: &Manifest) -> R
             description: manifest.description.clone(),
             allow_unpinned: manifest.allow_unpinned,
             local_overrides: manifest.local_overrides,
+            signature: branch.signature.clone(),
         },
         python: manifest.python.clone(),
         components: locked,
+        service: manifest.service.clone(),
         overrides: BTreeMap::new(),
         environment: None,
     })
@@ -121,12 +123,12 @@ fn resolve_component(
     component: &Component,
 ) -> anyhow::Result<Outcome> {
     let install = component.install_python.then(|| "python".to_owned());
+    let extras = component.extras.clone();
+    let version = component.version.clone();
     let locked = match &component.source {
         ComponentSource::Git { url, rev } => {
-            let resolved = ctx
-                .git
-                .mirror(url)?
-                .resolve(rev.as_deref(), ctx.settings.offline)?;
+            let mirror = ctx.git.mirror(url)?;
+            let resolved = mirror.resolve(rev.as_deref(), ctx.settings.offline)?;
             let short_ok = manifest.short_commits_pin && resolved.kind == RevKind::ShortCommit;
             if !manifest.allow_unpinned && !resolved.kind.is_pinned() && !short_ok {
                 let what = match resolved.kind {
@@ -149,11 +151,29 @@ fn resolve_component(
                 RevKind::ShortCommit => Some(resolved.commit.to_string()),
                 _ => rev.clone(),
             };
+            // The tree is exported without `.git`, so a build that asks git
+            // for its version (setuptools-scm) is told what git would have
+            // said, computed now from the mirror's history and kept in the
+            // lock for rebuilds.
+            let version = match version {
+                Some(version) => Some(version),
+                None if component.install_python => {
+                    let described = mirror.describe_long(resolved.commit)?;
+                    Some(crate::core::pep440::from_describe(
+                        described.tag.as_deref(),
+                        described.distance,
+                        &described.short,
+                    ))
+                }
+                None => None,
+            };
             LockedComponent::Git {
                 git: url.clone(),
                 rev,
                 commit: resolved.commit.to_string(),
                 install,
+                extras,
+                version,
             }
         }
         ComponentSource::Url { url, sha256 } => {
@@ -177,12 +197,16 @@ fn resolve_component(
                 url: url.clone(),
                 sha256,
                 install,
+                extras,
+                version,
             }
         }
         ComponentSource::Path { path } => LockedComponent::Path {
             path: path.clone(),
             tree: branch.tree.dir_digest(path)?,
             install,
+            extras,
+            version,
         },
         ComponentSource::Python { version } => LockedComponent::Python {
             python: version.clone(),

@@ -1,5 +1,7 @@
 //! `rollback NAME [RELEASE]`: point `current` back at an earlier release.
 
+use super::deploy::run_return_hooks;
+use super::report::Report;
 use super::Context;
 use crate::core::error::Result;
 use crate::core::names::ReleaseName;
@@ -15,9 +17,18 @@ pub struct RolledBack {
     pub switched: bool,
 }
 
-pub fn rollback(ctx: &Context, name: &str, release: Option<&str>) -> Result<RolledBack> {
+/// Points `current` at `release` (default: the newest earlier release that
+/// did not fail) and runs that release's `rollback`, `post-switch` and
+/// `check` hooks.
+pub fn rollback(
+    ctx: &Context,
+    name: &str,
+    release: Option<&str>,
+    report: &mut Report,
+) -> Result<RolledBack> {
     let (instance, _) = ctx.existing_instance(name)?;
     let _lock = instance.lock("rollback", ctx.settings.wait)?;
+    let mut record = instance.read_record()?;
     let releases = instance.releases()?;
     let current = instance.current_release();
     let listing = || {
@@ -28,28 +39,20 @@ pub fn rollback(ctx: &Context, name: &str, release: Option<&str>) -> Result<Roll
             .join(", ")
     };
     let target = match release {
-        Some(wanted) => releases
-            .iter()
-            .find(|r| {
-                r.as_str() == wanted
-                    || r.split_once('-')
-                        .is_some_and(|(n, _)| n.trim_start_matches('0') == wanted)
-            })
-            .cloned()
-            .ok_or_else(|| {
-                invalid!(
-                    "instance {} has no release {wanted:?}; its releases: {}",
-                    instance.name,
-                    listing()
-                )
-            })?,
+        Some(wanted) => instance.find_release(wanted)?,
         None => {
             let position = current
                 .as_ref()
                 .and_then(|c| releases.iter().position(|r| r == c));
-            match position {
-                Some(index) if index > 0 => releases[index - 1].clone(),
-                _ => {
+            let earlier = position.and_then(|index| {
+                releases[..index]
+                    .iter()
+                    .rev()
+                    .find(|r| record.failure_of(r).is_none())
+            });
+            match earlier {
+                Some(release) => release.clone(),
+                None => {
                     return Err(invalid!(
                         "instance {} has no release before {}; its releases: {}",
                         instance.name,
@@ -61,8 +64,18 @@ pub fn rollback(ctx: &Context, name: &str, release: Option<&str>) -> Result<Roll
         }
     };
     let switched = current.as_ref() != Some(&target);
+    report.previous = current.as_ref().map(ToString::to_string);
+    report.release = Some(target.to_string());
     if switched {
+        // A pending marker of an interrupted run no longer applies: current
+        // is decided here.
+        if record.pending.take().is_some() {
+            instance.write_record(&record)?;
+        }
         instance.switch_current(&target)?;
+        report.changed = true;
+        run_return_hooks(ctx, &instance, &target, current.as_ref(), report)
+            .map_err(|err| err.context(format!("rolled back to release {target}, but")))?;
     }
     Ok(RolledBack {
         instance,

@@ -8,11 +8,13 @@ use anyhow::Context as _;
 use include_dir::{include_dir, Dir, DirEntry};
 use sha2::{Digest, Sha256};
 
+use super::trust::{Target, Trust};
 use super::Context;
 use crate::core::error::{Result, ResultExt};
 use crate::core::lock::LockFile;
 use crate::core::model::Manifest;
 use crate::core::record::SourceRecord;
+use crate::core::trust::ManifestSignature;
 use crate::infra::git::{GitCache, GitTree, ResolvedRev};
 use crate::invalid;
 use crate::readers::{normalize_branch_path, BranchFiles};
@@ -99,6 +101,8 @@ pub struct ManifestBranch {
     /// `git describe --tags` style, else date and short commit.
     pub describe: String,
     pub tree: BranchTree,
+    /// The verified signature of the commit or tag, when one was required.
+    pub signature: Option<ManifestSignature>,
 }
 
 /// The files of a manifest branch at one commit.
@@ -117,6 +121,7 @@ impl ManifestBranch {
                 commit: format!("builtin-{}", env!("CARGO_PKG_VERSION")),
                 describe: format!("builtin-{}", env!("CARGO_PKG_VERSION")),
                 tree: BranchTree::Builtin,
+                signature: None,
             }),
             BranchSpec::Git { url, reference } => {
                 let mirror = git.mirror(url)?;
@@ -148,6 +153,24 @@ impl ManifestBranch {
         }
     }
 
+    /// Checks the signature of the commit (or of the tag it was selected
+    /// by) against `trust`, and keeps it.
+    pub fn verify(&mut self, git: &GitCache, trust: &Trust) -> Result<()> {
+        let target = match &self.spec {
+            BranchSpec::Builtin => Target::Builtin,
+            BranchSpec::Git { url, reference } => Target::Git {
+                url,
+                reference: reference.as_deref(),
+                commit: &self.commit,
+                spec: self.spec.to_spec_string(),
+            },
+        };
+        let signature = super::trust::verify(git, &target, trust)?;
+        tracing::info!("manifest signed by {}", signature.describe());
+        self.signature = Some(signature);
+        Ok(())
+    }
+
     fn at_commit(spec: &BranchSpec, git: &GitCache, resolved: ResolvedRev) -> anyhow::Result<Self> {
         let BranchSpec::Git { url, .. } = spec else {
             unreachable!("only git branches have commits")
@@ -159,6 +182,7 @@ impl ManifestBranch {
             commit: resolved.commit.to_string(),
             describe: mirror.describe(&repo, resolved.commit),
             tree: BranchTree::Git(mirror.tree_at(&repo, resolved.commit)?),
+            signature: None,
         })
     }
 }
@@ -228,16 +252,9 @@ impl BranchTree {
     /// changed `path` component makes a new release.
     pub fn dir_digest(&self, path: &str) -> anyhow::Result<String> {
         match self {
-            BranchTree::Local(dir) => anyhow::bail!(
-                "path components are only deployed from a manifest branch, not from {}",
-                dir.display()
-            ),
+            BranchTree::Local(dir) => Err(not_deployable(dir)),
             BranchTree::Builtin => {
-                let dir = BUILTIN.get_dir(path).with_context(|| {
-                    format!("{path} is not a directory of the built-in manifests")
-                })?;
-                let mut files = Vec::new();
-                collect_builtin_files(dir, &mut files);
+                let (_, mut files) = builtin_dir_files(path)?;
                 files.sort_by_key(|f| f.path());
                 let mut hasher = Sha256::new();
                 for file in files {
@@ -255,17 +272,10 @@ impl BranchTree {
     /// Writes the directory `path` of the branch to `dest`.
     pub fn export_dir(&self, path: &str, dest: &Path) -> anyhow::Result<()> {
         match self {
-            BranchTree::Local(dir) => anyhow::bail!(
-                "path components are only deployed from a manifest branch, not from {}",
-                dir.display()
-            ),
+            BranchTree::Local(dir) => Err(not_deployable(dir)),
             BranchTree::Builtin => {
-                let dir = BUILTIN.get_dir(path).with_context(|| {
-                    format!("{path} is not a directory of the built-in manifests")
-                })?;
+                let (dir, files) = builtin_dir_files(path)?;
                 fs_err::create_dir_all(dest)?;
-                let mut files = Vec::new();
-                collect_builtin_files(dir, &mut files);
                 for file in files {
                     let relative = file.path().strip_prefix(dir.path()).unwrap_or(file.path());
                     let target = dest.join(relative);
@@ -287,6 +297,11 @@ impl BranchTree {
 pub struct SourceRequest {
     pub manifest_branch: Option<String>,
     pub cfg: Option<String>,
+    /// `--manifest-signers`: an allowed-signers file the manifest's
+    /// signature must be checked against.
+    pub signers: Option<PathBuf>,
+    /// `--manifest-revoked`: keys that no longer count.
+    pub revoked: Option<PathBuf>,
 }
 
 /// The manifest branch and file to use.
@@ -295,6 +310,8 @@ pub struct Selection {
     pub spec: BranchSpec,
     /// `None`: the default rule.
     pub cfg: Option<String>,
+    /// `Some`: the manifest must be signed.
+    pub trust: Option<Trust>,
 }
 
 impl Selection {
@@ -312,13 +329,22 @@ impl Selection {
             Some(cfg) if !cfg.trim().is_empty() => Some(cfg.trim().to_owned()),
             _ => recorded.and_then(|r| r.cfg.clone()),
         };
-        Ok(Selection { spec, cfg })
+        let trust =
+            super::trust::choose(asked.signers.as_deref(), asked.revoked.as_deref(), recorded)?;
+        Ok(Selection { spec, cfg, trust })
     }
 
     pub fn to_record(&self) -> SourceRecord {
+        let path = |p: &PathBuf| p.display().to_string();
         SourceRecord {
             branch: self.spec.to_spec_string(),
             cfg: self.cfg.clone(),
+            signers: self.trust.as_ref().map(|t| path(&t.signers)),
+            revoked: self
+                .trust
+                .as_ref()
+                .and_then(|t| t.revoked.as_ref())
+                .map(path),
         }
     }
 }
@@ -329,9 +355,13 @@ pub struct Loaded {
     pub manifest: Manifest,
 }
 
-/// Opens the selected branch and reads its manifest.
+/// Opens the selected branch, checks its signature when the selection
+/// requires one (before anything of it is used), and reads its manifest.
 pub fn load(ctx: &Context, selection: &Selection) -> Result<Loaded> {
-    let branch = ManifestBranch::open(&selection.spec, &ctx.git, ctx.settings.offline)?;
+    let mut branch = ManifestBranch::open(&selection.spec, &ctx.git, ctx.settings.offline)?;
+    if let Some(trust) = &selection.trust {
+        branch.verify(&ctx.git, trust)?;
+    }
     let file = select_file(&branch, selection.cfg.as_deref())?;
     tracing::info!(
         "manifest {file} from {} at {}",
@@ -383,6 +413,30 @@ pub fn select_file(branch: &ManifestBranch, cfg: Option<&str>) -> Result<String>
         branch.spec.to_spec_string(),
         branch.commit
     ))
+}
+
+/// A `path` component cannot come from a directory on disk (`manifest
+/// convert` reads one only to print it).
+fn not_deployable(dir: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "path components are only deployed from a manifest branch, not from {}",
+        dir.display()
+    )
+}
+
+/// The built-in directory `path` and every file under it.
+fn builtin_dir_files(
+    path: &str,
+) -> anyhow::Result<(
+    &'static Dir<'static>,
+    Vec<&'static include_dir::File<'static>>,
+)> {
+    let dir = BUILTIN
+        .get_dir(path)
+        .with_context(|| format!("{path} is not a directory of the built-in manifests"))?;
+    let mut files = Vec::new();
+    collect_builtin_files(dir, &mut files);
+    Ok((dir, files))
 }
 
 fn collect_builtin(dir: &'static Dir<'static>, out: &mut Vec<String>) {

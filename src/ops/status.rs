@@ -23,6 +23,11 @@ pub struct InstanceStatus {
     pub components: BTreeMap<ComponentName, LockedComponent>,
     /// Components replaced by directories in local/.
     pub overrides: BTreeMap<ComponentName, LockedOverride>,
+    /// Releases whose post-switch or check failed (rolled back), and why.
+    pub failed: BTreeMap<ReleaseName, String>,
+    /// A deployment that was interrupted between its switch and the end of
+    /// its check; the next `upgrade` finishes it or rolls back.
+    pub interrupted: Option<String>,
 }
 
 impl InstanceStatus {
@@ -34,6 +39,18 @@ impl InstanceStatus {
             path: instance.dir.display().to_string(),
             releases: instance.releases()?,
             current: current.as_ref().map(|(r, _)| r.clone()),
+            failed: record
+                .releases
+                .iter()
+                .filter_map(|r| Some((r.name.clone(), r.failed.clone()?)))
+                .collect(),
+            interrupted: record.pending.as_ref().map(|p| {
+                format!(
+                    "`{}` switched to release {} at {} and was interrupted before its \
+                     post-switch and check finished; `lava-deploy upgrade {}` finishes it or rolls back",
+                    p.command, p.release, p.started, instance.name
+                )
+            }),
             follows: record.source,
             manifest: current.as_ref().map(|(_, l)| l.manifest.clone()),
             overrides: current

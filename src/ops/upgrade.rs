@@ -4,11 +4,12 @@
 
 use serde::Serialize;
 
-use super::deploy::{deploy, require_current};
+use super::deploy::{deploy, recover_interrupted, require_current};
+use super::report::Report;
 use super::source::{load, recorded_branch, Selection, SourceRequest};
 use super::{Context, DEFAULT_KEEP};
 use crate::core::error::Result;
-use crate::core::lock::{diff, ComponentChange, LockedManifest};
+use crate::core::lock::{diff, service_diff, ComponentChange, LockedManifest, SettingChange};
 use crate::core::names::ReleaseName;
 use crate::store::Instance;
 
@@ -23,15 +24,31 @@ pub struct Upgraded {
     pub built: bool,
     /// The instance now follows another manifest source.
     pub source_changed: bool,
+    /// The manifest source it follows.
+    pub follows: String,
     pub changes: Vec<ComponentChange>,
     /// Old releases removed afterwards.
     pub pruned: Vec<String>,
 }
 
-pub fn upgrade(ctx: &Context, name: &str, asked: &SourceRequest) -> Result<Upgraded> {
+/// What `upgrade` may do beyond the usual.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UpgradeOptions {
+    /// Build a lock again even though a release with it failed.
+    pub retry_failed: bool,
+}
+
+pub fn upgrade(
+    ctx: &Context,
+    name: &str,
+    asked: &SourceRequest,
+    options: UpgradeOptions,
+    report: &mut Report,
+) -> Result<Upgraded> {
     let (instance, _) = ctx.existing_instance(name)?;
     let _lock = instance.lock("upgrade", ctx.settings.wait)?;
     let mut record = instance.read_record()?;
+    recover_interrupted(ctx, &instance, &mut record, report)?;
     let selection = Selection::choose(asked, Some(&record.source))?;
     let loaded = load(ctx, &selection)?;
     let mut lock = super::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
@@ -42,10 +59,15 @@ pub fn upgrade(ctx: &Context, name: &str, asked: &SourceRequest) -> Result<Upgra
     let current = instance.current_lock()?;
     let changes = diff(current.as_ref().map(|(_, l)| l), &lock);
     let previous = current.as_ref().map(|(release, _)| release.clone());
+    report.previous = previous.as_ref().map(ToString::to_string);
+    report.release = report.previous.clone();
+    report.set_changes(&changes);
     if let Some((_, current_lock)) = &current {
         if current_lock.same_build(&lock) {
+            report.changes.clear();
             if source_changed {
                 instance.write_record(&record)?;
+                report.changed = true;
             }
             return Ok(Upgraded {
                 instance,
@@ -53,10 +75,28 @@ pub fn upgrade(ctx: &Context, name: &str, asked: &SourceRequest) -> Result<Upgra
                 previous,
                 built: false,
                 source_changed,
+                follows: record.source.branch.clone(),
                 changes,
                 pruned: Vec::new(),
             });
         }
+    }
+    if let Some(failed) = record.failed_build(&lock.build_id()) {
+        if !options.retry_failed {
+            if source_changed {
+                instance.write_record(&record)?;
+                report.changed = true;
+            }
+            return Err(crate::core::error::Error::Failed(anyhow::anyhow!(
+                "release {} had exactly these pins and failed ({}); upgrade does not build                  them again: change the manifest, or pass --retry-failed to try once more",
+                failed.name,
+                failed.failed.as_deref().unwrap_or("failed")
+            )));
+        }
+        tracing::info!(
+            "building the pins of failed release {} again (--retry-failed)",
+            failed.name
+        );
     }
     for change in changes.iter().filter(|c| c.is_change()) {
         tracing::info!("{}", change.describe());
@@ -68,6 +108,7 @@ pub fn upgrade(ctx: &Context, name: &str, asked: &SourceRequest) -> Result<Upgra
         &lock,
         &loaded.branch,
         "upgrade",
+        report,
     )?;
     let pruned = instance.prune(DEFAULT_KEEP)?;
     if !pruned.is_empty() {
@@ -79,6 +120,7 @@ pub fn upgrade(ctx: &Context, name: &str, asked: &SourceRequest) -> Result<Upgra
         previous,
         built: true,
         source_changed,
+        follows: record.source.branch.clone(),
         changes,
         pruned,
     })
@@ -91,7 +133,14 @@ pub struct Plan {
     pub current: Option<ReleaseName>,
     pub manifest: LockedManifest,
     pub up_to_date: bool,
+    /// `upgrade` would change `current` or the instance record: a new
+    /// release, or only the manifest source the instance follows.
+    pub changed: bool,
+    /// The instance would follow another manifest branch or file.
+    pub source_changed: bool,
     pub components: Vec<ComponentChange>,
+    /// `[shared]`, `[environment]` and `[hooks]` settings that would change.
+    pub service: Vec<SettingChange>,
 }
 
 impl Plan {
@@ -108,28 +157,45 @@ pub fn plan(ctx: &Context, name: &str, asked: &SourceRequest) -> Result<Plan> {
     let mut lock = super::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
     super::overrides::apply(&instance, &mut lock)?;
     let current = instance.current_lock()?;
+    let up_to_date = current.as_ref().is_some_and(|(_, l)| l.same_build(&lock));
+    let source_changed = record.source != selection.to_record();
     Ok(Plan {
         instance: instance.name.to_string(),
-        up_to_date: current.as_ref().is_some_and(|(_, l)| l.same_build(&lock)),
+        up_to_date,
+        changed: !up_to_date || source_changed,
+        source_changed,
         current: current.as_ref().map(|(r, _)| r.clone()),
         components: diff(current.as_ref().map(|(_, l)| l), &lock),
+        service: service_diff(current.as_ref().map(|(_, l)| l), &lock),
         manifest: lock.manifest,
     })
 }
 
-pub fn rebuild(ctx: &Context, name: &str) -> Result<ReleaseName> {
+pub fn rebuild(ctx: &Context, name: &str, report: &mut Report) -> Result<ReleaseName> {
     let (instance, _) = ctx.existing_instance(name)?;
     let _lock = instance.lock("rebuild", ctx.settings.wait)?;
-    rebuild_locked(ctx, &instance, "rebuild")
+    rebuild_locked(ctx, &instance, "rebuild", report)
 }
 
 /// Rebuilds while the caller holds the instance lock.
-pub fn rebuild_locked(ctx: &Context, instance: &Instance, command: &str) -> Result<ReleaseName> {
+pub fn rebuild_locked(
+    ctx: &Context,
+    instance: &Instance,
+    command: &str,
+    report: &mut Report,
+) -> Result<ReleaseName> {
     let mut record = instance.read_record()?;
+    recover_interrupted(ctx, instance, &mut record, report)?;
     let (current, mut lock) = require_current(instance)?;
     tracing::info!("rebuilding from release {current}");
-    let branch = recorded_branch(ctx, &lock)?;
+    let mut branch = recorded_branch(ctx, &lock)?;
+    if let Some(trust) = super::trust::recorded(&record.source)? {
+        branch.verify(&ctx.git, &trust)?;
+        lock.manifest.signature = branch.signature.clone();
+    }
     lock.environment = None;
+    let before = lock.clone();
     super::overrides::apply(instance, &mut lock)?;
-    deploy(ctx, instance, &mut record, &lock, &branch, command)
+    report.set_changes(&diff(Some(&before), &lock));
+    deploy(ctx, instance, &mut record, &lock, &branch, command, report)
 }

@@ -6,6 +6,8 @@
 
 mod buildout;
 mod native;
+mod native_component;
+mod native_service;
 mod raw;
 
 use crate::core::error::Result;

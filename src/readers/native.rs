@@ -7,9 +7,12 @@ use std::collections::BTreeMap;
 
 use toml::Spanned;
 
-use super::raw::{RawComponent, RawManifestFile};
-use super::{join_relative, looks_like_git_location, normalize_branch_path, BranchFiles};
-use crate::core::archive_format::ArchiveFormat;
+use super::native_component::{
+    component_has_source_keys, is_exact_version, line_of, read_component,
+};
+use super::native_service::ServiceLayer;
+use super::raw::RawManifestFile;
+use super::{join_relative, BranchFiles};
 use crate::core::error::Result;
 use crate::core::model::{
     unpinned_message, Component, ComponentSource, Location, Manifest, ManifestError,
@@ -37,6 +40,7 @@ pub fn load(tree: &dyn BranchFiles, file: &str) -> Result<Manifest> {
         short_commits_pin: false,
         python: layer.python,
         components: layer.components,
+        service: layer.service.finish(),
     };
     if !manifest.allow_unpinned {
         errors.extend(unpinned(&manifest));
@@ -78,6 +82,7 @@ struct Layer {
     local_overrides: Option<bool>,
     python: PythonSettings,
     components: BTreeMap<ComponentName, Component>,
+    service: ServiceLayer,
 }
 
 impl Layer {
@@ -105,6 +110,7 @@ impl Layer {
         }
         self.python.constraints.extend(over.python.constraints);
         self.components.extend(over.components);
+        self.service.apply(over.service);
     }
 }
 
@@ -231,6 +237,13 @@ impl Loader<'_> {
                 constraints,
             };
         }
+        own.service = ServiceLayer::read(
+            raw.shared.map(|s| (s.get_ref().clone(), here(s.span()))),
+            raw.environment
+                .map(|e| (e.get_ref().clone(), here(e.span()))),
+            raw.hooks.map(|h| (h.get_ref().clone(), here(h.span()))),
+            &mut own_errors,
+        );
         self.errors.extend(own_errors);
         let mut removed = Vec::new();
         for (name, component) in raw.components {
@@ -247,7 +260,9 @@ impl Loader<'_> {
                 removed.push(name);
                 continue;
             }
-            if let Some(component) = self.component(&name, component, at) {
+            if let Some(component) =
+                read_component(self.tree, &mut self.errors, &name, component, at, &here)
+            {
                 own.components.insert(component.name.clone(), component);
             }
         }
@@ -257,214 +272,10 @@ impl Loader<'_> {
         }
         Ok(layer)
     }
-
-    fn component(&mut self, name: &str, raw: RawComponent, at: Location) -> Option<Component> {
-        let errors_before = self.errors.len();
-        let valid_name = ComponentName::parse(name).map_err(|problem| {
-            self.errors.push(ManifestError {
-                at: at.clone(),
-                message: problem,
-            })
-        });
-        let mut fail = |message: String| {
-            self.errors.push(ManifestError {
-                at: at.clone(),
-                message: format!("component {name}: {message}"),
-            })
-        };
-        let sources: Vec<&str> = [
-            ("git", raw.git.is_some()),
-            ("url", raw.url.is_some()),
-            ("path", raw.path.is_some()),
-            ("python", raw.python.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(key, set)| set.then_some(key))
-        .collect();
-        match sources.as_slice() {
-            [_] => {}
-            [] => fail("needs exactly one of git, url, path or python".into()),
-            many => fail(format!(
-                "has {} set; a component has exactly one of git, url, path or python",
-                many.join(" and ")
-            )),
-        }
-        if raw.rev.is_some() && raw.git.is_none() {
-            fail("rev only applies to git components".into());
-        }
-        if raw.sha256.is_some() && raw.url.is_none() {
-            fail("sha256 only applies to url components".into());
-        }
-        if raw.hashes.is_some() && raw.python.is_none() {
-            fail("hashes only apply to python components (url components take sha256)".into());
-        }
-        let install_python = match raw.install.as_deref() {
-            None => false,
-            Some("python") if raw.python.is_none() => true,
-            Some("python") => {
-                fail("install = \"python\" is for git, url and path components; a python component is always installed".into());
-                false
-            }
-            Some(other) => {
-                fail(format!(
-                    "install = {other:?} is not known; the only installer is \"python\""
-                ));
-                false
-            }
-        };
-        if let Some(git) = &raw.git {
-            if !looks_like_git_location(git) {
-                fail(format!(
-                    "git = {git:?} is not a URL or absolute path of a git repository"
-                ));
-            }
-        }
-        if let Some(rev) = &raw.rev {
-            if rev.trim().is_empty() || rev.contains(char::is_whitespace) {
-                fail(format!("rev = {rev:?} is not a tag, branch or commit"));
-            }
-        }
-        let sha256 = raw.sha256.as_deref().map(str::to_ascii_lowercase);
-        if let Some(sha256) = &sha256 {
-            if !is_sha256(sha256) {
-                fail(format!("sha256 = {sha256:?} is not 64 hexadecimal digits"));
-            }
-        }
-        if let Some(url) = &raw.url {
-            if !(url.starts_with("http://")
-                || url.starts_with("https://")
-                || url.starts_with("file://"))
-            {
-                fail(format!(
-                    "url = {url:?} must start with http://, https:// or file://"
-                ));
-            } else if ArchiveFormat::from_url(url).is_none() {
-                fail(format!(
-                    "url = {url:?} is not an archive lava-deploy can unpack ({})",
-                    ArchiveFormat::SUFFIXES.join(", ")
-                ));
-            }
-        }
-        if let Some(path) = &raw.path {
-            match normalize_branch_path(path) {
-                // `.`: the branch itself (zc.buildout's `develop = .`).
-                Some(normalized) if normalized.is_empty() => {}
-                Some(normalized) => match self.tree.is_dir(&normalized) {
-                    Ok(true) => {}
-                    Ok(false) => fail(format!("path = {path:?} is not a directory of the manifest branch")),
-                    Err(err) => fail(format!("path = {path:?} cannot be read: {err:#}")),
-                },
-                _ => fail(format!("path = {path:?} must be a directory inside the manifest branch, relative to its root")),
-            }
-        }
-        if let Some(version) = &raw.python {
-            if version != LATEST && !is_exact_version(version) {
-                fail(format!(
-                    "python = {version:?} is not an exact version (like \"3.1.0\") or \"latest\""
-                ));
-            }
-        }
-        for extra in raw.extras.iter().flatten() {
-            let valid = extra.starts_with(|c: char| c.is_ascii_alphanumeric())
-                && extra
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-            if !valid {
-                fail(format!("extras entry {extra:?} is not an extra name"));
-            }
-        }
-        let marker = match raw.marker.as_deref().map(super::buildout::canonical_marker) {
-            Some(Err(problem)) => {
-                fail(format!(
-                    "marker = {:?} is not an environment marker: {problem}",
-                    raw.marker.as_deref().unwrap_or_default()
-                ));
-                None
-            }
-            Some(Ok(marker)) => Some(marker),
-            None => None,
-        };
-        for hash in raw.hashes.iter().flatten() {
-            if !hash.strip_prefix("sha256:").is_some_and(is_sha256) {
-                fail(format!(
-                    "hashes entry {hash:?} is not \"sha256:\" followed by 64 hexadecimal digits"
-                ));
-            }
-        }
-        let name = valid_name.ok()?;
-        if self.errors.len() > errors_before {
-            return None;
-        }
-        let source = if let Some(url) = raw.git {
-            ComponentSource::Git { url, rev: raw.rev }
-        } else if let Some(url) = raw.url {
-            ComponentSource::Url { url, sha256 }
-        } else if let Some(path) = raw.path {
-            ComponentSource::Path {
-                path: match normalize_branch_path(&path) {
-                    Some(normalized) if normalized.is_empty() => ".".to_owned(),
-                    normalized => normalized.unwrap_or(path),
-                },
-            }
-        } else {
-            ComponentSource::Python {
-                version: raw.python.unwrap_or_default(),
-            }
-        };
-        Some(Component {
-            name,
-            source,
-            install_python,
-            hashes: raw
-                .hashes
-                .unwrap_or_default()
-                .into_iter()
-                .map(|h| h.to_ascii_lowercase())
-                .collect(),
-            extras: raw.extras.unwrap_or_default(),
-            marker,
-            defined_at: at,
-        })
-    }
-}
-
-fn component_has_source_keys(raw: &RawComponent) -> bool {
-    raw.git.is_some()
-        || raw.url.is_some()
-        || raw.path.is_some()
-        || raw.python.is_some()
-        || raw.rev.is_some()
-        || raw.sha256.is_some()
-        || raw.install.is_some()
-        || raw.hashes.is_some()
-        || raw.extras.is_some()
-        || raw.marker.is_some()
-}
-
-/// 1-based line of a byte offset.
-pub fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
-fn is_sha256(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// An exact version as pip understands one: no operators, no spaces.
-fn is_exact_version(v: &str) -> bool {
-    v.starts_with(|c: char| c.is_ascii_digit())
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '!' | '-' | '_'))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     use super::super::join_relative;
 
     #[test]
@@ -478,14 +289,5 @@ mod tests {
             Some("base.toml")
         );
         assert_eq!(join_relative("a.toml", "../x.toml"), None);
-    }
-
-    #[test]
-    fn versions_and_lines() {
-        assert!(is_exact_version("3.1.0"));
-        assert!(is_exact_version("2.0rc1"));
-        assert!(!is_exact_version(">=3"));
-        assert!(!is_exact_version("latest"));
-        assert_eq!(line_of("a\nb\nc", 4), 3);
     }
 }

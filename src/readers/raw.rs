@@ -17,6 +17,35 @@ pub struct RawManifestFile {
     pub python: Option<RawPython>,
     #[serde(default)]
     pub components: BTreeMap<Spanned<String>, Spanned<RawComponent>>,
+    #[serde(default)]
+    pub shared: Option<Spanned<RawShared>>,
+    #[serde(default)]
+    pub environment: Option<Spanned<BTreeMap<String, String>>>,
+    #[serde(default)]
+    pub hooks: Option<Spanned<RawHooks>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawShared {
+    pub dirs: Option<Vec<String>>,
+    pub files: Option<Vec<String>>,
+}
+
+/// `[hooks]`: an unknown key (a misspelt phase) is an error naming it.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawHooks {
+    pub setup: Option<StringOrList>,
+    pub build: Option<StringOrList>,
+    pub pre_switch: Option<StringOrList>,
+    pub post_switch: Option<StringOrList>,
+    pub check: Option<StringOrList>,
+    pub check_url: Option<String>,
+    pub rollback: Option<StringOrList>,
+    pub timeout: Option<String>,
+    pub check_timeout: Option<String>,
+    pub check_interval: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -28,7 +57,7 @@ pub struct RawHeader {
     pub local_overrides: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum StringOrList {
     One(String),
@@ -64,7 +93,8 @@ pub struct RawComponent {
     pub python: Option<String>,
     pub install: Option<String>,
     pub hashes: Option<Vec<String>>,
-    pub extras: Option<Vec<String>>,
-    pub marker: Option<String>,
+    pub extras: Option<Spanned<Vec<String>>>,
+    pub version: Option<Spanned<String>>,
+    pub marker: Option<Spanned<String>>,
     pub remove: Option<bool>,
 }

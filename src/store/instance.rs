@@ -11,6 +11,7 @@ use crate::core::error::{Error, Result};
 use crate::core::lock::LockFile;
 use crate::core::names::{release_number, InstanceName, ReleaseName};
 use crate::core::record::InstanceRecord;
+use crate::core::service::Shared;
 use crate::infra::fs::{remove_path, sync_dir, TEMP_PREFIX};
 use crate::infra::lock::{lock_exclusive, HeldLock, Wait};
 
@@ -38,6 +39,14 @@ impl Instance {
     }
     pub fn code_dir(&self) -> PathBuf {
         self.dir.join("code")
+    }
+    /// State kept across releases (`[shared]`).
+    pub fn shared_dir(&self) -> PathBuf {
+        self.dir.join("shared")
+    }
+    /// `<release>.log`: the output of each release's hooks.
+    pub fn logs_dir(&self) -> PathBuf {
+        self.dir.join("logs")
     }
     pub fn current_link(&self) -> PathBuf {
         self.code_dir().join("current")
@@ -100,6 +109,28 @@ impl Instance {
         Ok(releases)
     }
 
+    /// The complete release the user means by `wanted`: its full name or
+    /// its number (`3` for `0003-…`); else an error listing the releases.
+    pub fn find_release(&self, wanted: &str) -> Result<ReleaseName> {
+        let releases = self.releases()?;
+        releases
+            .iter()
+            .find(|r| {
+                r.as_str() == wanted
+                    || r.split_once('-')
+                        .is_some_and(|(n, _)| n.trim_start_matches('0') == wanted)
+            })
+            .cloned()
+            .ok_or_else(|| {
+                let names: Vec<&str> = releases.iter().map(ReleaseName::as_str).collect();
+                crate::invalid!(
+                    "instance {} has no release {wanted:?}; its releases: {}",
+                    self.name,
+                    names.join(", ")
+                )
+            })
+    }
+
     fn release_dir_names(&self) -> anyhow::Result<Vec<String>> {
         crate::infra::fs::dir_names_if_exists(&self.code_dir())
     }
@@ -125,17 +156,72 @@ impl Instance {
         self.code_dir().join(format!("{TEMP_PREFIX}{release}"))
     }
 
-    /// Removes what interrupted runs left behind: temporary release
-    /// directories and symlinks. Only called under the instance lock.
+    /// Removes what interrupted runs left behind: temporary names and
+    /// releases that never got their `lava.lock` (built in place, killed
+    /// before they were complete). Only called under the instance lock.
     pub fn remove_leftovers(&self) -> anyhow::Result<()> {
         for name in self.release_dir_names()? {
-            if name.starts_with(TEMP_PREFIX) {
+            let incomplete = release_number(&name).is_some()
+                && !self.code_dir().join(&name).join(LOCK_FILE).is_file();
+            if name.starts_with(TEMP_PREFIX) || incomplete {
                 let path = self.code_dir().join(&name);
                 tracing::info!("removing leftover {} of an interrupted run", path.display());
                 remove_path(&path)?;
             }
         }
         Ok(())
+    }
+
+    /// Creates what `[shared]` lists under `shared/` (files empty), keeping
+    /// whatever is there already.
+    pub fn prepare_shared(&self, shared: &Shared) -> anyhow::Result<()> {
+        let root = self.shared_dir();
+        fs::create_dir_all(&root)?;
+        for dir in &shared.dirs {
+            fs::create_dir_all(root.join(dir))?;
+        }
+        for file in &shared.files {
+            let path = root.join(file);
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            if std::fs::symlink_metadata(&path).is_err() {
+                fs::write(&path, b"")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Links every shared path into `release_dir` at the same relative
+    /// path, by relative symlinks (`etc -> ../../shared/etc`). A path under
+    /// a linked directory is already there through its parent.
+    pub fn link_shared(&self, release_dir: &Path, shared: &Shared) -> anyhow::Result<()> {
+        let linked_parent = |path: &str| {
+            shared
+                .dirs
+                .iter()
+                .any(|d| path != d && path.starts_with(&format!("{d}/")))
+        };
+        for path in shared.dirs.iter().chain(&shared.files) {
+            if linked_parent(path) {
+                continue;
+            }
+            let link = release_dir.join(path);
+            if let Some(parent) = link.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            // code/<release>/<path> climbs its own depth plus code/<release>.
+            let depth = path.split('/').count() + 1;
+            let target = PathBuf::from("../".repeat(depth)).join("shared").join(path);
+            fs::os::unix::fs::symlink(&target, &link)?;
+        }
+        Ok(())
+    }
+
+    /// Removes `code/current`: the instance then serves nothing (a first
+    /// release that failed its check has nothing to return to).
+    pub fn clear_current(&self) -> anyhow::Result<()> {
+        remove_path(&self.current_link())
     }
 
     /// Points `code/current` at `release` atomically, and makes sure the

@@ -417,7 +417,7 @@ fn prune_remove_and_verify() {
     env.run(&["remove", "x", "--yes"]).success();
     assert!(!env.instance_dir("x").exists());
     assert!(
-        env.root.join("cache/git-v1/db").is_dir(),
+        env.root.join("cache/git-v2/db").is_dir(),
         "the shared cache is kept"
     );
     env.run(&["status", "x"]).code(2);

@@ -116,7 +116,7 @@ fn install_builds_the_layout_and_records_pins() {
     assert_eq!(record["release"].as_array().unwrap().len(), 1);
 
     // The cache holds one versioned mirror per URL.
-    let mirrors = list_dir(&env.root.join("cache/git-v1/db"));
+    let mirrors = list_dir(&env.root.join("cache/git-v2/db"));
     assert!(
         mirrors
             .iter()

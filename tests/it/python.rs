@@ -334,3 +334,323 @@ fn builtin_manifest_installs_lavacli() {
         .assert()
         .success();
 }
+
+/// `pyproject.toml` of a project whose version comes from git through
+/// setuptools-scm, as LAVA's does.
+fn scm_pyproject(name: &str) -> String {
+    format!(
+        "[build-system]\nrequires = [\"setuptools>=64\", \"setuptools-scm>=8\"]\n\
+         build-backend = \"setuptools.build_meta\"\n\n\
+         [project]\nname = \"{name}\"\ndynamic = [\"version\"]\n\n\
+         [tool.setuptools]\npackages = [\"lab_scm\"]\n\n\
+         [tool.setuptools_scm]\n"
+    )
+}
+
+/// `Version:` of the distribution `name` installed in the current release
+/// of instance `x`, read from its dist-info METADATA.
+fn installed_version(env: &crate::support::Env, name: &str) -> String {
+    let lib = env.instance_dir("x").join("code/current/env/lib");
+    let python = &crate::support::list_dir(&lib)[0];
+    let site = lib.join(python).join("site-packages");
+    let wanted = name.to_ascii_lowercase().replace(['-', '.'], "_");
+    let dist_info = crate::support::list_dir(&site)
+        .into_iter()
+        .find(|entry| {
+            entry.ends_with(".dist-info")
+                && entry.to_ascii_lowercase().split_once('-').map(|(n, _)| n)
+                    == Some(wanted.as_str())
+        })
+        .unwrap_or_else(|| panic!("no dist-info of {name} in {}", site.display()));
+    let metadata = std::fs::read_to_string(site.join(dist_info).join("METADATA")).unwrap();
+    metadata
+        .lines()
+        .find_map(|l| l.strip_prefix("Version: "))
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn setuptools_scm_trees_get_the_version_of_their_pin() {
+    let index = PackageIndex::start_with_setuptools_scm();
+    for installer in INSTALLERS {
+        let env = Env::new();
+        let app = env.git_repo("app");
+        app.write("pyproject.toml", &scm_pyproject("Lab_Scm.Tool"))
+            .write("lab_scm/__init__.py", "");
+        app.commit("app");
+        app.tag("1.2.0");
+        let component = |rev: &str, extra: &str| {
+            format!(
+                "[components.lab-scm]\ngit = \"{}\"\nrev = \"{rev}\"\ninstall = \"python\"\n{extra}",
+                app.url()
+            )
+        };
+        // At the tag: the tag.
+        let repo = env.manifest_repo(&manifest(&index, false, &component("1.2.0", "")), None);
+        install_with(&env, installer, &repo).success();
+        assert_eq!(
+            installed_version(&env, "Lab_Scm.Tool"),
+            "1.2.0",
+            "{installer}"
+        );
+        let lock = env.current_lock("x");
+        assert_eq!(
+            lock["components"]["lab-scm"]["version"].as_str(),
+            Some("1.2.0")
+        );
+
+        // Two commits past the tag: a post-release of it, with the commit.
+        app.write("lab_scm/more.py", "").commit("more");
+        let head = app.write("lab_scm/most.py", "").commit("most");
+        repo.write("lava.toml", &manifest(&index, false, &component(&head, "")));
+        repo.commit("past the tag");
+        with_installer(&env, installer, &["upgrade", "x"]).success();
+        let expected = format!("1.2.0.post2+g{}", &head[..7]);
+        assert_eq!(
+            installed_version(&env, "Lab_Scm.Tool"),
+            expected,
+            "{installer}"
+        );
+        let lock = env.current_lock("x");
+        assert_eq!(
+            lock["components"]["lab-scm"]["version"].as_str(),
+            Some(expected.as_str())
+        );
+
+        // The manifest's version wins, and a change of it alone is a change.
+        repo.write(
+            "lava.toml",
+            &manifest(&index, false, &component(&head, "version = \"3.4.5\"\n")),
+        );
+        repo.commit("explicit version");
+        with_installer(&env, installer, &["plan", "x"])
+            .success()
+            .stdout(predicate::str::contains("version 3.4.5"));
+        with_installer(&env, installer, &["upgrade", "x"]).success();
+        assert_eq!(
+            installed_version(&env, "Lab_Scm.Tool"),
+            "3.4.5",
+            "{installer}"
+        );
+
+        // A rebuild takes the version from the lock (the same code for
+        // both installers: one is enough).
+        if installer == "uv" {
+            with_installer(&env, installer, &["rebuild", "x"]).success();
+            assert_eq!(installed_version(&env, "Lab_Scm.Tool"), "3.4.5");
+        }
+    }
+}
+
+#[test]
+fn trees_without_history_need_a_version_to_build() {
+    let index = PackageIndex::start_with_setuptools_scm();
+    for installer in INSTALLERS {
+        let env = Env::new();
+        let tree = "[components.lab-scm]\npath = \"lab-scm\"\ninstall = \"python\"\n";
+        let repo = env.manifest_repo(&manifest(&index, false, tree), None);
+        repo.write("lab-scm/pyproject.toml", &scm_pyproject("lab-scm"))
+            .write("lab-scm/lab_scm/__init__.py", "");
+        repo.commit("tree");
+        // A directory of the branch has no history of its own: without a
+        // version its build fails, and says what it lacked.
+        let assert = install_with(&env, installer, &repo).code(1);
+        let stderr = stderr_of(&assert);
+        assert!(
+            stderr.contains("SETUPTOOLS_SCM_PRETEND_VERSION"),
+            "{installer}: {stderr}"
+        );
+        repo.write(
+            "lava.toml",
+            &manifest(&index, false, &format!("{tree}version = \"0.9\"\n")),
+        );
+        repo.commit("with a version");
+        install_with(&env, installer, &repo).success();
+        assert_eq!(installed_version(&env, "lab-scm"), "0.9", "{installer}");
+        let lock = env.current_lock("x");
+        assert_eq!(
+            lock["components"]["lab-scm"]["version"].as_str(),
+            Some("0.9")
+        );
+    }
+}
+
+#[test]
+fn extras_install_what_they_pull_in_with_both_installers() {
+    let index = PackageIndex::start();
+    for installer in INSTALLERS {
+        let env = Env::new();
+        let app = env.git_repo("app");
+        // The component is named differently from the project it holds.
+        app.write(
+            "pyproject.toml",
+            "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n\
+             [project]\nname = \"Lab.Extras\"\nversion = \"0.5\"\n\
+             [project.optional-dependencies]\nextra1 = [\"colorlib\"]\n\
+             [tool.setuptools]\npackages = [\"lab_extras\"]\n",
+        )
+        .write("lab_extras/__init__.py", "");
+        app.commit("app");
+        app.tag("0.5");
+        let components = |extras: &str| {
+            format!(
+                "[python.constraints]\ncolorlib = \"1.0\"\n\
+                 [components.labx]\ngit = \"{}\"\nrev = \"0.5\"\ninstall = \"python\"\n{extras}",
+                app.url()
+            )
+        };
+        let repo = env.manifest_repo(&manifest(&index, false, &components("")), None);
+        install_with(&env, installer, &repo).success();
+        let lock = env.current_lock("x");
+        assert!(lock["environment"]["packages"].get("colorlib").is_none());
+        assert!(lock["components"]["labx"].get("extras").is_none());
+
+        repo.write(
+            "lava.toml",
+            &manifest(&index, false, &components("extras = [\"extra1\"]\n")),
+        );
+        repo.commit("extras");
+        with_installer(&env, installer, &["plan", "x"])
+            .success()
+            .stdout(
+                predicate::str::contains("~ labx: 0.5").and(predicate::str::contains("[extra1]")),
+            );
+        with_installer(&env, installer, &["upgrade", "x"]).success();
+        let python = env.instance_dir("x").join("bin/python");
+        assert_eq!(
+            run_ok(&python, &["-c", "import colorlib; print(colorlib.VERSION)"]),
+            "1.0",
+            "{installer}"
+        );
+        let lock = env.current_lock("x");
+        let extras = lock["components"]["labx"]["extras"].as_array().unwrap();
+        assert_eq!(extras.len(), 1);
+        assert_eq!(extras[0].as_str(), Some("extra1"));
+        let colorlib = &lock["environment"]["packages"]["colorlib"];
+        assert_eq!(colorlib["version"].as_str(), Some("1.0"));
+        assert!(
+            colorlib.get("picked").is_none(),
+            "{installer}: pinned by constraints"
+        );
+        assert_eq!(
+            lock["environment"]["packages"]["lab-extras"]["source-tree"].as_bool(),
+            Some(true)
+        );
+
+        // A checkout standing in for the component keeps its extras.
+        let checkout = env.path("checkout");
+        app.clone_to(&checkout);
+        with_installer(
+            &env,
+            installer,
+            &["develop", "x", checkout.to_str().unwrap()],
+        )
+        .success();
+        let lock = env.current_lock("x");
+        assert!(lock["overrides"].get("labx").is_some(), "{installer}");
+        assert_eq!(
+            lock["environment"]["packages"]["colorlib"]["version"].as_str(),
+            Some("1.0"),
+            "{installer}"
+        );
+    }
+}
+
+#[test]
+fn extras_versions_and_markers_only_where_they_mean_something() {
+    let env = Env::new();
+    let repo = env.manifest_repo(
+        "[components.plain]\ngit = \"/srv/x.git\"\nrev = \"1.0\"\n\
+         extras = [\"server\"]\n\
+         [components.pkg]\npython = \"1.0\"\nversion = \"1.0\"\n\
+         [components.tree]\ngit = \"/srv/y.git\"\nrev = \"1.0\"\ninstall = \"python\"\n\
+         extras = [\"ok\", \"not ok\"]\nversion = \"main\"\nmarker = \"os_name == 'posix'\"\n\
+         [components.marked]\npython = \"1.0\"\nextras = [\"fine\"]\nmarker = \"python_version <\"\n",
+        None,
+    );
+    let assert = env.install_from("x", &repo).code(2);
+    let stderr = stderr_of(&assert);
+    for expected in [
+        "lava.toml:4: component plain: extras only applies to python components and to git, url and path components with install = \"python\"",
+        "lava.toml:7: component pkg: version only applies",
+        "lava.toml:12: component tree: extras entry \"not ok\" is not an extra name",
+        "lava.toml:13: component tree: version = \"main\" is not a Python version",
+        "lava.toml:14: component tree: marker only applies to python components",
+        "lava.toml:18: component marked: marker = \"python_version <\" is not an environment marker",
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} not in: {stderr}");
+    }
+    // A python component's extras are not an error.
+    assert!(!stderr.contains("component marked: extras"), "{stderr}");
+    assert!(!env.instance_dir("x").exists());
+}
+
+/// LAVA 2026.07 itself, from `../shared/fixtures`, deployed the way a lab
+/// deploys it: its git repository at the tag, installed with the `server`
+/// extra from the public package index. Opt-in:
+/// `cargo test --test it -- --ignored lava_fixture`.
+#[test]
+#[ignore = "needs the public Python package index and ../shared/fixtures"]
+fn lava_fixture_installs_the_server_from_its_tag() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/lava-2026.07.tar.gz");
+    if !fixture.is_file() {
+        eprintln!(
+            "skipped: {} is not there (LAVA's source tree)",
+            fixture.display()
+        );
+        return;
+    }
+    let env = Env::new();
+    let unpacked = env.path("unpacked");
+    let archive = flate2::read::GzDecoder::new(std::fs::File::open(&fixture).unwrap());
+    tar::Archive::new(archive).unpack(&unpacked).unwrap();
+    // A repository holding the tree at the tag, as LAVA's own has it.
+    let lava = crate::support::GitRepo::init(&unpacked.join("lava-2026.07"));
+    lava.commit("LAVA 2026.07");
+    lava.tag("2026.07");
+    let repo = env.manifest_repo(
+        &format!(
+            "[manifest]\nallow-unpinned = true\n\
+             [components.lava]\ngit = \"{}\"\nrev = \"2026.07\"\ninstall = \"python\"\n\
+             extras = [\"server\"]\n",
+            lava.url()
+        ),
+        None,
+    );
+    let started = std::time::Instant::now();
+    env.install_from("x", &repo).success();
+    eprintln!("lava_fixture: install took {:.1?}", started.elapsed());
+    let instance = env.instance_dir("x");
+    assert!(instance.join("code/current/bin/lava-server").is_file());
+    assert!(instance.join("code/current/bin/gunicorn").exists());
+    // setuptools writes versions in PEP 440's normal form, so METADATA
+    // says 2026.7 — which is 2026.07 to every installer, and what LAVA's own
+    // build from its git repository writes too. At run time LAVA reports
+    // the tag as spelled, from lava_common/VERSION.
+    assert_eq!(installed_version(&env, "lava"), "2026.7");
+    let reported = run_ok(
+        &instance.join("bin/python"),
+        &[
+            "-c",
+            "from lava_common.version import __version__; print(__version__)",
+        ],
+    );
+    assert_eq!(reported, "2026.07");
+    let lock = env.current_lock("x");
+    assert_eq!(
+        lock["components"]["lava"]["version"].as_str(),
+        Some("2026.07")
+    );
+    assert_eq!(
+        lock["components"]["lava"]["extras"].as_array().unwrap()[0].as_str(),
+        Some("server")
+    );
+
+    let started = std::time::Instant::now();
+    env.run(&["upgrade", "x"])
+        .success()
+        .stdout(predicate::str::contains("up to date"));
+    eprintln!("lava_fixture: no-op upgrade took {:.1?}", started.elapsed());
+}

@@ -8,9 +8,9 @@ use predicates::prelude::*;
 
 use crate::support::{git_component, Env, GitRepo};
 
-/// An instance at release 0002 whose `other` component was reused from
-/// 0001 (only `tool` changed), upgraded with `extra` arguments.
-fn upgraded(env: &Env, extra: &[&str]) -> (GitRepo, std::path::PathBuf) {
+/// An instance at release 0001 of a manifest whose next commit (tag r2)
+/// changes only `tool`, so an upgrade reuses the `other` tree.
+fn installed_with_upgrade_pending(env: &Env) -> GitRepo {
     let tool = env.tagged_repo("tool", "VERSION", &[("v1", "1\n"), ("v2", "2\n")]);
     let other = env.tagged_repo("other", "README", &[("o1", "other\n")]);
     let text = |rev: &str| {
@@ -25,11 +25,17 @@ fn upgraded(env: &Env, extra: &[&str]) -> (GitRepo, std::path::PathBuf) {
     manifest.write("lava.toml", &text("v2"));
     manifest.commit("v2");
     manifest.tag("r2");
+    manifest
+}
+
+/// The same instance upgraded to 0002 with `extra` arguments; its `code/`.
+fn upgraded(env: &Env, extra: &[&str]) -> std::path::PathBuf {
+    installed_with_upgrade_pending(env);
     let mut args = vec!["upgrade", "x"];
     args.extend_from_slice(extra);
     env.run(&args).success();
     assert_eq!(env.current("x"), "0002-r2");
-    (manifest, env.instance_dir("x").join("code"))
+    env.instance_dir("x").join("code")
 }
 
 /// What an operator's `echo >> file` does: append in place.
@@ -42,7 +48,7 @@ fn append(path: &std::path::Path, text: &str) {
 fn editing_current_leaves_the_rollback_target_unchanged() {
     for extra in [&[][..], &["--link-mode", "copy"], &["--link-mode", "clone"]] {
         let env = Env::new();
-        let (_, code) = upgraded(&env, extra);
+        let code = upgraded(&env, extra);
         append(&code.join("current/src/other/README"), "edited in place\n");
         assert_eq!(
             std::fs::read_to_string(code.join("0001-r1/src/other/README")).unwrap(),
@@ -63,7 +69,7 @@ fn editing_current_leaves_the_rollback_target_unchanged() {
 fn hardlink_mode_shares_files_and_verify_reports_edits() {
     use std::os::unix::fs::MetadataExt;
     let env = Env::new();
-    let (_, code) = upgraded(&env, &["--link-mode", "hardlink"]);
+    let code = upgraded(&env, &["--link-mode", "hardlink"]);
     let inode = |release: &str| {
         std::fs::metadata(code.join(release).join("src/other/README"))
             .unwrap()
@@ -96,19 +102,7 @@ fn link_mode_comes_from_the_environment_and_bad_values_are_refused() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("clone, copy, hardlink"));
-    let tool = env.tagged_repo("tool", "VERSION", &[("v1", "1\n"), ("v2", "2\n")]);
-    let other = env.tagged_repo("other", "README", &[("o1", "other\n")]);
-    let text = |rev: &str| {
-        format!(
-            "{}{}",
-            git_component("tool", &tool, rev),
-            git_component("other", &other, "o1")
-        )
-    };
-    let manifest = env.manifest_repo(&text("v1"), Some("r1"));
-    env.install_from("x", &manifest).success();
-    manifest.write("lava.toml", &text("v2"));
-    manifest.commit("v2");
+    installed_with_upgrade_pending(&env);
     env.cmd()
         .env("LAVA_LINK_MODE", "hardlink")
         .args(["upgrade", "x"])

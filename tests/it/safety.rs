@@ -602,9 +602,13 @@ fn sigterm_stops_the_installer_children_before_removing_the_release() {
         let (python_pid, sleep_pid) = (read_pid(&pid_file), read_pid(&env.path("sleep.pid")));
         let _cleanup = KillOnDrop(vec![python_pid, sleep_pid]);
         assert!(alive(python_pid) && alive(sleep_pid));
+        // Releases are built in place; one without lava.lock is unfinished.
+        let code = env.instance_dir("x").join("code");
         assert!(
-            env.code_entries("x").iter().any(|e| e.starts_with(".tmp")),
-            "a staged release is being built: {:?}",
+            env.code_entries("x")
+                .iter()
+                .any(|e| e.starts_with("0001-") && !code.join(e).join("lava.lock").exists()),
+            "a release is being built: {:?}",
             env.code_entries("x")
         );
 
@@ -649,7 +653,7 @@ fn sigterm_stops_the_installer_children_before_removing_the_release() {
         assert!(
             entries
                 .iter()
-                .all(|e| !e.starts_with(".tmp") && e != "current"),
+                .all(|e| !e.starts_with(".tmp") && !e.starts_with("0001-") && e != "current"),
             "stubborn={stubborn}: nothing half-built is left: {entries:?}"
         );
     }

@@ -16,12 +16,21 @@ pub fn run(ctx: &Context, name: &str, asked: &SourceRequest, json: bool) -> Resu
     for change in &plan.components {
         println!("  {}", change.describe());
     }
+    for setting in &plan.service {
+        println!(
+            "  ~ {}: {} -> {}",
+            setting.key,
+            setting.old.as_deref().unwrap_or("(none)"),
+            setting.new.as_deref().unwrap_or("(none)")
+        );
+    }
     if plan.up_to_date {
         println!("up to date: upgrade would not build a new release");
     } else {
         println!(
-            "upgrade would build a new release ({} components change)",
-            plan.change_count()
+            "upgrade would build a new release ({} components and {} service settings change)",
+            plan.change_count(),
+            plan.service.len()
         );
     }
     Ok(())

@@ -1,22 +1,26 @@
 //! `rollback NAME [RELEASE]`.
 
+use super::finish;
 use crate::core::error::Result;
+use crate::ops::report::Report;
 use crate::ops::Context;
 
-pub fn run(ctx: &Context, name: &str, release: Option<&str>) -> Result<()> {
-    let done = crate::ops::rollback::rollback(ctx, name, release)?;
-    if !done.switched {
+pub fn run(ctx: &Context, name: &str, release: Option<&str>, json: bool) -> Result<()> {
+    let mut report = Report::new(name, "rollback");
+    let result = crate::ops::rollback::rollback(ctx, name, release, &mut report);
+    finish(json, report, result, |done| {
+        if !done.switched {
+            println!(
+                "{} is already at release {}",
+                done.instance.name, done.release
+            );
+            return;
+        }
         println!(
-            "{} is already at release {}",
-            done.instance.name, done.release
-        );
-        return Ok(());
-    }
-    println!(
-        "rolled back {}: release {} is current (was {})",
-        done.instance.name,
-        done.release,
-        done.previous.as_ref().map_or("none", |r| r.as_str())
-    );
-    Ok(())
+            "rolled back {}: release {} is current (was {})",
+            done.instance.name,
+            done.release,
+            done.previous.as_ref().map_or("none", |r| r.as_str())
+        )
+    })
 }

@@ -42,11 +42,33 @@ fn print(status: &InstanceStatus) {
     );
     let cfg = status.follows.cfg.as_deref().unwrap_or("default");
     println!("  follows:    {} (file: {cfg})", status.follows.branch);
+    if let Some(signers) = &status.follows.signers {
+        match &status.follows.revoked {
+            Some(revoked) => println!("  signers:    {signers} (revoked keys: {revoked})"),
+            None => println!("  signers:    {signers}"),
+        }
+    }
     if let Some(m) = &status.manifest {
         println!("  manifest:   {} at {} ({})", m.file, m.describe, m.commit);
+        if let Some(signature) = &m.signature {
+            println!("  signed by:  {}", signature.describe());
+        }
     }
-    let releases: Vec<&str> = status.releases.iter().map(|r| r.as_str()).collect();
+    let releases: Vec<String> = status
+        .releases
+        .iter()
+        .map(|r| match status.failed.contains_key(r) {
+            true => format!("{r} (failed)"),
+            false => r.to_string(),
+        })
+        .collect();
     println!("  releases:   {}", releases.join(", "));
+    for (release, why) in &status.failed {
+        println!("  failed:     {release}: {why}");
+    }
+    if let Some(interrupted) = &status.interrupted {
+        println!("  INTERRUPTED: {interrupted}");
+    }
     println!("  components:");
     let width = status.components.keys().map(|n| n.len()).max().unwrap_or(0);
     for (name, component) in &status.components {

@@ -1,31 +1,40 @@
 //! `upgrade NAME` and `rebuild NAME`.
 
+use super::finish;
 use crate::core::error::Result;
+use crate::ops::report::Report;
 use crate::ops::source::SourceRequest;
+use crate::ops::upgrade::UpgradeOptions;
 use crate::ops::Context;
 
-pub fn run(ctx: &Context, name: &str, asked: &SourceRequest) -> Result<()> {
-    let done = crate::ops::upgrade::upgrade(ctx, name, asked)?;
-    let release = done.release.as_ref().map_or("none", |r| r.as_str());
-    match (done.built, done.source_changed) {
-        (true, _) => println!(
-            "upgraded {}: release {release} is current",
-            done.instance.name
-        ),
-        (false, true) => {
-            let record = done.instance.read_record()?;
-            println!(
-                "{} now follows {}; it is up to date (release {release})",
-                done.instance.name, record.source.branch
-            )
+pub fn run(
+    ctx: &Context,
+    name: &str,
+    asked: &SourceRequest,
+    retry_failed: bool,
+    json: bool,
+) -> Result<()> {
+    let mut report = Report::new(name, "upgrade");
+    let options = UpgradeOptions { retry_failed };
+    let result = crate::ops::upgrade::upgrade(ctx, name, asked, options, &mut report);
+    finish(json, report, result, |done| {
+        let release = done.release.as_ref().map_or("none", |r| r.as_str());
+        let name = &done.instance.name;
+        match (done.built, done.source_changed) {
+            (true, _) => println!("upgraded {name}: release {release} is current"),
+            (false, true) => println!(
+                "{name} now follows {}; it is up to date (release {release})",
+                done.follows
+            ),
+            (false, false) => println!("{name} is up to date (release {release})"),
         }
-        (false, false) => println!("{} is up to date (release {release})", done.instance.name),
-    }
-    Ok(())
+    })
 }
 
-pub fn rebuild(ctx: &Context, name: &str) -> Result<()> {
-    let release = crate::ops::upgrade::rebuild(ctx, name)?;
-    println!("rebuilt {name}: release {release} is current");
-    Ok(())
+pub fn rebuild(ctx: &Context, name: &str, json: bool) -> Result<()> {
+    let mut report = Report::new(name, "rebuild");
+    let result = crate::ops::upgrade::rebuild(ctx, name, &mut report);
+    finish(json, report, result, |release| {
+        println!("rebuilt {name}: release {release} is current")
+    })
 }

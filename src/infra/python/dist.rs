@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 pub use crate::core::names::normalize_project as normalize;
 
@@ -18,8 +18,7 @@ pub struct Installed {
 /// `env/lib/pythonX.Y/site-packages` (the first one found).
 pub fn site_packages(env: &Path) -> Result<PathBuf> {
     let lib = env.join("lib");
-    let entries =
-        std::fs::read_dir(&lib).with_context(|| format!("cannot read {}", lib.display()))?;
+    let entries = fs_err::read_dir(&lib)?;
     for entry in entries.flatten() {
         let candidate = entry.path().join("site-packages");
         if candidate.is_dir() {
@@ -33,9 +32,7 @@ pub fn site_packages(env: &Path) -> Result<PathBuf> {
 pub fn installed(env: &Path) -> Result<BTreeMap<String, Installed>> {
     let site = site_packages(env)?;
     let mut found = BTreeMap::new();
-    for entry in
-        std::fs::read_dir(&site).with_context(|| format!("cannot read {}", site.display()))?
-    {
+    for entry in fs_err::read_dir(&site)? {
         let path = entry?.path();
         if path.extension().and_then(|e| e.to_str()) != Some("dist-info") {
             continue;

@@ -7,8 +7,8 @@ pub mod installer;
 pub mod project;
 mod uv;
 
+use fs_err as fs;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
@@ -25,10 +25,23 @@ pub struct EnvPlan<'a> {
     pub allow_unpinned: bool,
     /// Python components.
     pub packages: Vec<Package>,
-    /// `install = "python"` components: component name and its source tree.
-    pub trees: Vec<(String, PathBuf)>,
-    /// Overrides in local/, installed editable: component name and directory.
-    pub editables: Vec<(String, PathBuf)>,
+    /// `install = "python"` components' source trees.
+    pub trees: Vec<SourceTree>,
+    /// Overrides in local/, installed editable. Their `version` is not
+    /// used: a checkout has its own history to take a version from.
+    pub editables: Vec<SourceTree>,
+}
+
+/// A directory installed from source.
+#[derive(Debug, Clone)]
+pub struct SourceTree {
+    pub component: String,
+    pub path: PathBuf,
+    /// Installed as `project[extra,…]`.
+    pub extras: Vec<String>,
+    /// Given to a build that takes its version from git (setuptools-scm),
+    /// which the exported tree has no `.git` for.
+    pub version: Option<String>,
 }
 
 /// A python component: a package of the index at an exact version.
@@ -121,8 +134,17 @@ pub fn build_env(
         .collect();
     let baseline_dists = dist::installed(&env)?;
     let resolved = match compiled {
-        None => install_with_pip(tools, &env_python, &index, &requirements, scratch.path())?,
-        Some((compiled, pins)) => uv::uv_install(tools, &env_python, &index, &compiled, pins)?,
+        None => install_with_pip(
+            tools,
+            plan,
+            &env_python,
+            &index,
+            &requirements,
+            scratch.path(),
+        )?,
+        Some((compiled, pins)) => {
+            uv::uv_install(tools, plan, &env_python, &index, &compiled, pins)?
+        }
     };
 
     let installed = dist::installed(&env)?;
@@ -227,16 +249,79 @@ pub(crate) fn source_lines(plan: &EnvPlan) -> String {
     let trees = plan
         .trees
         .iter()
-        .map(|(_, tree)| format!("{}\n", tree.display()));
-    let editables = plan
-        .editables
-        .iter()
-        .map(|(_, dir)| format!("-e {}\n", dir.display()));
+        .map(|tree| format!("{}\n", tree_requirement(tree)));
+    let editables = plan.editables.iter().map(|tree| {
+        let extras = extras_suffix(&tree.extras);
+        format!("-e {}{extras}\n", tree.path.display())
+    });
     trees.chain(editables).collect()
+}
+
+/// One tree as a requirement line. With extras it is PEP 508's
+/// `project[extra] @ file:///path`, which pip and uv both read, with the
+/// name the tree declares (pip refuses a name its metadata does not have);
+/// when the tree's name cannot be read without running it (a computed
+/// `setup.py` name), `/path[extra]`, which both read too. Without extras,
+/// the bare path, as always.
+fn tree_requirement(tree: &SourceTree) -> String {
+    if tree.extras.is_empty() {
+        return tree.path.display().to_string();
+    }
+    let extras = extras_suffix(&tree.extras);
+    match project::project_name(&tree.path) {
+        Some(name) => format!("{name}{extras} @ {}", file_url(&tree.path)),
+        None => format!("{}{extras}", tree.path.display()),
+    }
+}
+
+fn extras_suffix(extras: &[String]) -> String {
+    if extras.is_empty() {
+        String::new()
+    } else {
+        format!("[{}]", extras.join(","))
+    }
+}
+
+/// `file://` URL of an absolute path, percent-encoded so that spaces and
+/// other specials in the root cannot split the requirement line.
+fn file_url(path: &Path) -> String {
+    let mut url = String::from("file://");
+    for &byte in path.as_os_str().as_encoded_bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-._~".contains(&byte) {
+            url.push(byte as char);
+        } else {
+            url.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    url
+}
+
+/// `SETUPTOOLS_SCM_PRETEND_VERSION_FOR_<NAME>` for every tree with a
+/// version, for every installer command that may build a tree. Scoped by
+/// project name, so packages from the index that also use setuptools-scm
+/// are not affected, and setting all of them at once is harmless. Set for
+/// the name the tree declares and, when that cannot be read or differs,
+/// for the component's name too.
+pub(crate) fn build_vars(plan: &EnvPlan) -> Vec<(String, String)> {
+    let mut vars = BTreeMap::new();
+    for tree in &plan.trees {
+        let Some(version) = &tree.version else {
+            continue;
+        };
+        let declared = project::project_name(&tree.path);
+        for name in declared.iter().chain([&tree.component]) {
+            vars.insert(project::scm_pretend_var(name), version.clone());
+        }
+    }
+    if !vars.is_empty() {
+        tracing::debug!("build environment: {vars:?}");
+    }
+    vars.into_iter().collect()
 }
 
 fn install_with_pip(
     tools: &Tools,
+    plan: &EnvPlan,
     env_python: &Path,
     index: &[String],
     requirements: &Path,
@@ -248,7 +333,8 @@ fn install_with_pip(
         .arg(&report_path)
         .args(index)
         .arg("-r")
-        .arg(requirements);
+        .arg(requirements)
+        .envs(build_vars(plan));
     installer::run(cmd, "pip install")?;
     let report = PipReport::parse(&fs::read_to_string(&report_path)?)?;
     Ok(report
@@ -281,8 +367,7 @@ fn link_console_scripts(env: &Path, bin: &Path, baseline: &BTreeSet<String>) -> 
     write_python_wrapper(&bin.join("python"))?;
     for name in names {
         let link = bin.join(&name);
-        std::os::unix::fs::symlink(Path::new("../env/bin").join(&name), &link)
-            .with_context(|| format!("cannot create {}", link.display()))?;
+        fs_err::os::unix::fs::symlink(Path::new("../env/bin").join(&name), &link)?;
     }
     Ok(())
 }
@@ -295,8 +380,8 @@ fn write_python_wrapper(path: &Path) -> Result<()> {
     let script = "#!/bin/sh\n# The python of this release's environment.\n\
                   here=$(dirname \"$(readlink -f \"$0\")\")\n\
                   exec \"$here/../env/bin/python\" \"$@\"\n";
-    fs::write(path, script).with_context(|| format!("cannot write {}", path.display()))?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+    fs::write(path, script)?;
+    fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
         .with_context(|| format!("cannot make {} executable", path.display()))
 }
 
@@ -318,10 +403,9 @@ fn relocate(env: &Path, final_env: &Path) -> Result<()> {
         if !meta.is_file() || meta.len() > 1 << 20 {
             continue;
         }
-        let content = fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        let content = fs::read(&file)?;
         if let Some(replaced) = replace_bytes(&content, from, to) {
-            fs::write(&file, replaced)
-                .with_context(|| format!("cannot write {}", file.display()))?;
+            fs::write(&file, replaced)?;
         }
     }
     Ok(())

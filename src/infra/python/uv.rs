@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 
 use super::installer::{self, find_program, Installer, Tools};
-use super::{dist, source_lines, EnvPlan, Resolved};
+use super::{build_vars, dist, source_lines, EnvPlan, Resolved};
 
 /// uv has no installation report: resolve with `uv pip compile
 /// --generate-hashes` (every package, its version and the hashes of its
@@ -42,7 +42,8 @@ pub(super) fn uv_compile(
             .args(index)
             .arg("--output-file")
             .arg(&compiled)
-            .arg(requirements);
+            .arg(requirements)
+            .envs(build_vars(plan));
             installer::run(cmd, "uv pip compile")?;
             if let Some(cache) = &cache {
                 cache.put(plan, &fs::read_to_string(&compiled)?);
@@ -147,6 +148,7 @@ impl ResolutionCache {
 /// Installs exactly what `uv_compile` resolved, uv checking the hashes.
 pub(super) fn uv_install(
     tools: &Tools,
+    plan: &EnvPlan,
     env_python: &Path,
     index: &[String],
     compiled: &Path,
@@ -158,7 +160,8 @@ pub(super) fn uv_install(
         .arg(env_python)
         .args(index)
         .arg("-r")
-        .arg(compiled);
+        .arg(compiled)
+        .envs(build_vars(plan));
     installer::run(cmd, "uv pip install")?;
     Ok(pins
         .into_iter()

@@ -12,11 +12,11 @@ use serde::Serialize;
 use super::config::{normalize, parent, Config};
 use super::omap::py_split;
 use super::parse::{Section, Sections, Value};
-use super::pep440::{canonical_set, set_contains};
 use super::requirement;
 use super::session::{Fail, Session};
 use crate::core::model::Location;
 use crate::core::names::normalize_project;
+use crate::core::pep440::{canonical_set, set_contains};
 
 /// zc.buildout's `${buildout:directory}` is where it runs, the checkout of
 /// the manifest branch; lava-deploy makes no checkout, so the branch root

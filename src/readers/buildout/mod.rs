@@ -6,8 +6,8 @@
 //!   `+=`/`-=`; `session`: sections loaded on use, with `<=` macros and
 //!   `${section:option}`; `effective`: what `bin/buildout` computes before
 //!   installing (parts, their eggs, versions, develop, …);
-//! - `requirement`/`pep440`: egg lines and version pins as packaging reads
-//!   them; `develop`: develop directories and local overrides;
+//! - `requirement`: egg lines and version pins as packaging reads them
+//!   (over `core::pep440`); `develop`: develop directories and local overrides;
 //! - here: the mapping to components. Recipes are not run; what is ignored
 //!   is listed in one warning.
 
@@ -16,7 +16,6 @@ mod develop;
 mod effective;
 mod omap;
 mod parse;
-mod pep440;
 mod requirement;
 mod session;
 
@@ -84,6 +83,7 @@ pub fn load(tree: &dyn BranchFiles, file: &str) -> Result<Manifest> {
         short_commits_pin: true,
         python,
         components: mapper.components,
+        service: Default::default(),
     })
 }
 
@@ -100,6 +100,7 @@ fn component(name: ComponentName, source: ComponentSource, at: &Location) -> Com
         source,
         hashes: Vec::new(),
         extras: Vec::new(),
+        version: None,
         marker: None,
         defined_at: at.clone(),
     }
@@ -201,7 +202,7 @@ impl Mapper<'_> {
             if used.contains(name) || version.is_empty() {
                 continue;
             }
-            if is_exact(version) {
+            if crate::core::pep440::is_valid(version) {
                 constraints.insert(name.clone(), version.clone());
             } else {
                 tracing::warn!("[versions] {name} = {version}: lava-deploy applies exact pins only; this one is ignored");
@@ -240,7 +241,7 @@ impl Mapper<'_> {
         }
         let version = match &egg.pin {
             _ if fixed.contains(&key) => None,
-            Some(pin) if is_exact(pin) => Some(pin.clone()),
+            Some(pin) if crate::core::pep440::is_valid(pin) => Some(pin.clone()),
             Some(pin) => {
                 self.error(&egg.at, format!("[{part}] eggs: {} =={pin} is not one exact version, which lava-deploy needs for a pin", egg.name));
                 return;
@@ -286,15 +287,13 @@ impl Mapper<'_> {
                 component.extras.sort();
             }
         }
+        // A git or develop tree is developed whatever the marker says; only
+        // a package of the index is installed where its marker holds.
         component.marker = match (&component.marker, &egg.marker) {
+            _ if !matches!(component.source, ComponentSource::Python { .. }) => None,
             (Some(a), Some(b)) if a == b => Some(a.clone()),
             (Some(a), Some(b)) => Some(format!("({a}) or ({b})")),
             _ => None,
         };
     }
-}
-
-/// One exact version (what a python component's pin must be).
-fn is_exact(version: &str) -> bool {
-    pep440::Version::parse(version, false).is_some() && !version.contains(char::is_whitespace)
 }

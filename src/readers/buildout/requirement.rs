@@ -4,8 +4,8 @@
 //! evaluate against the release's Python, as zc.buildout evaluates it
 //! against its own.
 
-use super::pep440;
 use crate::core::names::normalize_project;
+use crate::core::pep440;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Requirement {

@@ -36,14 +36,46 @@ fn helper() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/wheels.py")
 }
 
-fn run_helper(mut cmd: Command) -> PathBuf {
+fn run_helper(cmd: Command) -> PathBuf {
+    let mut wheels = run_helper_many(cmd);
+    assert_eq!(wheels.len(), 1, "one wheel expected: {wheels:?}");
+    wheels.remove(0)
+}
+
+/// The helper's wheels, one path a line.
+fn run_helper_many(mut cmd: Command) -> Vec<PathBuf> {
     let output = cmd.output().expect("python3 runs");
     assert!(
         output.status.success(),
         "wheel helper failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(PathBuf::from)
+        .collect()
+}
+
+/// setuptools-scm and what it needs on this python (but setuptools, which
+/// the standard wheels have), repackaged once per test binary, so trees
+/// versioned by git build with no network. tools/test installs it.
+fn setuptools_scm_wheels() -> &'static Vec<PathBuf> {
+    static WHEELS: OnceLock<(tempfile::TempDir, Vec<PathBuf>)> = OnceLock::new();
+    &WHEELS
+        .get_or_init(|| {
+            let dir = tempfile::Builder::new()
+                .prefix("lava-wheels-scm-")
+                .tempdir()
+                .unwrap();
+            let mut cmd = Command::new("python3");
+            cmd.arg(helper())
+                .arg("installed-with-deps")
+                .arg(dir.path())
+                .args(["setuptools-scm", "--skip", "setuptools"]);
+            let wheels = run_helper_many(cmd);
+            (dir, wheels)
+        })
+        .1
 }
 
 /// The standard wheels, built once per test binary.
@@ -105,6 +137,15 @@ impl PackageIndex {
             projects: Default::default(),
         };
         for wheel in standard_wheels() {
+            index.add_wheel(wheel);
+        }
+        index
+    }
+
+    /// The standard wheels plus setuptools-scm and its dependencies.
+    pub fn start_with_setuptools_scm() -> Self {
+        let index = Self::start();
+        for wheel in setuptools_scm_wheels() {
             index.add_wheel(wheel);
         }
         index

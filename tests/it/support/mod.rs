@@ -8,6 +8,8 @@ pub mod git;
 pub mod http;
 pub mod index;
 pub mod oracle;
+pub mod serve;
+pub mod signing;
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +19,7 @@ use tempfile::TempDir;
 
 pub use git::GitRepo;
 pub use http::HttpServer;
+pub use serve::free_port;
 
 /// Environment variables of the product, removed from every test run so the
 /// developer's own shell cannot leak in.
@@ -27,6 +30,8 @@ const PRODUCT_VARS: &[&str] = &[
     "LAVA_OFFLINE",
     "LAVA_JOBS",
     "LAVA_LOG",
+    "LAVA_MANIFEST_SIGNERS",
+    "LAVA_MANIFEST_REVOKED",
 ];
 
 /// One test's world: a temp dir holding the root and any fixtures.
@@ -298,4 +303,14 @@ pub fn tar_xz(top: &str, files: &[(&str, &str)]) -> Vec<u8> {
             .unwrap();
     }
     builder.into_inner().unwrap().finish().unwrap()
+}
+
+/// The `phase` of each hook in a `--json` report, in order.
+pub fn hook_phases(report: &serde_json::Value) -> Vec<String> {
+    report["hooks"]
+        .as_array()
+        .expect("a hooks array")
+        .iter()
+        .map(|h| h["phase"].as_str().expect("a phase").to_owned())
+        .collect()
 }

@@ -2,6 +2,9 @@
 
     wheels.py wheel OUTDIR NAME VERSION [--dep REQ]... [--script NAME]...
     wheels.py installed OUTDIR DIST   # repackage an installed distribution (setuptools)
+    wheels.py installed-with-deps OUTDIR DIST [--skip DIST]...
+                                      # the same for DIST and, recursively, what it
+                                      # requires on this python (setuptools-scm)
 
 Each `--script NAME` adds a console script NAME that prints
 "NAME from <package> <version>". Pure python, py3-none-any.
@@ -64,6 +67,29 @@ def installed(outdir, dist_name):
     write_wheel(outdir, dist.metadata["Name"], dist.version, files)
 
 
+def installed_with_deps(outdir, dist_name, skip):
+    # packaging is a dependency of what this is used for (setuptools-scm),
+    # so it is there whenever the distribution is.
+    from packaging.requirements import Requirement
+
+    seen = {normalize(name) for name in skip}
+    todo = [dist_name]
+    while todo:
+        name = todo.pop()
+        if normalize(name) in seen:
+            continue
+        seen.add(normalize(name))
+        installed(outdir, name)
+        for line in importlib.metadata.requires(name) or []:
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+
+
+def normalize(name):
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
 def main(argv):
     if argv[0] == "wheel":
         outdir, name, version = argv[1:4]
@@ -74,6 +100,9 @@ def main(argv):
         wheel(outdir, name, version, deps, scripts)
     elif argv[0] == "installed":
         installed(argv[1], argv[2])
+    elif argv[0] == "installed-with-deps":
+        skip = [value for flag, value in zip(argv[3::2], argv[4::2]) if flag == "--skip"]
+        installed_with_deps(argv[1], argv[2], skip)
     else:
         sys.exit(__doc__)
 

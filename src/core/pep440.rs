@@ -1,7 +1,9 @@
-//! PEP 440 versions and version specifiers, as far as zc.buildout uses them
-//! on a configuration: which specifiers are valid (packaging's rules per
-//! operator), their canonical text, and whether a `[versions]` pin satisfies
-//! an egg's own specifier (zc.buildout's `_constrained_requirement`).
+//! Python versions (PEP 440) as far as lava-deploy needs them: checking a
+//! version the manifest gives; ordering versions and testing specifiers
+//! (packaging's rules per operator), which zc.buildout's `[versions]` and
+//! egg lines need; and turning `git describe --tags` of a pinned commit into
+//! the version a setuptools-scm build would have found in git, for trees
+//! that are exported without `.git`.
 
 use std::cmp::Ordering;
 
@@ -280,9 +282,133 @@ fn contains(op: &str, spec: &str, candidate: &Version, raw: &str) -> bool {
     }
 }
 
+/// Whether `text` is a version as PEP 440 (and so pip, uv and setuptools)
+/// accepts it, in any of its permitted spellings (`v1.0`, `1.0-1`, `1.0RC1`).
+pub fn is_valid(text: &str) -> bool {
+    text.trim() == text && Version::parse(text, false).is_some()
+}
+
+/// The version for a tree at `distance` commits past `tag` (`None`: no tag
+/// with a digit reachable, `distance` then counts every commit), with the
+/// abbreviated commit `short`.
+///
+/// - at a tag: the tag's version (a leading `v` or `name-` prefix dropped,
+///   as setuptools-scm's default `tag_regex` does);
+/// - past a tag: `TAG.postN+gSHORT` — a post-release of the tag, which is
+///   what the tree is, with the commit in the local part; no guessing of
+///   the next release (setuptools-scm's default `guess-next-dev` would make
+///   `2026.07-3-g…` into `2026.8.dev3`, a version LAVA never released);
+/// - past a tag that already has a post, dev or local part (rare): the
+///   distance and commit go into the local part (`1.0.dev1+3.gSHORT`);
+/// - no usable tag: `0.0.postN+gSHORT`.
+pub fn from_describe(tag: Option<&str>, distance: usize, short: &str) -> String {
+    let version = tag.and_then(tag_version);
+    match version {
+        Some(version) if distance == 0 => version.to_owned(),
+        Some(version) => {
+            let parsed =
+                Version::parse(version, false).expect("tag_version returns valid versions");
+            if !parsed.local.is_empty() {
+                format!("{version}.{distance}.g{short}")
+            } else if parsed.post.is_some() || parsed.dev.is_some() {
+                format!("{version}+{distance}.g{short}")
+            } else {
+                format!("{version}.post{distance}+g{short}")
+            }
+        }
+        None => format!("0.0.post{distance}+g{short}"),
+    }
+}
+
+/// The version a tag names: the tag itself, without a leading `v`, or what
+/// follows a `name-` prefix (`lava-2026.07`).
+fn tag_version(tag: &str) -> Option<&str> {
+    fn strip_v(s: &str) -> &str {
+        match s.strip_prefix(['v', 'V']) {
+            Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest,
+            _ => s,
+        }
+    }
+    std::iter::once(tag)
+        .chain(tag.match_indices('-').map(|(at, _)| &tag[at + 1..]))
+        .map(strip_v)
+        .find(|candidate| is_valid(candidate))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn valid_and_invalid_versions() {
+        for good in [
+            "1",
+            "1.0",
+            "2026.07",
+            "v1.2.3",
+            "1!2.0",
+            "1.0a1",
+            "1.0-rc.2",
+            "1.0RC1",
+            "1.0.post1",
+            "1.0-1",
+            "1.0.rev",
+            "1.0.dev",
+            "1.0.dev3",
+            "1.0a1.post2.dev3",
+            "1.0+local.7",
+            "1.0+abc-def_1",
+            "1.0c1",
+            // packaging allows a separator after `dev` with no number.
+            "1.0-dev-",
+        ] {
+            assert!(is_valid(good), "{good}");
+        }
+        for bad in [
+            "",
+            "latest",
+            "v",
+            "1.",
+            ".1",
+            "1.0-",
+            "1.0+",
+            "1.0+a..b",
+            "1.0 ",
+            "1.0.x",
+            "main",
+            "abc1234",
+            "1.0.post1.post2",
+        ] {
+            assert!(!is_valid(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn describe_to_version() {
+        assert_eq!(from_describe(Some("2026.07"), 0, "bf31150"), "2026.07");
+        assert_eq!(
+            from_describe(Some("2026.07"), 3, "abc1234"),
+            "2026.07.post3+gabc1234"
+        );
+        assert_eq!(from_describe(Some("v1.2"), 0, "abc1234"), "1.2");
+        assert_eq!(from_describe(Some("lava-2026.07"), 0, "abc1234"), "2026.07");
+        assert_eq!(
+            from_describe(Some("1.0.dev1"), 2, "abc1234"),
+            "1.0.dev1+2.gabc1234"
+        );
+        assert_eq!(
+            from_describe(Some("1.0+deb1"), 2, "abc1234"),
+            "1.0+deb1.2.gabc1234"
+        );
+        assert_eq!(from_describe(None, 5, "abc1234"), "0.0.post5+gabc1234");
+        assert_eq!(
+            from_describe(Some("release-x1y"), 4, "abc1234"),
+            "0.0.post4+gabc1234"
+        );
+        for (tag, distance) in [("1.0.post1", 2), ("1.0rc1", 2), ("1!2.0", 1)] {
+            assert!(is_valid(&from_describe(Some(tag), distance, "abc1234")));
+        }
+    }
 
     fn v(s: &str) -> Version {
         Version::parse(s, false).unwrap()

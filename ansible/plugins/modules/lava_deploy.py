@@ -1,0 +1,512 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2026, the lava-deploy authors
+# MIT License (see LICENSE in the lava-deploy repository)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: lava_deploy
+short_description: Install, upgrade or remove a lava-deploy service instance
+description:
+  - Drives the C(lava-deploy) binary on the managed host to bring a named
+    instance (a LAVA server, a LAVA worker or any service described by a
+    lava-deploy manifest) to the state the manifest branch describes.
+  - With O(state=present) the instance is installed when it does not exist
+    yet (or its first install did not finish) and upgraded otherwise. An
+    upgrade builds nothing when the resolved pins did not change, so running
+    the module again reports no change.
+  - The result is the binary's own C(--json) report. A release whose
+    C(post-switch) or C(check) hook fails is rolled back by the binary
+    itself; the module then fails and returns RV(rolled_back) and
+    RV(failed_release).
+  - Check mode asks the binary for its plan (C(lava-deploy plan --json)) and
+    changes nothing in the instance (the binary may fill its shared cache
+    under the root while resolving). Diff mode shows every component's pin
+    before and after, one line per component, and every changed service
+    setting.
+version_added: "0.1.0"
+author:
+  - lava-deploy authors (!UNKNOWN)
+requirements:
+  - the C(lava-deploy) binary on the managed host (see O(binary))
+options:
+  name:
+    description:
+      - The instance name (a directory under C(ROOT/instances/)).
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) installs or upgrades the instance.
+      - V(absent) removes it (C(lava-deploy remove --yes)); the shared cache
+        under the root is kept.
+    type: str
+    choices: [present, absent]
+    default: present
+  manifest_branch:
+    description:
+      - The manifest repository (URL, C(file://) URL or path on the managed
+        host) with an optional C(#REF) (branch, tag or full commit).
+      - Recorded by the binary as what the instance follows; when omitted an
+        existing instance keeps following what it followed, and a new one
+        uses the binary's built-in manifests.
+      - For a lab give every host the same full commit, as the
+        C(lava.deploy.lab) playbook does.
+    type: str
+  cfg:
+    description:
+      - The manifest file in the branch (default C(lava.toml), else
+        C(buildout.cfg)). Recorded like O(manifest_branch).
+    type: str
+  root:
+    description:
+      - The lava-deploy root directory on the managed host.
+      - When omitted the binary decides (C(LAVA_ROOT) or C(/srv/lava)).
+    type: path
+  binary:
+    description:
+      - The C(lava-deploy) program on the managed host, a path or a name
+        looked up on C(PATH).
+    type: path
+    default: lava-deploy
+  retry_failed:
+    description:
+      - Build again pins whose release failed its C(post-switch) or C(check)
+        before. Without it such an upgrade fails saying so.
+    type: bool
+    default: false
+  no_hooks:
+    description:
+      - Run no hook at all (the binary says so loudly in its log). For
+        repairs, not for normal deployments.
+    type: bool
+    default: false
+  wait:
+    description:
+      - Seconds to wait for an instance busy with another lava-deploy run;
+        V(0) waits as long as it takes. When omitted a busy instance fails
+        the task at once.
+    type: int
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+notes:
+  - The binary's exit code decides failure; its report's RV(error) becomes
+    the task's C(msg).
+  - In check mode an instance that does not exist yet is reported as
+    changed, and its diff lists the manifest's components as the manifest
+    names them (they are only resolved to exact pins by the install).
+"""
+
+EXAMPLES = r"""
+- name: Install or upgrade the lab instance from an exact manifest commit
+  lava.deploy.lava_deploy:
+    name: lab
+    manifest_branch: "https://git.example.org/lab/manifest.git#5f0c6e2d9a1b4c7e8f0a1b2c3d4e5f60718293a4"
+    root: /srv/lava
+    binary: /srv/lava/bin/lava-deploy
+
+- name: Follow a branch with a non-default manifest file
+  lava.deploy.lava_deploy:
+    name: worker
+    manifest_branch: "https://git.example.org/lab/manifest.git#production"
+    cfg: lava-worker.toml
+
+- name: Build pins that failed their health check before, once fixed elsewhere
+  lava.deploy.lava_deploy:
+    name: lab
+    retry_failed: true
+
+- name: Remove an instance (the shared cache stays)
+  lava.deploy.lava_deploy:
+    name: old-lab
+    state: absent
+"""
+
+RETURN = r"""
+instance:
+  description: The instance name.
+  returned: always
+  type: str
+  sample: lab
+action:
+  description:
+    - What was done or, in check mode, would be done.
+  returned: always
+  type: str
+  choices: [install, upgrade, remove, none]
+  sample: upgrade
+release:
+  description:
+    - The release C(current) points at when the module ends; after a
+      rollback, the release it went back to. In check mode, the current one.
+  returned: when the instance has a release
+  type: str
+  sample: 0004-2026.07
+previous:
+  description: The release C(current) pointed at before.
+  returned: install and upgrade, not in check mode
+  type: str
+  sample: 0003-2026.06
+changes:
+  description:
+    - The components that changed, or in check mode would change; C(old)
+      is null for an added component and C(new) for a removed one.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"component": "lava", "old": "2026.06 (1f2e3d4c5b6a)", "new": "2026.07 (bf31a2b3c4d5)"}]
+service:
+  description:
+    - The C([shared]), C([environment]) and C([hooks]) settings that would
+      change (check mode only).
+  returned: check mode, upgrade
+  type: list
+  elements: dict
+  sample: [{"key": "hooks.check", "old": "true", "new": "curl -fs http://127.0.0.1/"}]
+hooks:
+  description: Every hook command the binary ran, with its phase, release, result and duration.
+  returned: install and upgrade, not in check mode
+  type: list
+  elements: dict
+  sample: [{"phase": "check", "release": "0004-2026.07", "command": "lava-worker-check", "ok": true, "seconds": 1.2}]
+rolled_back:
+  description:
+    - True when the new release failed its C(post-switch) or C(check) and
+      the binary switched back to the previous release.
+  returned: install and upgrade, not in check mode
+  type: bool
+  sample: false
+failed_release:
+  description: The release that failed and was rolled back, marked failed on the host.
+  returned: install and upgrade, not in check mode
+  type: str
+  sample: 0005-2026.08
+error:
+  description: The binary's error message, null on success.
+  returned: install and upgrade, not in check mode
+  type: str
+  sample: null
+manifest:
+  description:
+    - The manifest of the current release (after the run) or, in check mode,
+      the manifest that would be deployed; with C(source), C(commit),
+      C(describe) and C(file).
+  returned: when the instance has a release, or in check mode for an upgrade
+  type: dict
+  sample:
+    source: https://git.example.org/lab/manifest.git
+    commit: 5f0c6e2d9a1b4c7e8f0a1b2c3d4e5f60718293a4
+    describe: "2026.07"
+    file: lava.toml
+follows:
+  description:
+    - What the instance follows after the run (its manifest branch and file),
+      as recorded in its C(instance.toml).
+  returned: when the instance exists after the run (not in check mode)
+  type: dict
+  sample: {"branch": "https://git.example.org/lab/manifest.git#5f0c6e2d9a1b4c7e8f0a1b2c3d4e5f60718293a4"}
+stderr:
+  description: The binary's progress and error output.
+  returned: on failure
+  type: str
+"""
+
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+class Binary(object):
+    """The lava-deploy program with the options every call shares."""
+
+    def __init__(self, module, path):
+        self.module = module
+        self.path = path
+        params = module.params
+        self.common = []
+        if params["root"]:
+            self.common += ["--root", params["root"]]
+        if params["no_hooks"]:
+            self.common.append("--no-hooks")
+        if params["wait"] is not None:
+            self.common.append("--wait=%d" % params["wait"])
+
+    def run(self, args):
+        """(rc, parsed JSON or None, stdout, stderr)."""
+        rc, out, err = self.module.run_command([self.path] + self.common + args)
+        try:
+            data = json.loads(out)
+        except ValueError:
+            data = None
+        return rc, data, out, err
+
+    def run_json(self, args, what):
+        """A read-only call that must succeed and print JSON."""
+        rc, data, out, err = self.run(args)
+        if rc != 0 or data is None:
+            self.module.fail_json(
+                msg="lava-deploy %s failed (exit %d): %s" % (what, rc, last_line(err) or out.strip()),
+                rc=rc,
+                stdout=out,
+                stderr=err,
+            )
+        return data
+
+
+def last_line(text):
+    """The binary prints `error: …` last; that line says why."""
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith("error:"):
+            return line[len("error:"):].strip()
+    return lines[-1] if lines else ""
+
+
+def source_args(params, branch=None):
+    args = []
+    branch = params["manifest_branch"] or branch
+    if branch:
+        args += ["--manifest-branch", branch]
+    if params["cfg"]:
+        args += ["--cfg", params["cfg"]]
+    return args
+
+
+def find_instance(binary, name):
+    """The `list --json` entry of `name`, or None when there is none."""
+    for entry in binary.run_json(["list", "--json"], "list"):
+        if entry.get("name") == name:
+            return entry
+    return None
+
+
+def normalized_branch(branch):
+    """The spelling the binary records: a local path becomes absolute."""
+    location, sep, ref = branch.partition("#")
+    if "://" not in location and os.path.exists(location):
+        location = os.path.abspath(location)
+    return location + sep + ref
+
+
+def source_would_change(params, follows):
+    """Whether upgrade would record a new source in instance.toml.
+
+    `plan --json` compares builds only, but `upgrade` also rewrites what the
+    instance follows when given another branch or file, and reports that as
+    a change; check mode must predict the same.
+    """
+    if params["manifest_branch"] and normalized_branch(params["manifest_branch"]) != follows.get("branch"):
+        return True
+    if params["cfg"] and params["cfg"] != follows.get("cfg"):
+        return True
+    return False
+
+
+def component_lines(entries):
+    return "".join("%s: %s\n" % entry for entry in entries)
+
+
+def diff_from_plan(plan, path):
+    """Every component's pin before and after (unchanged ones too, as the
+    context of the diff), then the service settings that change. The
+    headers name the instance's directory: diffs of many hosts are told
+    apart by it."""
+    before, after = [], []
+    for change in plan.get("components", []):
+        component = change["component"]
+        kind = change.get("change")
+        if kind == "unchanged":
+            before.append((component, change["pin"]))
+            after.append((component, change["pin"]))
+        if kind in ("changed", "removed"):
+            before.append((component, change["old"]))
+        if kind in ("changed", "added"):
+            after.append((component, change["new"]))
+    for setting in plan.get("service", []):
+        if setting.get("old") is not None:
+            before.append((setting["key"], setting["old"]))
+        if setting.get("new") is not None:
+            after.append((setting["key"], setting["new"]))
+    manifest = plan.get("manifest") or {}
+    return {
+        "before_header": "%s release %s" % (path, plan.get("current")),
+        "after_header": "%s manifest %s" % (path, manifest.get("commit", "?")),
+        "before": component_lines(before),
+        "after": component_lines(after),
+    }
+
+
+def diff_from_report(report, path):
+    """The components the run changed, old and new pin."""
+    before = [(c["component"], c["old"]) for c in report.get("changes", []) if c.get("old") is not None]
+    after = [(c["component"], c["new"]) for c in report.get("changes", []) if c.get("new") is not None]
+    return {
+        "before_header": "%s release %s" % (path, report.get("previous")),
+        "after_header": "%s release %s" % (path, report.get("release")),
+        "before": component_lines(before),
+        "after": component_lines(after),
+    }
+
+
+def describe_source(source):
+    kind = source.get("kind")
+    if kind == "git":
+        return "git %s%s" % (source.get("url"), " rev %s" % source["rev"] if source.get("rev") else "")
+    if kind == "python":
+        return "python %s" % source.get("version")
+    return " ".join("%s=%s" % item for item in sorted(source.items()))
+
+
+def check_install(module, binary, entry):
+    """What install would do: the components as the manifest names them
+    (`plan` needs an existing instance; `manifest show` does not)."""
+    name = module.params["name"]
+    follows = entry.get("follows") if entry else None
+    shown = binary.run_json(["manifest", "show", "--json"] + source_args(module.params, follows), "manifest show")
+    components = sorted(shown.get("components", {}).items())
+    after = [(component, describe_source(spec.get("source", {}))) for component, spec in components]
+    changes = [{"component": component, "old": None, "new": new} for component, new in after]
+    module.exit_json(
+        changed=True,
+        instance=name,
+        action="install",
+        changes=changes,
+        diff={
+            "before_header": "%s (not installed)" % name,
+            "after_header": "%s (manifest %s)" % (name, shown.get("file")),
+            "before": "",
+            "after": component_lines(after),
+        },
+    )
+
+
+def check_upgrade(module, binary, entry):
+    name = module.params["name"]
+    plan = binary.run_json(["plan", name, "--json"] + source_args(module.params), "plan")
+    status = binary.run_json(["status", name, "--json"], "status")
+    changed = bool(plan.get("changed")) or source_would_change(module.params, status.get("follows") or {})
+    changes = []
+    for change in plan.get("components", []):
+        if change.get("change") != "unchanged":
+            changes.append({"component": change["component"], "old": change.get("old"), "new": change.get("new")})
+    result = dict(
+        changed=changed,
+        instance=name,
+        action="upgrade" if changed else "none",
+        release=entry.get("current"),
+        changes=changes,
+        service=plan.get("service", []),
+        manifest=plan.get("manifest"),
+    )
+    if changed:
+        result["diff"] = diff_from_plan(plan, status.get("path", name))
+    module.exit_json(**result)
+
+
+def present(module, binary):
+    params = module.params
+    name = params["name"]
+    entry = find_instance(binary, name)
+    # An instance whose first install did not finish has no current release:
+    # `install` resumes it, `upgrade` would refuse it.
+    action = "upgrade" if entry and entry.get("current") else "install"
+    if module.check_mode:
+        if action == "install":
+            check_install(module, binary, entry)
+        else:
+            check_upgrade(module, binary, entry)
+    args = [action, name, "--json"] + source_args(params)
+    if action == "upgrade" and params["retry_failed"]:
+        args.append("--retry-failed")
+    rc, report, out, err = binary.run(args)
+    if report is None:
+        module.fail_json(
+            msg="lava-deploy %s printed no report (exit %d): %s" % (action, rc, last_line(err)),
+            rc=rc,
+            stdout=out,
+            stderr=err,
+        )
+    changed = bool(report.pop("changed", False))
+    result = dict(report)
+    if rc != 0:
+        module.fail_json(
+            msg=report.get("error") or last_line(err) or "lava-deploy %s failed (exit %d)" % (action, rc),
+            changed=changed,
+            rc=rc,
+            stderr=err,
+            **result
+        )
+    # The report says what moved; the status says where the instance now
+    # stands (the manifest commit of its release, what it follows), which is
+    # what a lab compares across hosts.
+    status = binary.run_json(["status", name, "--json"], "status")
+    result["manifest"] = status.get("manifest")
+    result["follows"] = status.get("follows")
+    if changed:
+        result["diff"] = diff_from_report(report, status.get("path", name))
+    module.exit_json(changed=changed, **result)
+
+
+def absent(module, binary):
+    name = module.params["name"]
+    entry = find_instance(binary, name)
+    if entry is None:
+        module.exit_json(changed=False, instance=name, action="none", changes=[])
+    result = dict(instance=name, action="remove", release=entry.get("current"), changes=[])
+    diff = {"before": "instance %s (release %s)\n" % (name, entry.get("current")), "after": ""}
+    if module.check_mode:
+        module.exit_json(changed=True, diff=diff, **result)
+    rc, dummy, out, err = binary.run(["remove", name, "--yes"])
+    if rc != 0:
+        module.fail_json(
+            msg="lava-deploy remove failed (exit %d): %s" % (rc, last_line(err)), rc=rc, stdout=out, stderr=err, **result
+        )
+    module.exit_json(changed=True, diff=diff, **result)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            manifest_branch=dict(type="str"),
+            cfg=dict(type="str"),
+            root=dict(type="path"),
+            binary=dict(type="path", default="lava-deploy"),
+            retry_failed=dict(type="bool", default=False),
+            no_hooks=dict(type="bool", default=False),
+            wait=dict(type="int"),
+        ),
+        supports_check_mode=True,
+    )
+    path = module.params["binary"]
+    if os.sep not in path:
+        path = module.get_bin_path(path, opt_dirs=["/usr/local/bin"])
+    if not path or not os.access(path, os.X_OK):
+        if module.check_mode and module.params["state"] == "present":
+            # A first check run on a fresh host: the binary would be copied
+            # by an earlier task that check mode did not run.
+            module.warn("lava-deploy is not on the host yet; assuming a first install")
+            module.exit_json(changed=True, instance=module.params["name"], action="install", changes=[])
+        module.fail_json(msg="lava-deploy binary not found on the host: %s" % module.params["binary"])
+    binary = Binary(module, path)
+    if module.params["state"] == "absent":
+        absent(module, binary)
+    present(module, binary)
+
+
+if __name__ == "__main__":
+    main()

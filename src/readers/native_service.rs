@@ -1,0 +1,186 @@
+//! The service sections of a native manifest: `[shared]`, `[environment]`
+//! and `[hooks]`, validated and merged through `extends` key by key (a
+//! later file's `hooks.X = []` clears an inherited hook).
+
+use std::collections::BTreeMap;
+
+use super::normalize_branch_path;
+use super::raw::{RawHooks, RawShared, StringOrList};
+use crate::core::model::{Location, ManifestError};
+use crate::core::service::{expand, parse_duration, Hooks, Phase, Service, HOOK_VARIABLES};
+
+/// What one file says about the service; `None`: not said, inherited.
+#[derive(Debug, Default)]
+pub struct ServiceLayer {
+    dirs: Option<Vec<String>>,
+    files: Option<Vec<String>>,
+    environment: BTreeMap<String, String>,
+    commands: BTreeMap<Phase, Vec<String>>,
+    check_url: Option<String>,
+    timeout: Option<String>,
+    check_timeout: Option<String>,
+    check_interval: Option<String>,
+}
+
+/// Names a release already has: shared paths may not replace them.
+const RELEASE_ENTRIES: &[&str] = &["src", "env", "bin", "local", "lava.lock"];
+
+impl ServiceLayer {
+    /// Reads and checks the sections of one file; problems go to `errors`.
+    pub fn read(
+        shared: Option<(RawShared, Location)>,
+        environment: Option<(BTreeMap<String, String>, Location)>,
+        hooks: Option<(RawHooks, Location)>,
+        errors: &mut Vec<ManifestError>,
+    ) -> Self {
+        let mut layer = ServiceLayer::default();
+        if let Some((shared, at)) = shared {
+            layer.dirs = shared.dirs.map(|d| shared_paths(d, "dirs", &at, errors));
+            layer.files = shared.files.map(|f| shared_paths(f, "files", &at, errors));
+        }
+        if let Some((environment, at)) = environment {
+            let known: BTreeMap<&str, String> =
+                HOOK_VARIABLES.iter().map(|v| (*v, String::new())).collect();
+            for (key, value) in environment {
+                let valid_key = key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                    && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !valid_key {
+                    errors.push(error(
+                        &at,
+                        format!(
+                            "[environment] {key:?} is not a variable name (letters, digits and _)"
+                        ),
+                    ));
+                }
+                if let Err(unknown) = expand(&value, &known) {
+                    errors.push(error(
+                        &at,
+                        format!(
+                            "[environment] {key} uses ${{{unknown}}}, which is not a lava-deploy variable; known: {}",
+                            HOOK_VARIABLES.join(", ")
+                        ),
+                    ));
+                }
+                layer.environment.insert(key, value);
+            }
+        }
+        if let Some((hooks, at)) = hooks {
+            let phases = [
+                (Phase::Setup, hooks.setup),
+                (Phase::Build, hooks.build),
+                (Phase::PreSwitch, hooks.pre_switch),
+                (Phase::PostSwitch, hooks.post_switch),
+                (Phase::Check, hooks.check),
+                (Phase::Rollback, hooks.rollback),
+            ];
+            for (phase, commands) in phases {
+                let Some(commands) = commands.map(StringOrList::into_vec) else {
+                    continue;
+                };
+                if commands.iter().any(|c| c.trim().is_empty()) {
+                    errors.push(error(&at, format!("[hooks] {phase} has an empty command")));
+                }
+                layer.commands.insert(phase, commands);
+            }
+            if let Some(url) = &hooks.check_url {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    errors.push(error(
+                        &at,
+                        format!("[hooks] check-url = {url:?} must be an http:// or https:// URL"),
+                    ));
+                }
+            }
+            for (key, value) in [
+                ("timeout", &hooks.timeout),
+                ("check-timeout", &hooks.check_timeout),
+                ("check-interval", &hooks.check_interval),
+            ] {
+                if let Some(text) = value {
+                    if parse_duration(Some(text)).is_none_or(|d| d.is_zero()) {
+                        errors.push(error(&at, format!("[hooks] {key} = {text:?} is not a duration like \"90s\" or \"10m\"")));
+                    }
+                }
+            }
+            layer.check_url = hooks.check_url;
+            layer.timeout = hooks.timeout;
+            layer.check_timeout = hooks.check_timeout;
+            layer.check_interval = hooks.check_interval;
+        }
+        layer
+    }
+
+    /// Lays `over` on top of this layer, key by key.
+    pub fn apply(&mut self, over: ServiceLayer) {
+        if over.dirs.is_some() {
+            self.dirs = over.dirs;
+        }
+        if over.files.is_some() {
+            self.files = over.files;
+        }
+        self.environment.extend(over.environment);
+        self.commands.extend(over.commands);
+        for (mine, theirs) in [
+            (&mut self.check_url, over.check_url),
+            (&mut self.timeout, over.timeout),
+            (&mut self.check_timeout, over.check_timeout),
+            (&mut self.check_interval, over.check_interval),
+        ] {
+            if theirs.is_some() {
+                *mine = theirs;
+            }
+        }
+    }
+
+    pub fn finish(self) -> Service {
+        let mut hooks = Hooks {
+            check_url: self.check_url,
+            timeout: self.timeout,
+            check_timeout: self.check_timeout,
+            check_interval: self.check_interval,
+            ..Hooks::default()
+        };
+        for (phase, commands) in self.commands {
+            *hooks.commands_mut(phase) = commands;
+        }
+        let mut service = Service {
+            environment: self.environment,
+            hooks,
+            ..Service::default()
+        };
+        service.shared.dirs = self.dirs.unwrap_or_default();
+        service.shared.files = self.files.unwrap_or_default();
+        service
+    }
+}
+
+fn error(at: &Location, message: String) -> ManifestError {
+    ManifestError {
+        at: at.clone(),
+        message,
+    }
+}
+
+/// Shared paths: relative, inside the instance's `shared/`, not one of the
+/// release's own entries.
+fn shared_paths(
+    paths: Vec<String>,
+    key: &str,
+    at: &Location,
+    errors: &mut Vec<ManifestError>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for path in paths {
+        match normalize_branch_path(&path) {
+            Some(normal) if !normal.is_empty() => {
+                let first = normal.split('/').next().unwrap_or_default();
+                if RELEASE_ENTRIES.contains(&first) {
+                    errors.push(error(at, format!("[shared] {key}: {path:?} would replace the release's own {first}; pick another path")));
+                } else {
+                    out.push(normal);
+                }
+            }
+            _ => errors.push(error(at, format!("[shared] {key}: {path:?} must be a relative path inside the instance's shared/ directory"))),
+        }
+    }
+    out
+}

@@ -1,0 +1,1132 @@
+//! A lab of many hosts: the `lava.deploy` Ansible collection (`ansible/`)
+//! run by real `ansible-playbook` over real ssh against hosts made of
+//! network namespaces — one server and three workers, each with its own
+//! sshd, address and lava-deploy root — deploying a small real service.
+//! Beside it, the module alone on this machine (`ansible localhost`), and
+//! the hooks of `manifests/lava-worker.toml` with a stand-in `lava-worker`.
+//!
+//! Needs `ansible-core`, Debian's `openssh-server` and `iproute2`
+//! (`tools/test` installs them) and, for the lab, `CAP_NET_ADMIN` to make
+//! namespaces. Where the machine cannot make namespaces the lab test says
+//! why and returns; a missing tool is skipped the same way except under CI,
+//! where `tools/test` must have installed it.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{read_toml, Env, GitRepo};
+
+const SERVER: &str = r#"import http.server, pathlib, sys
+version = (pathlib.Path(__file__).parent / "VERSION").read_text().strip()
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(version.encode())
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), Handler).serve_forever()
+"#;
+
+/// Every namespace has its own loopback and addresses, so all hosts serve
+/// on the same port without clashing.
+const PORT: u16 = 8080;
+
+/// The inventory: name and group, in the order the roll must take them.
+const HOSTS: [(&str, &str); 4] = [
+    ("server1", "servers"),
+    ("worker1", "workers"),
+    ("worker2", "workers"),
+    ("worker3", "workers"),
+];
+
+const INSTANCE: &str = "lab";
+
+/// Why the lab cannot run here, if it cannot.
+fn missing_tools(needs_namespaces: bool) -> Option<String> {
+    let mut tools = vec!["ansible-playbook", "ansible-galaxy", "ansible", "git"];
+    if needs_namespaces {
+        tools.extend(["ip", "ssh", "ssh-keygen"]);
+    }
+    for tool in tools {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            return Some(format!("{tool} is not installed (tools/test installs it)"));
+        }
+    }
+    if needs_namespaces && !Path::new("/usr/sbin/sshd").exists() {
+        return Some("/usr/sbin/sshd is not installed (Debian's openssh-server)".into());
+    }
+    None
+}
+
+/// Skips (returns true) when a tool is missing, except under CI.
+fn skip_without_tools(needs_namespaces: bool) -> bool {
+    let Some(why) = missing_tools(needs_namespaces) else {
+        return false;
+    };
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run the Ansible tests: {why}"
+    );
+    eprintln!("SKIPPED: {why}");
+    true
+}
+
+fn run(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"))
+}
+
+fn run_ok(program: &str, args: &[&str]) -> String {
+    let out = run(program, args);
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Stops every process working in `dir` (a test's temp dir): the services
+/// its hooks started. lava-deploy cannot stop them itself where no hook
+/// says how: after a first install whose check failed, or `remove`.
+fn stop_processes_under(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) else {
+            continue;
+        };
+        // A removed release's directory reads as "PATH (deleted)".
+        if cwd.starts_with(dir) {
+            let _ = Command::new("kill").arg(&pid).status();
+        }
+    }
+}
+
+/// Calls `stop_processes_under` when the test ends, passed or not.
+struct StopUnder(PathBuf);
+
+impl Drop for StopUnder {
+    fn drop(&mut self) {
+        stop_processes_under(&self.0);
+    }
+}
+
+/// The collection as a user installs it, into `dir`.
+fn install_collection(dir: &Path) {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("ansible");
+    run_ok(
+        "ansible-galaxy",
+        &[
+            "collection",
+            "install",
+            "--force",
+            "-p",
+            dir.to_str().unwrap(),
+            source.to_str().unwrap(),
+        ],
+    );
+}
+
+/// Environment for every Ansible command: our collection only, temp and
+/// control files in the test's dir, no colour, no local ansible.cfg.
+fn ansible_command(program: &str, tmp: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.current_dir(tmp)
+        .env("ANSIBLE_CONFIG", tmp.join("no-ansible.cfg"))
+        .env("ANSIBLE_COLLECTIONS_PATH", tmp.join("collections"))
+        .env("ANSIBLE_HOME", tmp.join("ansible-home"))
+        .env("ANSIBLE_LOCAL_TEMP", tmp.join("ansible-local"))
+        .env("ANSIBLE_REMOTE_TMP", tmp.join("ansible-remote"))
+        .env("ANSIBLE_SSH_CONTROL_PATH_DIR", tmp.join("cp"))
+        .env("ANSIBLE_PIPELINING", "1")
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_STDOUT_CALLBACK", "default")
+        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
+        // Ansible refuses to run without a UTF-8 locale; C.UTF-8 is always there.
+        .env("LC_ALL", "C.UTF-8")
+        .env_remove("LAVA_ROOT")
+        .env_remove("LAVA_MANIFEST_BRANCH")
+        .env_remove("LAVA_BUILDOUT_CFG");
+    cmd
+}
+
+/// The binary the playbook copies to the hosts: stripped, so the first
+/// run sends ~15 MB per host instead of ~160.
+fn stripped_binary(tmp: &Path) -> PathBuf {
+    let built = assert_cmd::cargo::cargo_bin("lava-deploy");
+    let dest = tmp.join("lava-deploy");
+    let stripped = Command::new("strip")
+        .arg("-o")
+        .arg(&dest)
+        .arg(&built)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !stripped {
+        std::fs::copy(&built, &dest).unwrap();
+    }
+    dest
+}
+
+/// The service repository: `serve.py` answering its VERSION, tagged v1, v2.
+fn service_repo(env: &Env) -> GitRepo {
+    let svc = env.git_repo("svc");
+    for tag in ["v1", "v2"] {
+        svc.write("serve.py", SERVER);
+        svc.write("VERSION", &format!("{tag}\n"));
+        svc.commit(tag);
+        svc.tag(tag);
+    }
+    svc
+}
+
+/// A manifest with `svc` at `rev`: post-switch notes the host and release
+/// in `events` and (re)starts the service; the checks are `check-url` plus
+/// `extra_hooks`.
+fn service_manifest(
+    svc: &GitRepo,
+    rev: &str,
+    port: u16,
+    events: &Path,
+    extra_hooks: &str,
+) -> String {
+    format!(
+        r#"[components.svc]
+git = "{svc}"
+rev = "{rev}"
+
+[shared]
+dirs = ["run"]
+
+[hooks]
+post-switch = ['echo "$LAVA_INSTANCE_DIR $LAVA_RELEASE" >> {events}', 'if [ -f "$LAVA_SHARED_DIR/run/pid" ]; then kill $(cat "$LAVA_SHARED_DIR/run/pid") 2>/dev/null; sleep 0.3; fi; nohup python3 src/svc/serve.py {port} >/dev/null 2>&1 & echo $! > "$LAVA_SHARED_DIR/run/pid"']
+check-url = "http://127.0.0.1:{port}/"
+check-interval = "100ms"
+{extra_hooks}
+"#,
+        svc = svc.url(),
+        events = events.display(),
+    )
+}
+
+/// One host: a namespace with a veth to the root namespace and an sshd.
+struct Host {
+    name: &'static str,
+    group: &'static str,
+    ns: String,
+    /// The root namespace's end of the veth.
+    veth: String,
+    addr: Ipv4Addr,
+    root: PathBuf,
+    sshd: Option<Child>,
+}
+
+/// Four hosts, the repositories they deploy from and the controller's files.
+struct Lab {
+    env: Env,
+    hosts: Vec<Host>,
+    svc: GitRepo,
+    manifest: GitRepo,
+    events: PathBuf,
+    binary: PathBuf,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for host in &mut self.hosts {
+            // Everything running in the namespace was started by this test:
+            // the sshd, its sessions and the service the hooks started.
+            if let Ok(out) = Command::new("ip")
+                .args(["netns", "pids", &host.ns])
+                .output()
+            {
+                let pids = String::from_utf8_lossy(&out.stdout).into_owned();
+                for pid in pids.split_whitespace() {
+                    let _ = Command::new("kill").arg(pid).status();
+                }
+            }
+            if let Some(mut sshd) = host.sshd.take() {
+                let _ = sshd.kill();
+                let _ = sshd.wait();
+            }
+            let _ = Command::new("ip").args(["netns", "del", &host.ns]).status();
+            let _ = Command::new("ip")
+                .args(["link", "del", &host.veth])
+                .stderr(Stdio::null())
+                .status();
+        }
+        stop_processes_under(self.env.tmp.path());
+    }
+}
+
+/// A /24 of 10.213.0.0/16 that no interface here uses, so two runs of this
+/// test (other worktrees on the same machine) do not meet.
+fn free_subnet() -> u8 {
+    let addrs = run_ok("ip", &["-o", "-4", "addr", "show"]);
+    let start = (std::process::id() % 256) as u16;
+    (0..256u16)
+        .map(|i| ((start + i) % 256) as u8)
+        .find(|x| !addrs.contains(&format!("10.213.{x}.")))
+        .expect("a free 10.213.X.0/24")
+}
+
+/// Makes the namespace `ns` or says why it cannot.
+fn try_namespace(ns: &str) -> Result<(), String> {
+    let out = run("ip", &["netns", "add", ns]);
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`ip netns add` failed (needs root / CAP_NET_ADMIN): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+fn wait_for_port(addr: Ipv4Addr, port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let target = SocketAddr::from((addr, port));
+    while TcpStream::connect_timeout(&target, Duration::from_millis(200)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} never listened on {target}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Lab {
+    /// The lab, or None (said on stderr) where namespaces cannot be made.
+    fn new() -> Option<Lab> {
+        let env = Env::new();
+        let tag = format!("{:x}", std::process::id());
+        let probe = format!("lvlab{tag}-probe");
+        if let Err(why) = try_namespace(&probe) {
+            eprintln!("SKIPPED: the lab needs network namespaces: {why}");
+            return None;
+        }
+        run_ok("ip", &["netns", "del", &probe]);
+        let subnet = free_subnet();
+        let tmp = env.tmp.path().to_owned();
+        let key = tmp.join("id_ed25519");
+        ssh_keygen(&key);
+        // sshd refuses to start without its privilege separation directory.
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let mut lab = Lab {
+            svc: service_repo(&env),
+            manifest: env.git_repo("manifest"),
+            events: tmp.join("events"),
+            binary: stripped_binary(&tmp),
+            hosts: Vec::new(),
+            env,
+        };
+        let mut known_hosts = String::new();
+        for (i, (name, group)) in HOSTS.iter().enumerate() {
+            let ns = format!("lvlab{tag}-{i}");
+            let n = 4 * (i as u8 + 1);
+            let addr = Ipv4Addr::new(10, 213, subnet, n + 2);
+            let host = Host {
+                name,
+                group,
+                veth: format!("lv{tag}h{i}"),
+                addr,
+                root: tmp.join("hosts").join(name).join("lava"),
+                sshd: None,
+                ns,
+            };
+            // Pushed before anything is made, so Drop cleans up after a
+            // failure half-way.
+            lab.hosts.push(host);
+            let host = lab.hosts.last_mut().unwrap();
+            try_namespace(&host.ns).unwrap();
+            let peer = format!("lv{tag}n{i}");
+            let outside = format!("10.213.{subnet}.{}/30", n + 1);
+            let inside = format!("{addr}/30");
+            run_ok(
+                "ip",
+                &[
+                    "link", "add", &host.veth, "type", "veth", "peer", "name", &peer,
+                ],
+            );
+            run_ok("ip", &["link", "set", &peer, "netns", &host.ns]);
+            run_ok("ip", &["addr", "add", &outside, "dev", &host.veth]);
+            run_ok("ip", &["link", "set", &host.veth, "up"]);
+            let in_ns = |args: &[&str]| {
+                let mut all = vec!["netns", "exec", &host.ns, "ip"];
+                all.extend(args);
+                run_ok("ip", &all);
+            };
+            in_ns(&["addr", "add", &inside, "dev", &peer]);
+            in_ns(&["link", "set", &peer, "up"]);
+            in_ns(&["link", "set", "lo", "up"]);
+
+            let dir = tmp.join("hosts").join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            let host_key = dir.join("ssh_host_ed25519_key");
+            ssh_keygen(&host_key);
+            let config = dir.join("sshd_config");
+            std::fs::write(
+                &config,
+                format!(
+                    "ListenAddress {addr}\n\
+                     HostKey {host_key}\n\
+                     PidFile {pid}\n\
+                     AuthorizedKeysFile {authorized}\n\
+                     PermitRootLogin prohibit-password\n\
+                     PasswordAuthentication no\n\
+                     KbdInteractiveAuthentication no\n\
+                     UsePAM no\n\
+                     StrictModes no\n\
+                     Subsystem sftp internal-sftp\n",
+                    host_key = host_key.display(),
+                    pid = dir.join("sshd.pid").display(),
+                    authorized = key.with_extension("pub").display(),
+                ),
+            )
+            .unwrap();
+            let log = std::fs::File::create(dir.join("sshd.log")).unwrap();
+            host.sshd = Some(
+                Command::new("ip")
+                    .args([
+                        "netns",
+                        "exec",
+                        &host.ns,
+                        "/usr/sbin/sshd",
+                        "-D",
+                        "-e",
+                        "-f",
+                    ])
+                    .arg(&config)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(log)
+                    .spawn()
+                    .unwrap(),
+            );
+            let public = std::fs::read_to_string(host_key.with_extension("pub")).unwrap();
+            let mut fields = public.split_whitespace();
+            let (kind, blob) = (fields.next().unwrap(), fields.next().unwrap());
+            known_hosts.push_str(&format!("{addr} {kind} {blob}\n"));
+        }
+        std::fs::write(tmp.join("known_hosts"), known_hosts).unwrap();
+        for host in &lab.hosts {
+            wait_for_port(host.addr, 22, &format!("sshd of {}", host.name));
+        }
+        install_collection(&tmp.join("collections"));
+        Some(lab)
+    }
+
+    fn tmp(&self) -> &Path {
+        self.env.tmp.path()
+    }
+
+    /// The inventory, with `sick` carrying a host variable that breaks the
+    /// check of manifests that look at it.
+    fn write_inventory(&self, sick: Option<&str>) {
+        let python = if Path::new("/usr/bin/python3").exists() {
+            "/usr/bin/python3"
+        } else {
+            "auto_silent"
+        };
+        let mut text = String::new();
+        for group in ["servers", "workers"] {
+            text.push_str(&format!("[{group}]\n"));
+            for host in self.hosts.iter().filter(|h| h.group == group) {
+                text.push_str(&format!(
+                    "{} ansible_host={} lava_root={}",
+                    host.name,
+                    host.addr,
+                    host.root.display()
+                ));
+                if sick == Some(host.name) {
+                    text.push_str(r#" lava_environment='{"LAB_SICK": "1"}'"#);
+                }
+                text.push('\n');
+            }
+        }
+        let tmp = self.tmp();
+        text.push_str(&format!(
+            "[all:vars]\n\
+             ansible_user=root\n\
+             ansible_python_interpreter={python}\n\
+             ansible_ssh_private_key_file={key}\n\
+             ansible_ssh_common_args='-o UserKnownHostsFile={known} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes'\n",
+            key = tmp.join("id_ed25519").display(),
+            known = tmp.join("known_hosts").display(),
+        ));
+        std::fs::write(tmp.join("inventory.ini"), text).unwrap();
+    }
+
+    fn publish(&self, rev: &str, extra_hooks: &str, tag: &str) -> String {
+        self.manifest.write(
+            "lava.toml",
+            &service_manifest(&self.svc, rev, PORT, &self.events, extra_hooks),
+        );
+        let commit = self.manifest.commit(tag);
+        self.manifest.tag(tag);
+        commit
+    }
+
+    /// `ansible-playbook lava.deploy.lab` with the lab's variables.
+    fn playbook(&self, extra: &[&str]) -> Run {
+        let started = Instant::now();
+        let out = ansible_command("ansible-playbook", self.tmp())
+            .args(["-i", "inventory.ini", "lava.deploy.lab"])
+            .args(["-e", &format!("lava_instance={INSTANCE}")])
+            .args([
+                "-e",
+                &format!("lava_manifest_branch={}", self.manifest.url()),
+            ])
+            .args(["-e", &format!("lava_binary={}", self.binary.display())])
+            .args(extra)
+            .output()
+            .unwrap();
+        let run = Run::from(out);
+        eprintln!(
+            "ansible-playbook {extra:?}: exit {:?} in {:.1?}",
+            run.code,
+            started.elapsed()
+        );
+        run
+    }
+
+    fn host(&self, name: &str) -> &Host {
+        self.hosts.iter().find(|h| h.name == name).unwrap()
+    }
+
+    /// Host names in the order their post-switch hooks ran, with the release.
+    fn events(&self) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(&self.events).unwrap_or_default();
+        text.lines()
+            .map(|line| {
+                let (dir, release) = line.rsplit_once(' ').unwrap();
+                let host = self
+                    .hosts
+                    .iter()
+                    .find(|h| Path::new(dir).starts_with(&h.root))
+                    .unwrap_or_else(|| panic!("no host owns {dir}"));
+                (host.name.to_owned(), release.to_owned())
+            })
+            .collect()
+    }
+}
+
+fn ssh_keygen(path: &Path) {
+    run_ok(
+        "ssh-keygen",
+        &[
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "lab",
+            "-f",
+            path.to_str().unwrap(),
+        ],
+    );
+}
+
+impl Host {
+    fn instance(&self) -> PathBuf {
+        self.root.join("instances").join(INSTANCE)
+    }
+
+    fn current(&self) -> String {
+        std::fs::read_link(self.instance().join("code/current"))
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|e| panic!("{}: no current release: {e}", self.name))
+    }
+
+    fn lock(&self) -> toml::Table {
+        read_toml(&self.instance().join("code/current/lava.lock"))
+    }
+
+    fn record(&self) -> toml::Table {
+        read_toml(&self.instance().join("instance.toml"))
+    }
+
+    /// What lava-deploy keeps of this instance: its record, its releases
+    /// and where `current` points.
+    fn snapshot(&self) -> (String, Vec<String>, String) {
+        (
+            std::fs::read_to_string(self.instance().join("instance.toml")).unwrap(),
+            crate::support::list_dir(&self.instance().join("code")),
+            self.current(),
+        )
+    }
+
+    /// What the host's service answers, asked over its veth.
+    fn serving(&self) -> String {
+        let target = SocketAddr::from((self.addr, PORT));
+        let mut stream = TcpStream::connect_timeout(&target, Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("{}: nothing serves on {target}: {e}", self.name));
+        write!(stream, "GET / HTTP/1.0\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer.rsplit("\r\n\r\n").next().unwrap().trim().to_owned()
+    }
+}
+
+/// One finished ansible-playbook run, read the way an operator reads it.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    fn shown(&self) -> String {
+        format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
+    }
+
+    /// PLAY RECAP: host -> counter -> value.
+    fn recap(&self) -> BTreeMap<String, BTreeMap<String, u32>> {
+        let recap = self
+            .stdout
+            .split("PLAY RECAP")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no recap:\n{}", self.shown()));
+        recap
+            .lines()
+            .filter_map(|line| line.split_once(" : "))
+            .map(|(host, counters)| {
+                let counters = counters
+                    .split_whitespace()
+                    .filter_map(|c| c.split_once('='))
+                    .map(|(k, v)| (k.to_owned(), v.parse().unwrap()))
+                    .collect();
+                (host.trim().to_owned(), counters)
+            })
+            .collect()
+    }
+
+    fn recap_of(&self, host: &str, counter: &str) -> u32 {
+        let recap = self.recap();
+        let counters = recap
+            .get(host)
+            .unwrap_or_else(|| panic!("{host} not in the recap:\n{}", self.shown()));
+        counters[counter]
+    }
+
+    /// The outcome of the deploy task per host (`ok`, `changed`, `fatal`)
+    /// and the text the task printed for it before (its diff).
+    fn deploy_task(&self) -> BTreeMap<String, (String, String)> {
+        let mut results = BTreeMap::new();
+        let mut in_task = false;
+        let mut block = String::new();
+        for line in self.stdout.lines() {
+            if line.starts_with("TASK [") || line.starts_with("PLAY ") {
+                in_task = line.contains(&format!("Deploy instance {INSTANCE}]"));
+                block.clear();
+                continue;
+            }
+            if !in_task {
+                continue;
+            }
+            let outcome = ["ok", "changed", "fatal"]
+                .into_iter()
+                .find(|o| line.starts_with(&format!("{o}: [")));
+            match outcome {
+                Some(outcome) => {
+                    let host = line[outcome.len() + 3..].split(']').next().unwrap();
+                    results.insert(host.to_owned(), (outcome.to_owned(), block.clone()));
+                    block.clear();
+                }
+                None => {
+                    block.push_str(line);
+                    block.push('\n');
+                }
+            }
+        }
+        results
+    }
+}
+
+#[test]
+fn a_lab_rolls_in_lockstep_and_stops_at_the_first_failed_check() {
+    if skip_without_tools(true) {
+        return;
+    }
+    let started = Instant::now();
+    let Some(lab) = Lab::new() else {
+        return;
+    };
+    eprintln!(
+        "lab of {} hosts up in {:.1?}",
+        HOSTS.len(),
+        started.elapsed()
+    );
+    lab.write_inventory(None);
+    let r1 = lab.publish("v1", "", "r1");
+
+    // First run: every host installs the same manifest commit, the server
+    // first, then the workers one at a time.
+    let first = lab.playbook(&[]);
+    assert_eq!(first.code, Some(0), "{}", first.shown());
+    let deploy = first.deploy_task();
+    for host in &lab.hosts {
+        assert_eq!(deploy[host.name].0, "changed", "{}", first.shown());
+        assert_eq!(host.current(), "0001-r1", "{}", host.name);
+        assert_eq!(
+            host.lock()["manifest"]["commit"].as_str(),
+            Some(r1.as_str())
+        );
+        assert_eq!(
+            host.record()["source"]["branch"].as_str(),
+            Some(format!("{}#{r1}", lab.manifest.url()).as_str()),
+            "{} follows the exact commit, not the branch",
+            host.name
+        );
+        assert!(
+            host.root.join("bin/lava-deploy").is_file(),
+            "the binary was copied"
+        );
+        assert_eq!(host.serving(), "v1", "{}", host.name);
+    }
+    let order: Vec<String> = lab.events().into_iter().map(|(h, _)| h).collect();
+    assert_eq!(order, ["server1", "worker1", "worker2", "worker3"]);
+
+    // Second run: nothing to do anywhere.
+    let second = lab.playbook(&[]);
+    assert_eq!(second.code, Some(0), "{}", second.shown());
+    for host in ["localhost", "server1", "worker1", "worker2", "worker3"] {
+        assert_eq!(
+            second.recap_of(host, "changed"),
+            0,
+            "{host}: {}",
+            second.shown()
+        );
+    }
+    assert_eq!(lab.events().len(), HOSTS.len(), "no hook ran again");
+
+    // A new manifest: --check --diff shows each host's component change and
+    // touches nothing.
+    let r2 = lab.publish(
+        "v2",
+        "check = 'test -z \"$LAB_SICK\"'\ncheck-timeout = \"2s\"",
+        "r2",
+    );
+    let before: Vec<_> = lab.hosts.iter().map(Host::snapshot).collect();
+    let check = lab.playbook(&["--check", "--diff"]);
+    assert_eq!(check.code, Some(0), "{}", check.shown());
+    let deploy = check.deploy_task();
+    for host in &lab.hosts {
+        let (outcome, diff) = &deploy[host.name];
+        assert_eq!(outcome, "changed", "{}", check.shown());
+        assert!(diff.contains("-svc: v1 ("), "{}: {diff}", host.name);
+        assert!(diff.contains("+svc: v2 ("), "{}: {diff}", host.name);
+        assert!(
+            diff.contains(&format!(
+                "+++ after: {} manifest {r2}",
+                host.instance().display()
+            )),
+            "the diff names the host's instance and the commit: {diff}"
+        );
+    }
+    let after: Vec<_> = lab.hosts.iter().map(Host::snapshot).collect();
+    assert_eq!(before, after, "--check changed something");
+    assert!(lab.hosts.iter().all(|h| h.serving() == "v1"));
+
+    // The roll: worker2's check fails. lava-deploy puts it back on its
+    // release, the roll stops there, and worker3 is never touched.
+    lab.write_inventory(Some("worker2"));
+    let worker3 = lab.host("worker3").snapshot();
+    let roll = lab.playbook(&[]);
+    assert_ne!(roll.code, Some(0), "{}", roll.shown());
+    assert!(roll.stdout.contains("fatal: [worker2]"), "{}", roll.shown());
+    assert!(
+        roll.stdout.contains("rolled back to release 0001-r1"),
+        "{}",
+        roll.shown()
+    );
+    assert_eq!(roll.recap_of("worker2", "failed"), 1);
+    assert!(
+        !roll.recap().contains_key("worker3"),
+        "worker3 was in a later batch: {}",
+        roll.shown()
+    );
+    for name in ["server1", "worker1"] {
+        let host = lab.host(name);
+        assert_eq!(host.current(), "0002-r2", "{name}");
+        assert_eq!(
+            host.lock()["manifest"]["commit"].as_str(),
+            Some(r2.as_str())
+        );
+        assert_eq!(host.serving(), "v2", "{name}");
+    }
+    let worker2 = lab.host("worker2");
+    assert_eq!(
+        worker2.current(),
+        "0001-r1",
+        "worker2 is back on its release"
+    );
+    assert_eq!(worker2.serving(), "v1");
+    let releases = worker2.record()["release"].as_array().unwrap().clone();
+    assert_eq!(releases[1]["name"].as_str(), Some("0002-r2"));
+    assert!(
+        releases[1]["failed"]
+            .as_str()
+            .is_some_and(|why| why.contains("health check")),
+        "{releases:?}"
+    );
+    assert_eq!(lab.host("worker3").snapshot(), worker3, "worker3 untouched");
+    assert_eq!(lab.host("worker3").serving(), "v1");
+    let events = lab.events();
+    assert_eq!(
+        events[HOSTS.len()..],
+        [
+            ("server1".to_owned(), "0002-r2".to_owned()),
+            ("worker1".to_owned(), "0002-r2".to_owned()),
+            ("worker2".to_owned(), "0002-r2".to_owned()),
+            ("worker2".to_owned(), "0001-r1".to_owned()),
+        ]
+    );
+    eprintln!("lab test: {:.1?} in all", started.elapsed());
+}
+
+/// `ansible localhost -m lava.deploy.lava_deploy` on this machine: the
+/// module's own contract, without ssh or namespaces.
+struct Local {
+    env: Env,
+    svc: GitRepo,
+    manifest: GitRepo,
+    events: PathBuf,
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        // `state: absent` removes the instance, not the service it runs.
+        stop_processes_under(self.env.tmp.path());
+    }
+}
+
+impl Local {
+    /// Runs the module with `args` (JSON) and returns what ansible printed
+    /// before the result (the diff) and the result, with `failed` set as
+    /// the result line said (ad-hoc output drops the key).
+    fn module(&self, args: serde_json::Value, flags: &[&str]) -> (String, serde_json::Value) {
+        let mut args = args;
+        args["name"] = "x".into();
+        args["root"] = self.env.root.to_string_lossy().into_owned().into();
+        args["binary"] = assert_cmd::cargo::cargo_bin("lava-deploy")
+            .to_string_lossy()
+            .into_owned()
+            .into();
+        let out = ansible_command("ansible", self.env.tmp.path())
+            .args(["localhost", "-c", "local", "-m", "lava.deploy.lava_deploy"])
+            .arg("-a")
+            .arg(args.to_string())
+            .args(flags)
+            .output()
+            .unwrap();
+        let run = Run::from(out);
+        let (before, result) = run
+            .stdout
+            .split_once("localhost | ")
+            .unwrap_or_else(|| panic!("no result:\n{}", run.shown()));
+        let (status, json) = result.split_once(" => ").expect("STATUS => {result}");
+        let mut value: serde_json::Value =
+            serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}:\n{}", run.shown()));
+        value["failed"] = (status == "FAILED!").into();
+        (before.to_owned(), value)
+    }
+}
+
+#[test]
+fn the_module_installs_upgrades_plans_and_removes_one_instance() {
+    if skip_without_tools(false) {
+        return;
+    }
+    let env = Env::new();
+    install_collection(&env.path("collections"));
+    let local = Local {
+        svc: service_repo(&env),
+        manifest: env.git_repo("manifest"),
+        events: env.path("events"),
+        env,
+    };
+    // This test's service runs in the machine's own network namespace.
+    let port = crate::support::free_port();
+    let publish = |rev: &str, hooks: &str, tag: &str| {
+        let manifest = service_manifest(&local.svc, rev, port, &local.events, hooks);
+        local.manifest.write("lava.toml", &manifest);
+        local.manifest.commit(tag);
+        local.manifest.tag(tag);
+    };
+    publish("v1", "", "r1");
+    let branch = serde_json::json!({"manifest_branch": local.manifest.url()});
+    let instance = local.env.instance_dir("x");
+
+    // Check mode on a new instance: would install, lists the components as
+    // the manifest names them, writes nothing.
+    let (diff, result) = local.module(branch.clone(), &["--check", "--diff"]);
+    assert_eq!(result["changed"], true, "{result}");
+    assert_eq!(result["action"], "install");
+    assert!(
+        diff.contains(&format!("+svc: git {} rev v1", local.svc.url())),
+        "{diff}"
+    );
+    assert!(!instance.exists());
+
+    let (_, result) = local.module(branch.clone(), &[]);
+    assert_eq!(result["failed"], false, "{result}");
+    assert_eq!(result["changed"], true, "{result}");
+    assert_eq!(result["action"], "install");
+    assert_eq!(result["release"], "0001-r1");
+    assert_eq!(result["rolled_back"], false);
+    assert_eq!(result["changes"][0]["component"], "svc");
+    assert_eq!(result["manifest"]["commit"], local.manifest.head());
+
+    let (_, result) = local.module(branch.clone(), &[]);
+    assert_eq!(result["changed"], false, "idempotent: {result}");
+    assert_eq!(result["action"], "upgrade");
+
+    // A release whose check fails: rolled back by the binary, the task
+    // fails with its message and fields; the same pins are then refused.
+    publish("v2", "check = \"false\"\ncheck-timeout = \"1s\"", "r2");
+    let (_, result) = local.module(branch.clone(), &["--check"]);
+    assert_eq!(result["changed"], true, "{result}");
+    assert_eq!(result["changes"][0]["component"], "svc");
+    let (_, result) = local.module(branch.clone(), &[]);
+    assert_eq!(result["failed"], true, "{result}");
+    assert_eq!(result["rolled_back"], true);
+    assert_eq!(result["failed_release"], "0002-r2");
+    assert_eq!(result["release"], "0001-r1");
+    assert!(result["msg"]
+        .as_str()
+        .unwrap()
+        .contains("rolled back to release 0001-r1"));
+    let (_, result) = local.module(branch.clone(), &[]);
+    assert_eq!(result["failed"], true, "{result}");
+    assert!(
+        result["msg"].as_str().unwrap().contains("--retry-failed"),
+        "{result}"
+    );
+
+    // Both flags reach the binary: the failed pins are built again, and
+    // without hooks nothing checks them.
+    let mut forced = branch.clone();
+    forced["retry_failed"] = true.into();
+    forced["no_hooks"] = true.into();
+    let (_, result) = local.module(forced, &[]);
+    assert_eq!(result["failed"], false, "{result}");
+    assert_eq!(result["changed"], true, "{result}");
+    assert_eq!(result["release"], "0003-r2");
+    assert_eq!(result["hooks"], serde_json::json!([]));
+
+    // Removal: check mode keeps it, then it goes, then there is nothing to do.
+    let absent = serde_json::json!({"state": "absent"});
+    let (_, result) = local.module(absent.clone(), &["--check"]);
+    assert_eq!(result["changed"], true, "{result}");
+    assert!(instance.exists());
+    let (_, result) = local.module(absent.clone(), &[]);
+    assert_eq!(result["changed"], true, "{result}");
+    assert!(!instance.exists());
+    let (_, result) = local.module(absent, &[]);
+    assert_eq!(result["changed"], false, "{result}");
+}
+
+/// Stands in for `lava-worker`: writes its arguments where
+/// `FAKE_LAVA_WORKER_ARGS` says, then runs until killed, or exits at once
+/// when given `--crash`.
+const FAKE_LAVA_WORKER: &str = r#"#!/bin/sh
+echo "$*" >> "$FAKE_LAVA_WORKER_ARGS"
+case " $* " in *" --crash "*) exit 1;; esac
+exec sleep 600
+"#;
+
+fn alive(pid: &str) -> bool {
+    Command::new("kill")
+        .args(["-0", pid.trim()])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn the_worker_manifest_runs_lava_worker_against_the_server_its_lab_names() {
+    let env = Env::new();
+    // The hooks of manifests/lava-worker.toml as shipped, with the LAVA
+    // tree swapped for a small one and lava-worker for a stand-in: what is
+    // tested is the service part (environment, start, stop, check) and the
+    // documented override through `extends`.
+    let worker_toml = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/lava-worker.toml"),
+    )
+    .unwrap();
+    let tree = env.tagged_repo("tree", "README", &[("v1", "tree\n")]);
+    let manifest = env.git_repo("manifest");
+    let lab_worker = |args: &str| {
+        format!(
+            "[manifest]\nextends = \"lava-worker.toml\"\n\n\
+             [components.lava]\nremove = true\n\n\
+             [components.tree]\ngit = \"{}\"\nrev = \"v1\"\n\n\
+             [environment]\nLAVA_SERVER_URL = \"http://lava.lab.test:8000/\"\n\
+             LAVA_WORKER_ARGS = \"{args}\"\n\n\
+             [hooks]\ncheck-timeout = \"5s\"\ncheck-interval = \"500ms\"\n",
+            tree.url()
+        )
+    };
+    manifest.write("lava-worker.toml", &worker_toml);
+    manifest.write("lab-worker.toml", &lab_worker("--name w1"));
+    manifest.commit("r1");
+    manifest.tag("r1");
+
+    let fake_bin = env.path("fake-bin");
+    std::fs::create_dir_all(&fake_bin).unwrap();
+    let fake = fake_bin.join("lava-worker");
+    std::fs::write(&fake, FAKE_LAVA_WORKER).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let args_file = env.path("worker-args");
+    let path = format!(
+        "{}:{}",
+        fake_bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let lava = |args: &[&str]| {
+        env.cmd()
+            .env("PATH", &path)
+            .env("FAKE_LAVA_WORKER_ARGS", &args_file)
+            .args(args)
+            .assert()
+    };
+    let shared = env.instance_dir("w").join("shared");
+    let pid_file = shared.join("run/lava-worker.pid");
+    let _stop = StopUnder(env.tmp.path().to_owned());
+
+    lava(&[
+        "install",
+        "w",
+        "--manifest-branch",
+        &manifest.url(),
+        "--cfg",
+        "lab-worker.toml",
+    ])
+    .success();
+    let first_pid = std::fs::read_to_string(&pid_file).unwrap();
+    assert!(alive(&first_pid), "lava-worker runs after the install");
+    let started = std::fs::read_to_string(&args_file).unwrap();
+    assert_eq!(
+        started.trim(),
+        format!(
+            "--url http://lava.lab.test:8000/ --worker-dir {shared}/var/lib/lava-worker \
+             --log-file {shared}/var/log/lava-worker.log --name w1",
+            shared = shared.display()
+        )
+    );
+
+    // A worker that cannot start fails the check: the release is rolled
+    // back and the previous worker runs again, alone.
+    manifest.write("lab-worker.toml", &lab_worker("--name w1 --crash"));
+    manifest.commit("r2");
+    manifest.tag("r2");
+    lava(&["upgrade", "w"])
+        .code(1)
+        .stderr(predicates::str::contains("rolled back to release 0001-r1"));
+    assert_eq!(env.current("w"), "0001-r1");
+    assert!(!alive(&first_pid), "the r1 worker was stopped for r2");
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    assert!(alive(&pid), "the r1 worker runs again");
+    let runs: Vec<String> = std::fs::read_to_string(&args_file)
+        .unwrap()
+        .lines()
+        .map(|l| l.rsplit(' ').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(runs, ["w1", "--crash", "w1"]);
+}
+
+#[test]
+fn a_failed_server_ends_the_playbook_before_any_worker() {
+    if skip_without_tools(false) {
+        return;
+    }
+    // The playbook's ordering needs no ssh to be tested: two hosts of this
+    // machine (local connection), each with its own root.
+    let env = Env::new();
+    let tmp = env.tmp.path().to_owned();
+    let _stop = StopUnder(tmp.clone());
+    install_collection(&tmp.join("collections"));
+    let svc = service_repo(&env);
+    let manifest = env.git_repo("manifest");
+    manifest.write(
+        "lava.toml",
+        &service_manifest(
+            &svc,
+            "v1",
+            crate::support::free_port(),
+            &tmp.join("events"),
+            "check = 'test -z \"$LAB_SICK\"'\ncheck-timeout = \"1s\"",
+        ),
+    );
+    manifest.commit("r1");
+    let root = |host: &str| tmp.join(host).join("lava");
+    std::fs::write(
+        tmp.join("inventory.ini"),
+        format!(
+            "[servers]\nserver1 lava_root={} lava_environment='{{\"LAB_SICK\": \"1\"}}'\n\
+             [workers]\nworker1 lava_root={}\n\
+             [all:vars]\nansible_connection=local\nansible_python_interpreter={}\n",
+            root("server1").display(),
+            root("worker1").display(),
+            run_ok("python3", &["-c", "import sys; print(sys.executable)"]).trim(),
+        ),
+    )
+    .unwrap();
+    let out = ansible_command("ansible-playbook", &tmp)
+        .args(["-i", "inventory.ini", "lava.deploy.lab"])
+        .args(["-e", "lava_instance=lab"])
+        .args(["-e", &format!("lava_manifest_branch={}", manifest.url())])
+        .args([
+            "-e",
+            &format!("lava_binary={}", stripped_binary(&tmp).display()),
+        ])
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_ne!(run.code, Some(0), "{}", run.shown());
+    assert!(run.stdout.contains("fatal: [server1]"), "{}", run.shown());
+    assert!(
+        run.stdout
+            .contains("there is no earlier release to return to"),
+        "{}",
+        run.shown()
+    );
+    assert!(
+        !run.recap().contains_key("worker1"),
+        "no worker may deploy after a failed server: {}",
+        run.shown()
+    );
+    assert!(!root("worker1").exists(), "worker1 untouched");
+    // The server's first release failed its check: nothing stays current.
+    assert!(!root("server1").join("instances/lab/code/current").exists());
+}
