@@ -58,7 +58,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = env_vars::LAVA_LINK_MODE, value_name = "MODE", value_parser = ["clone", "copy", "hardlink"], default_value = "clone")]
     pub link_mode: String,
     /// Do not run the manifest's hooks (setup, build, pre-switch,
-    /// post-switch, check, rollback); said loudly
+    /// post-switch, check, rollback, stop); said loudly
     #[arg(long, global = true)]
     pub no_hooks: bool,
 }

@@ -45,7 +45,8 @@ impl Shared {
 }
 
 /// The phases, in the order a deployment runs them (`rollback` only runs
-/// when `current` moves back).
+/// when `current` moves back; `stop` only when the instance stops serving a
+/// release and none takes over: `remove`, or a first release that failed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Phase {
     Setup,
@@ -54,16 +55,18 @@ pub enum Phase {
     PostSwitch,
     Check,
     Rollback,
+    Stop,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 6] = [
+    pub const ALL: [Phase; 7] = [
         Phase::Setup,
         Phase::Build,
         Phase::PreSwitch,
         Phase::PostSwitch,
         Phase::Check,
         Phase::Rollback,
+        Phase::Stop,
     ];
 
     pub fn name(self) -> &'static str {
@@ -74,6 +77,7 @@ impl Phase {
             Phase::PostSwitch => "post-switch",
             Phase::Check => "check",
             Phase::Rollback => "rollback",
+            Phase::Stop => "stop",
         }
     }
 }
@@ -109,6 +113,9 @@ pub struct Hooks {
     pub check_url: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rollback: Vec<String>,
+    /// Stops the release's services when nothing takes over from it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
     /// Per command (humantime: `10m`, `90s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
@@ -137,6 +144,7 @@ impl Hooks {
             Phase::PostSwitch => &self.post_switch,
             Phase::Check => &self.check,
             Phase::Rollback => &self.rollback,
+            Phase::Stop => &self.stop,
         }
     }
 
@@ -148,6 +156,7 @@ impl Hooks {
             Phase::PostSwitch => &mut self.post_switch,
             Phase::Check => &mut self.check,
             Phase::Rollback => &mut self.rollback,
+            Phase::Stop => &mut self.stop,
         }
     }
 

@@ -142,11 +142,17 @@ fn roll_back_after_failure(
     report: &mut Report,
 ) -> String {
     let Some(previous) = previous else {
+        // Nothing takes over: what the failed release started is stopped.
+        let stopped = match stop_release(ctx, instance, failed, report) {
+            Ok(()) => String::new(),
+            Err(err) => format!(" (its stop hook failed too: {err})"),
+        };
         return match instance.clear_current() {
-            Ok(()) => "there is no earlier release to return to: the instance has no current \
-                       release now (fix the manifest and run install again)"
-                .to_owned(),
-            Err(err) => format!("there is no earlier release to return to ({err:#})"),
+            Ok(()) => format!(
+                "there is no earlier release to return to: the instance has no current \
+                 release now{stopped} (fix the manifest and run install again)"
+            ),
+            Err(err) => format!("there is no earlier release to return to ({err:#}){stopped}"),
         };
     };
     if let Err(err) = instance.switch_current(previous) {
@@ -170,6 +176,17 @@ pub fn run_return_hooks(
 ) -> Result<()> {
     let phases = [Phase::Rollback, Phase::PostSwitch, Phase::Check];
     run_phases(ctx, instance, release, leaving, &phases, report)
+}
+
+/// The `stop` hooks of a release whose services nothing takes over
+/// (`remove`, a first release that failed).
+pub fn stop_release(
+    ctx: &Context,
+    instance: &Instance,
+    release: &ReleaseName,
+    report: &mut Report,
+) -> Result<()> {
+    run_phases(ctx, instance, release, None, &[Phase::Stop], report)
 }
 
 /// `phases` of a release that exists (its own lock says what they are), in

@@ -2,6 +2,8 @@
 
 use anyhow::Context as _;
 
+use super::deploy::stop_release;
+use super::report::Report;
 use super::Context;
 use crate::core::error::Result;
 use crate::store::Instance;
@@ -16,10 +18,21 @@ pub fn prune(ctx: &Context, name: &str, keep: usize) -> Result<(Instance, Vec<St
     Ok((instance, removed))
 }
 
-/// Deletes an instance (never the shared cache). The caller has asked for
-/// confirmation.
+/// Deletes an instance (never the shared cache), after the `stop` hooks of
+/// its current release; when they fail, nothing is removed. The caller has
+/// asked for confirmation.
 pub fn remove(ctx: &Context, instance: &Instance) -> Result<()> {
     let lock = instance.lock("remove", ctx.settings.wait)?;
+    if let Some(current) = instance.current_release() {
+        let mut report = Report::new(instance.name.as_str(), "remove");
+        stop_release(ctx, instance, &current, &mut report).map_err(|err| {
+            err.context(format!(
+                "instance {} is not removed: the stop hook of release {current} failed \
+                 (stop its services by hand, then `lava-deploy remove {} --no-hooks`)",
+                instance.name, instance.name
+            ))
+        })?;
+    }
     // Renamed away first, so a half-finished removal never looks like an instance.
     let doomed = crate::infra::fs::temp_sibling(&instance.dir);
     std::fs::rename(&instance.dir, &doomed)

@@ -115,13 +115,19 @@ impl Context {
         }
     }
 
+    /// The instance of that name, whether it exists or not.
+    pub fn instance(&self, name: &str) -> crate::core::error::Result<Instance> {
+        let name = InstanceName::parse(name).map_err(crate::core::error::Error::Invalid)?;
+        Ok(self.root.instance(&name))
+    }
+
     /// An instance that must already exist; checked before anything is written.
     pub fn existing_instance(
         &self,
         name: &str,
     ) -> crate::core::error::Result<(Instance, InstanceRecord)> {
-        let name = InstanceName::parse(name).map_err(crate::core::error::Error::Invalid)?;
-        let instance = self.root.instance(&name);
+        let instance = self.instance(name)?;
+        let name = &instance.name;
         if !instance.exists() {
             let known = self.root.instance_names().unwrap_or_default();
             let known = if known.is_empty() {

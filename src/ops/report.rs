@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use crate::core::lock::{Change, ComponentChange};
+use super::Context;
+use crate::core::lock::{Change, ComponentChange, LockedManifest};
+use crate::core::record::SourceRecord;
 use crate::core::service::Phase;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -21,6 +23,13 @@ pub struct Report {
     pub rolled_back: bool,
     pub failed_release: Option<String>,
     pub error: Option<String>,
+    /// The manifest (branch, commit, file) of the release `current` points
+    /// at when the command ends: what a lab compares across hosts.
+    pub manifest: Option<LockedManifest>,
+    /// The manifest source the instance follows now.
+    pub follows: Option<SourceRecord>,
+    /// The instance directory.
+    pub path: Option<String>,
 }
 
 /// One component that changed: `old`/`new` are `null` when it was added
@@ -49,6 +58,25 @@ impl Report {
             action: action.to_owned(),
             ..Report::default()
         }
+    }
+
+    /// Fills in where the instance stands after the command, read from the
+    /// store, so that it is also true after a failure or a rollback. An
+    /// instance that is not there (a first install that failed) has none.
+    pub fn settle(&mut self, ctx: &Context) {
+        let Ok(instance) = ctx.instance(&self.instance) else {
+            return;
+        };
+        self.path = Some(instance.dir.display().to_string());
+        if !instance.exists() {
+            return;
+        }
+        self.follows = instance.read_record().ok().map(|record| record.source);
+        self.manifest = instance
+            .current_lock()
+            .ok()
+            .flatten()
+            .map(|(_, lock)| lock.manifest);
     }
 
     /// The components that changed, from a lock diff.

@@ -126,15 +126,21 @@ pub fn upgrade(
     })
 }
 
-/// What `upgrade` would change.
+/// What `upgrade` would change, or for an instance not installed yet, what
+/// `install` would build.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub instance: String,
+    /// The instance directory (there or not).
+    pub path: String,
+    /// The instance exists (`false`: everything below is what `install`
+    /// would do).
+    pub installed: bool,
     pub current: Option<ReleaseName>,
     pub manifest: LockedManifest,
     pub up_to_date: bool,
-    /// `upgrade` would change `current` or the instance record: a new
-    /// release, or only the manifest source the instance follows.
+    /// `upgrade` (or `install`) would change `current` or the instance
+    /// record: a new release, or only the manifest source it follows.
     pub changed: bool,
     /// The instance would follow another manifest branch or file.
     pub source_changed: bool,
@@ -151,16 +157,24 @@ impl Plan {
 }
 
 pub fn plan(ctx: &Context, name: &str, asked: &SourceRequest) -> Result<Plan> {
-    let (instance, record) = ctx.existing_instance(name)?;
-    let selection = Selection::choose(asked, Some(&record.source))?;
+    let instance = ctx.instance(name)?;
+    let record = instance
+        .exists()
+        .then(|| instance.read_record())
+        .transpose()?;
+    let selection = Selection::choose(asked, record.as_ref().map(|r| &r.source))?;
     let loaded = load(ctx, &selection)?;
     let mut lock = super::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
     super::overrides::apply(&instance, &mut lock)?;
     let current = instance.current_lock()?;
     let up_to_date = current.as_ref().is_some_and(|(_, l)| l.same_build(&lock));
-    let source_changed = record.source != selection.to_record();
+    let source_changed = record
+        .as_ref()
+        .is_some_and(|r| r.source != selection.to_record());
     Ok(Plan {
         instance: instance.name.to_string(),
+        path: instance.dir.display().to_string(),
+        installed: record.is_some(),
         up_to_date,
         changed: !up_to_date || source_changed,
         source_changed,

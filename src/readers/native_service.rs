@@ -72,6 +72,7 @@ impl ServiceLayer {
                 (Phase::PostSwitch, hooks.post_switch),
                 (Phase::Check, hooks.check),
                 (Phase::Rollback, hooks.rollback),
+                (Phase::Stop, hooks.stop),
             ];
             for (phase, commands) in phases {
                 let Some(commands) = commands.map(StringOrList::into_vec) else {

@@ -43,6 +43,7 @@ pub struct RawHooks {
     pub check: Option<StringOrList>,
     pub check_url: Option<String>,
     pub rollback: Option<StringOrList>,
+    pub stop: Option<StringOrList>,
     pub timeout: Option<String>,
     pub check_timeout: Option<String>,
     pub check_interval: Option<String>,

@@ -886,15 +886,18 @@ fn the_module_installs_upgrades_plans_and_removes_one_instance() {
     let branch = serde_json::json!({"manifest_branch": local.manifest.url()});
     let instance = local.env.instance_dir("x");
 
-    // Check mode on a new instance: would install, lists the components as
-    // the manifest names them, writes nothing.
+    // Check mode on a new instance: would install, lists the components at
+    // the pins the install would deploy, writes nothing.
     let (diff, result) = local.module(branch.clone(), &["--check", "--diff"]);
     assert_eq!(result["changed"], true, "{result}");
     assert_eq!(result["action"], "install");
+    let v1 = local.svc.git(&["rev-parse", "v1^{commit}"]);
+    assert!(diff.contains(&format!("+svc: v1 ({:.12})", v1)), "{diff}");
     assert!(
-        diff.contains(&format!("+svc: git {} rev v1", local.svc.url())),
+        diff.contains(&format!("{} (not installed)", instance.display())),
         "{diff}"
     );
+    assert_eq!(result["manifest"]["commit"], local.manifest.head());
     assert!(!instance.exists());
 
     let (_, result) = local.module(branch.clone(), &[]);
@@ -905,6 +908,10 @@ fn the_module_installs_upgrades_plans_and_removes_one_instance() {
     assert_eq!(result["rolled_back"], false);
     assert_eq!(result["changes"][0]["component"], "svc");
     assert_eq!(result["manifest"]["commit"], local.manifest.head());
+    assert_eq!(
+        result["follows"]["branch"].as_str(),
+        Some(local.manifest.url().as_str())
+    );
 
     let (_, result) = local.module(branch.clone(), &[]);
     assert_eq!(result["changed"], false, "idempotent: {result}");

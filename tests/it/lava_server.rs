@@ -121,5 +121,17 @@ fn lava_server_2026_07_deploys_serves_and_upgrades_as_a_no_op() {
     let report: serde_json::Value = serde_json::from_str(&stdout_of(&again)).unwrap();
     assert_eq!(report["changed"], false);
     assert!(get(port, "/api/v0.2/system/version/").ends_with("{\"version\":\"2026.07\"}"));
+    assert_eq!(
+        report["manifest"]["commit"].as_str(),
+        Some(branch.head().as_str())
+    );
+
+    // Removing the instance stops gunicorn (the manifest's `stop` hook).
+    env.run(&["remove", "lab", "--yes"]).success();
+    assert!(!env.instance_dir("lab").exists());
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "gunicorn still answers on port {port} after remove"
+    );
     eprintln!("whole test: {:.1?}", started.elapsed());
 }

@@ -284,3 +284,49 @@ fn unchanged_trees_are_reused_from_the_current_release() {
     std::fs::remove_dir_all(code.join("0001-r1")).unwrap();
     env.run(&["verify", "x"]).success();
 }
+
+#[test]
+fn plan_of_an_instance_not_installed_says_what_install_would_build() {
+    let env = Env::new();
+    let tool = component(&env);
+    let manifest = env.manifest_repo(&pinned(&tool, "v1"), Some("2012.07"));
+    let url = manifest.url();
+    let text = env.run(&["plan", "x", "--manifest-branch", &url]).success();
+    let text = stdout_of(&text);
+    assert!(text.contains("plan for x (not installed)"), "{text}");
+    assert!(text.contains("+ tool: v1 ("), "{text}");
+    assert!(
+        text.contains("install would build the first release (1 components)"),
+        "{text}"
+    );
+    let json = env
+        .run(&["plan", "x", "--json", "--manifest-branch", &url])
+        .success();
+    let plan: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(plan["installed"], false);
+    assert_eq!(plan["changed"], true);
+    assert_eq!(plan["current"], serde_json::Value::Null);
+    assert_eq!(plan["components"][0]["change"], "added");
+    assert_eq!(
+        plan["manifest"]["commit"].as_str(),
+        Some(manifest.head().as_str())
+    );
+    assert!(!env.instance_dir("x").exists(), "plan creates nothing");
+
+    // The report of the install says which manifest commit it deployed and
+    // what the instance follows now.
+    let installed = env
+        .run(&["install", "x", "--json", "--manifest-branch", &url])
+        .success();
+    let report: serde_json::Value = serde_json::from_slice(&installed.get_output().stdout).unwrap();
+    assert_eq!(
+        report["manifest"]["commit"].as_str(),
+        Some(manifest.head().as_str())
+    );
+    assert_eq!(report["manifest"]["describe"], "2012.07");
+    assert_eq!(report["follows"]["branch"].as_str(), Some(url.as_str()));
+    let plan = env.run(&["plan", "x", "--json"]).success();
+    let plan: serde_json::Value = serde_json::from_slice(&plan.get_output().stdout).unwrap();
+    assert_eq!(plan["installed"], true);
+    assert_eq!(plan["changed"], false);
+}

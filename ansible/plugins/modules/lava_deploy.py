@@ -105,8 +105,10 @@ notes:
   - The binary's exit code decides failure; its report's RV(error) becomes
     the task's C(msg).
   - In check mode an instance that does not exist yet is reported as
-    changed, and its diff lists the manifest's components as the manifest
-    names them (they are only resolved to exact pins by the install).
+    changed, and its diff lists the components at the exact pins the
+    install would deploy (the binary's plan resolves them).
+  - With O(state=absent) the binary runs the C(stop) hooks of the current
+    release first; when they fail nothing is removed and the task fails.
 """
 
 EXAMPLES = r"""
@@ -203,7 +205,7 @@ manifest:
     - The manifest of the current release (after the run) or, in check mode,
       the manifest that would be deployed; with C(source), C(commit),
       C(describe) and C(file).
-  returned: when the instance has a release, or in check mode for an upgrade
+  returned: when the instance has a release after the run, or in check mode
   type: dict
   sample:
     source: https://git.example.org/lab/manifest.git
@@ -293,28 +295,6 @@ def find_instance(binary, name):
     return None
 
 
-def normalized_branch(branch):
-    """The spelling the binary records: a local path becomes absolute."""
-    location, sep, ref = branch.partition("#")
-    if "://" not in location and os.path.exists(location):
-        location = os.path.abspath(location)
-    return location + sep + ref
-
-
-def source_would_change(params, follows):
-    """Whether upgrade would record a new source in instance.toml.
-
-    `plan --json` compares builds only, but `upgrade` also rewrites what the
-    instance follows when given another branch or file, and reports that as
-    a change; check mode must predict the same.
-    """
-    if params["manifest_branch"] and normalized_branch(params["manifest_branch"]) != follows.get("branch"):
-        return True
-    if params["cfg"] and params["cfg"] != follows.get("cfg"):
-        return True
-    return False
-
-
 def component_lines(entries):
     return "".join("%s: %s\n" % entry for entry in entries)
 
@@ -341,8 +321,12 @@ def diff_from_plan(plan, path):
         if setting.get("new") is not None:
             after.append((setting["key"], setting["new"]))
     manifest = plan.get("manifest") or {}
+    if plan.get("installed", True):
+        before_header = "%s release %s" % (path, plan.get("current"))
+    else:
+        before_header = "%s (not installed)" % path
     return {
-        "before_header": "%s release %s" % (path, plan.get("current")),
+        "before_header": before_header,
         "after_header": "%s manifest %s" % (path, manifest.get("commit", "?")),
         "before": component_lines(before),
         "after": component_lines(after),
@@ -361,43 +345,13 @@ def diff_from_report(report, path):
     }
 
 
-def describe_source(source):
-    kind = source.get("kind")
-    if kind == "git":
-        return "git %s%s" % (source.get("url"), " rev %s" % source["rev"] if source.get("rev") else "")
-    if kind == "python":
-        return "python %s" % source.get("version")
-    return " ".join("%s=%s" % item for item in sorted(source.items()))
-
-
-def check_install(module, binary, entry):
-    """What install would do: the components as the manifest names them
-    (`plan` needs an existing instance; `manifest show` does not)."""
-    name = module.params["name"]
-    follows = entry.get("follows") if entry else None
-    shown = binary.run_json(["manifest", "show", "--json"] + source_args(module.params, follows), "manifest show")
-    components = sorted(shown.get("components", {}).items())
-    after = [(component, describe_source(spec.get("source", {}))) for component, spec in components]
-    changes = [{"component": component, "old": None, "new": new} for component, new in after]
-    module.exit_json(
-        changed=True,
-        instance=name,
-        action="install",
-        changes=changes,
-        diff={
-            "before_header": "%s (not installed)" % name,
-            "after_header": "%s (manifest %s)" % (name, shown.get("file")),
-            "before": "",
-            "after": component_lines(after),
-        },
-    )
-
-
-def check_upgrade(module, binary, entry):
+def check(module, binary, entry, action):
+    """What install or upgrade would do, from the binary's plan (which also
+    answers for an instance that does not exist yet). `changed` includes a
+    change of what the instance follows, as the run would record it."""
     name = module.params["name"]
     plan = binary.run_json(["plan", name, "--json"] + source_args(module.params), "plan")
-    status = binary.run_json(["status", name, "--json"], "status")
-    changed = bool(plan.get("changed")) or source_would_change(module.params, status.get("follows") or {})
+    changed = bool(plan.get("changed"))
     changes = []
     for change in plan.get("components", []):
         if change.get("change") != "unchanged":
@@ -405,14 +359,14 @@ def check_upgrade(module, binary, entry):
     result = dict(
         changed=changed,
         instance=name,
-        action="upgrade" if changed else "none",
-        release=entry.get("current"),
+        action=action if changed else "none",
+        release=entry.get("current") if entry else None,
         changes=changes,
         service=plan.get("service", []),
         manifest=plan.get("manifest"),
     )
     if changed:
-        result["diff"] = diff_from_plan(plan, status.get("path", name))
+        result["diff"] = diff_from_plan(plan, plan.get("path", name))
     module.exit_json(**result)
 
 
@@ -424,10 +378,7 @@ def present(module, binary):
     # `install` resumes it, `upgrade` would refuse it.
     action = "upgrade" if entry and entry.get("current") else "install"
     if module.check_mode:
-        if action == "install":
-            check_install(module, binary, entry)
-        else:
-            check_upgrade(module, binary, entry)
+        check(module, binary, entry, action)
     args = [action, name, "--json"] + source_args(params)
     if action == "upgrade" and params["retry_failed"]:
         args.append("--retry-failed")
@@ -449,14 +400,12 @@ def present(module, binary):
             stderr=err,
             **result
         )
-    # The report says what moved; the status says where the instance now
-    # stands (the manifest commit of its release, what it follows), which is
-    # what a lab compares across hosts.
-    status = binary.run_json(["status", name, "--json"], "status")
-    result["manifest"] = status.get("manifest")
-    result["follows"] = status.get("follows")
+    # The report also says where the instance now stands (the manifest
+    # commit of its release, what it follows): what a lab compares across
+    # hosts.
+    path = result.pop("path", None) or name
     if changed:
-        result["diff"] = diff_from_report(report, status.get("path", name))
+        result["diff"] = diff_from_report(report, path)
     module.exit_json(changed=changed, **result)
 
 

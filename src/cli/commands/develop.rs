@@ -10,7 +10,7 @@ use crate::ops::Context;
 pub fn develop(ctx: &Context, name: &str, dir: &Path, json: bool) -> Result<()> {
     let mut report = Report::new(name, "develop");
     let result = crate::ops::develop::develop(ctx, name, dir, &mut report);
-    finish(json, report, result, |done| {
+    finish(ctx, json, report, result, |done| {
         println!(
             "{} now uses {} ({}); release {} is current",
             done.instance.name,
@@ -24,7 +24,7 @@ pub fn develop(ctx: &Context, name: &str, dir: &Path, json: bool) -> Result<()> 
 pub fn undevelop(ctx: &Context, name: &str, component: &str, json: bool) -> Result<()> {
     let mut report = Report::new(name, "undevelop");
     let result = crate::ops::develop::undevelop(ctx, name, component, &mut report);
-    finish(json, report, result, |done| {
+    finish(ctx, json, report, result, |done| {
         println!(
             "{} uses the pinned {component} again (removed {}); release {} is current",
             done.instance.name,

@@ -9,7 +9,7 @@ use crate::ops::Context;
 pub fn run(ctx: &Context, name: &str, asked: &SourceRequest, json: bool) -> Result<()> {
     let mut report = Report::new(name, "install");
     let result = crate::ops::install::install(ctx, name, asked, &mut report);
-    finish(json, report, result, |done| {
+    finish(ctx, json, report, result, |done| {
         println!(
             "installed {}: release {} is current ({})",
             done.instance.name,

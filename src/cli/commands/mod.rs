@@ -25,6 +25,7 @@ pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
 /// happened (the error goes into it, and still decides the exit code);
 /// otherwise `text` of the result.
 pub fn finish<T>(
+    ctx: &crate::ops::Context,
     json: bool,
     mut report: crate::ops::report::Report,
     result: Result<T>,
@@ -34,6 +35,7 @@ pub fn finish<T>(
         if let Err(err) = &result {
             report.error = Some(err.to_string());
         }
+        report.settle(ctx);
         print_json(&report)?;
         return result.map(|_| ());
     }

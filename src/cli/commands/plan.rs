@@ -9,8 +9,13 @@ pub fn run(ctx: &Context, name: &str, asked: &SourceRequest, json: bool) -> Resu
     if json {
         return super::print_json(&plan);
     }
+    let not_installed = if plan.installed {
+        ""
+    } else {
+        " (not installed)"
+    };
     println!(
-        "plan for {}: manifest {} from {} at {}",
+        "plan for {}{not_installed}: manifest {} from {} at {}",
         plan.instance, plan.manifest.file, plan.manifest.source, plan.manifest.describe
     );
     for change in &plan.components {
@@ -24,7 +29,12 @@ pub fn run(ctx: &Context, name: &str, asked: &SourceRequest, json: bool) -> Resu
             setting.new.as_deref().unwrap_or("(none)")
         );
     }
-    if plan.up_to_date {
+    if !plan.installed {
+        println!(
+            "install would build the first release ({} components)",
+            plan.change_count()
+        );
+    } else if plan.up_to_date {
         println!("up to date: upgrade would not build a new release");
     } else {
         println!(

@@ -8,7 +8,7 @@ use crate::ops::Context;
 pub fn run(ctx: &Context, name: &str, release: Option<&str>, json: bool) -> Result<()> {
     let mut report = Report::new(name, "rollback");
     let result = crate::ops::rollback::rollback(ctx, name, release, &mut report);
-    finish(json, report, result, |done| {
+    finish(ctx, json, report, result, |done| {
         if !done.switched {
             println!(
                 "{} is already at release {}",

@@ -17,7 +17,7 @@ pub fn run(
     let mut report = Report::new(name, "upgrade");
     let options = UpgradeOptions { retry_failed };
     let result = crate::ops::upgrade::upgrade(ctx, name, asked, options, &mut report);
-    finish(json, report, result, |done| {
+    finish(ctx, json, report, result, |done| {
         let release = done.release.as_ref().map_or("none", |r| r.as_str());
         let name = &done.instance.name;
         match (done.built, done.source_changed) {
@@ -34,7 +34,7 @@ pub fn run(
 pub fn rebuild(ctx: &Context, name: &str, json: bool) -> Result<()> {
     let mut report = Report::new(name, "rebuild");
     let result = crate::ops::upgrade::rebuild(ctx, name, &mut report);
-    finish(json, report, result, |release| {
+    finish(ctx, json, report, result, |release| {
         println!("rebuilt {name}: release {release} is current")
     })
 }

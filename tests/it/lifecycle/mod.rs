@@ -7,6 +7,8 @@ use predicates::prelude::*;
 
 use crate::support::{stderr_of, stdout_of, Env, GitRepo};
 
+mod stop;
+
 const SERVER: &str = r#"import http.server, pathlib, sys
 here = pathlib.Path(__file__).parent
 version = (here / "VERSION").read_text().strip()
@@ -35,7 +37,10 @@ impl Drop for Lab {
         // The service outlives lava-deploy by design; not the test.
         let pid = self.env.instance_dir("x").join("shared/run/pid");
         if let Ok(pid) = std::fs::read_to_string(pid) {
-            let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+            let _ = std::process::Command::new("kill")
+                .arg(pid.trim())
+                .stderr(std::process::Stdio::null())
+                .status();
         }
     }
 }
