@@ -4,6 +4,23 @@
 //! caller reads the files (from disk for `local/` overrides, from the
 //! manifest branch for zc.buildout `develop` directories).
 
+/// Whether the tree's build takes its version from git history (through
+/// setuptools-scm, or a backend built on it): then a tree exported without
+/// `.git` must be told the version `git describe` gives for its pin.
+pub fn versions_from_git(read: impl Fn(&str) -> Option<String>) -> bool {
+    const MARKS: [&str; 5] = [
+        "setuptools_scm",
+        "setuptools-scm",
+        "use_scm_version",
+        "hatch-vcs",
+        "hatch_vcs",
+    ];
+    ["pyproject.toml", "setup.py", "setup.cfg"]
+        .into_iter()
+        .filter_map(read)
+        .any(|text| MARKS.iter().any(|mark| text.contains(mark)))
+}
+
 /// The declared project name; `read` gives a metadata file's text by name.
 pub fn project_name(read: impl Fn(&str) -> Option<String>) -> Option<String> {
     read("pyproject.toml")
@@ -78,6 +95,24 @@ mod tests {
 
     fn with(file: &str, text: &str) -> Option<String> {
         project_name(|name| (name == file).then(|| text.to_owned()))
+    }
+
+    #[test]
+    fn git_versioned_trees() {
+        let with = |file: &'static str, text: &'static str| {
+            versions_from_git(move |f| (f == file).then(|| text.to_owned()))
+        };
+        assert!(with(
+            "pyproject.toml",
+            "[build-system]\nrequires = [\"setuptools-scm>=7\"]\n"
+        ));
+        assert!(with("setup.py", "setup(use_scm_version=True)\n"));
+        assert!(with(
+            "pyproject.toml",
+            "[tool.hatch.version]\nsource = \"vcs\"\nrequires = [\"hatch-vcs\"]\n"
+        ));
+        assert!(!with("pyproject.toml", "[project]\nversion = \"1.0\"\n"));
+        assert!(!versions_from_git(|_| None));
     }
 
     #[test]

@@ -312,26 +312,56 @@ impl Mirror {
     /// repository is not. Returns a note for a "not found" message (why a
     /// commit could not be fetched by its id).
     pub fn fetch(&self, rev: Option<&str>) -> Result<Option<String>> {
+        self.fetch_with_retries(|repo| {
+            // Another run may have fetched it while this one waited for the lock.
+            if lookup_immutable(repo, rev).is_some() {
+                return Ok(None);
+            }
+            if self.local {
+                self.fetch_everything(repo, 0).map(|()| None)
+            } else {
+                self.fetch_for(repo, rev)
+            }
+        })
+    }
+
+    /// Whether the mirror holds only part of its history.
+    pub fn is_shallow(&self) -> Result<bool> {
+        Ok(self.open()?.is_shallow())
+    }
+
+    /// Fetches the whole history with every branch and tag, for a question
+    /// only history answers (which tag a commit descends from). The mirror
+    /// is marked whole, so later fetches do not make it shallow again.
+    pub fn unshallow(&self) -> Result<()> {
+        self.fetch_with_retries(|repo| {
+            if repo.is_shallow() {
+                self.fetch_everything(repo, remote::UNSHALLOW)?;
+            }
+            remote::mark_whole(repo)?;
+            Ok(())
+        })
+    }
+
+    /// Runs `fetch` under the mirror's lock, so concurrent runs do not
+    /// fetch into it at once, trying again on network failures like
+    /// downloads (`--retries`, same backoff); a refused login or a missing
+    /// repository is not tried again.
+    fn fetch_with_retries<T>(
+        &self,
+        mut fetch: impl FnMut(&Repository) -> std::result::Result<T, FetchError>,
+    ) -> Result<T> {
         let _guard = crate::infra::lock::lock_entry(&self.path)?;
         let repo = self.open()?;
-        // Another run may have fetched it while this one waited for the lock.
-        if lookup_immutable(&repo, rev).is_some() {
-            return Ok(None);
-        }
         tracing::debug!("fetching {}", self.url);
         let started = std::time::Instant::now();
         let mut attempt: u32 = 0;
         loop {
             attempt = attempt.saturating_add(1);
-            let result = if self.local {
-                self.fetch_everything(&repo, 0).map(|()| None)
-            } else {
-                self.fetch_for(&repo, rev)
-            };
-            match result {
-                Ok(note) => {
+            match fetch(&repo) {
+                Ok(done) => {
                     tracing::debug!("{}: fetched in {:.0?}", self.url, started.elapsed());
-                    return Ok(note);
+                    return Ok(done);
                 }
                 Err(FetchError::Git(err)) if is_transient(&err) && attempt <= self.retries => {
                     let wait = super::retry::retry_delay(attempt);

@@ -158,7 +158,7 @@ fn resolve_component(
             let version = match version {
                 Some(version) => Some(version),
                 None if component.install_python => {
-                    let described = mirror.describe_long(resolved.commit)?;
+                    let described = describe_for_version(ctx, &mirror, url, resolved.commit)?;
                     Some(crate::core::pep440::from_describe(
                         described.tag.as_deref(),
                         described.distance,
@@ -217,4 +217,35 @@ fn resolve_component(
         },
     };
     Ok(Outcome::Locked(locked))
+}
+
+/// What `git describe` says of a git tree's pin, for its version. A shallow
+/// mirror (network remotes are fetched at depth 1) holds no tag behind a
+/// branch tip: when none is found there and the tree takes its version
+/// from git, its whole history is fetched once, so that the version is the
+/// one a clone would build (`TAG.postN+gSHORT`), not `0.0.postN`.
+fn describe_for_version(
+    ctx: &Context,
+    mirror: &crate::infra::git::Mirror,
+    url: &str,
+    commit: git2::Oid,
+) -> anyhow::Result<crate::infra::git::Described> {
+    let described = mirror.describe_long(commit)?;
+    if described.tag.is_some() || !mirror.is_shallow()? || !mirror.versions_from_git(commit)? {
+        return Ok(described);
+    }
+    if ctx.settings.offline {
+        tracing::warn!(
+            "{url}: the cached history of {commit:.12} reaches no tag, and --offline forbids \
+             fetching the rest: its version is {} (set `version` in the manifest to choose it)",
+            crate::core::pep440::from_describe(None, described.distance, &described.short)
+        );
+        return Ok(described);
+    }
+    tracing::info!(
+        "{url}: {commit:.12} is past its last tag and builds its version from git: \
+         fetching the whole history once to describe it"
+    );
+    mirror.unshallow()?;
+    mirror.describe_long(commit)
 }

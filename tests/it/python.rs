@@ -444,6 +444,52 @@ fn setuptools_scm_trees_get_the_version_of_their_pin() {
 }
 
 #[test]
+fn trees_pinned_past_their_tag_over_the_network_get_the_tag_s_version() {
+    // A network remote is mirrored shallow (the branch tip only), which
+    // holds no tag to describe the tip from: the history is fetched once.
+    let index = PackageIndex::start_with_setuptools_scm();
+    let env = Env::new();
+    let srv = env.path("srv");
+    let app = GitRepo::init(&srv.join("app"));
+    app.write("pyproject.toml", &scm_pyproject("lab-scm"))
+        .write("lab_scm/__init__.py", "");
+    app.commit("app");
+    app.tag("1.2.0");
+    app.write("lab_scm/more.py", "").commit("more");
+    let head = app.write("lab_scm/most.py", "").commit("most");
+    let daemon = crate::support::serve::GitDaemon::start(&srv);
+    let component = format!(
+        "[components.lab-scm]\ngit = \"{}\"\nrev = \"main\"\ninstall = \"python\"\n",
+        daemon.url("app")
+    );
+    let repo = env.manifest_repo(&manifest(&index, true, &component), None);
+    let installed = install_with(&env, "uv", &repo).success();
+    assert!(
+        stderr_of(&installed).contains("fetching the whole history once"),
+        "{}",
+        stderr_of(&installed)
+    );
+    let expected = format!("1.2.0.post2+g{}", &head[..7]);
+    assert_eq!(installed_version(&env, "lab-scm"), expected);
+    assert_eq!(
+        env.current_lock("x")["components"]["lab-scm"]["version"].as_str(),
+        Some(expected.as_str())
+    );
+
+    // The mirror stays whole: the next tip is described from the tag
+    // without fetching the history again.
+    let newer = app.write("lab_scm/last.py", "").commit("last");
+    let upgraded = with_installer(&env, "uv", &["upgrade", "x"]).success();
+    assert!(
+        !stderr_of(&upgraded).contains("whole history"),
+        "{}",
+        stderr_of(&upgraded)
+    );
+    let expected = format!("1.2.0.post3+g{}", &newer[..7]);
+    assert_eq!(installed_version(&env, "lab-scm"), expected);
+}
+
+#[test]
 fn trees_without_history_need_a_version_to_build() {
     let index = PackageIndex::start_with_setuptools_scm();
     for installer in INSTALLERS {

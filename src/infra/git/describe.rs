@@ -82,4 +82,15 @@ impl Mirror {
             }
         })
     }
+
+    /// Whether the tree of `commit` builds its version from git history
+    /// (see `core::project::versions_from_git`).
+    pub fn versions_from_git(&self, commit: Oid) -> Result<bool> {
+        let repo = self.open()?;
+        let tree = self.tree_at(&repo, commit)?;
+        Ok(crate::core::project::versions_from_git(|file| {
+            let bytes = tree.read_file(file).ok()??;
+            String::from_utf8(bytes).ok()
+        }))
+    }
 }

@@ -15,7 +15,29 @@ use super::{
 use crate::core::names::is_full_commit;
 
 /// `git fetch --unshallow`: libgit2's GIT_FETCH_DEPTH_UNSHALLOW.
-const UNSHALLOW: i32 = i32::MAX;
+pub(super) const UNSHALLOW: i32 = i32::MAX;
+
+/// The mirror's config key saying its history was fetched whole on
+/// purpose: a fetch at depth 1 would cut it short again at the new tip.
+const WHOLE_KEY: &str = "lava.whole";
+
+pub(super) fn mark_whole(repo: &Repository) -> std::result::Result<(), git2::Error> {
+    repo.config()?.set_bool(WHOLE_KEY, true)
+}
+
+/// How deep fetches into this mirror go: the tip only, unless its history
+/// was made whole.
+fn fetch_depth(repo: &Repository) -> i32 {
+    let whole = repo
+        .config()
+        .and_then(|config| config.get_bool(WHOLE_KEY))
+        .unwrap_or(false);
+    if whole {
+        0
+    } else {
+        1
+    }
+}
 
 /// Where a commit fetched by its id (not by a ref) is kept referenced.
 const PINS: &str = "refs/lava/pins/";
@@ -229,7 +251,7 @@ impl Mirror {
                         set_ref(repo, &name, oid)?;
                     }
                     if !fetch.is_empty() {
-                        let mut options = fetch_options(&auth, 1);
+                        let mut options = fetch_options(&auth, fetch_depth(repo));
                         let fetched = connection.remote().fetch(&fetch, Some(&mut options), None);
                         match fetched {
                             Err(err) if err.message().contains("support shallow") => {
@@ -245,7 +267,7 @@ impl Mirror {
                 }
                 Plan::ById(commit) => {
                     let spec = format!("+{commit}:{PINS}{commit}");
-                    let mut options = fetch_options(&auth, 1);
+                    let mut options = fetch_options(&auth, fetch_depth(repo));
                     match connection.remote().fetch(&[spec], Some(&mut options), None) {
                         Ok(()) => Ok(Step::Done),
                         Err(err) if refused_by_id(&err) => Ok(Step::Everything(Some(format!(
@@ -296,6 +318,7 @@ impl Mirror {
                 }
                 let depth = if repo.is_shallow() { UNSHALLOW } else { 0 };
                 self.fetch_everything(repo, depth)?;
+                mark_whole(repo)?;
                 Ok(note)
             }
         }

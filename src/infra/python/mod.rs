@@ -97,9 +97,12 @@ pub fn build_env(
         plan.trees.len(),
         plan.editables.len()
     );
+    // Scratch files (requirements, the installers' reports) live in the
+    // release being built, not in /tmp: a run killed meanwhile leaves them
+    // inside an incomplete release, which the next run removes.
     let scratch = tempfile::Builder::new()
-        .prefix("lava-deploy-env-")
-        .tempdir()?;
+        .prefix(".lava-env-")
+        .tempdir_in(staged)?;
     let requirements = scratch.path().join("requirements.txt");
     fs::write(&requirements, requirements_text(plan))?;
     let mut index = index_args(plan.settings, installer, tools.offline);

@@ -60,67 +60,77 @@ fn run_helper_many(mut cmd: Command) -> Vec<PathBuf> {
 /// the standard wheels have), repackaged once per test binary, so trees
 /// versioned by git build with no network. tools/test installs it.
 fn setuptools_scm_wheels() -> &'static Vec<PathBuf> {
-    static WHEELS: OnceLock<(tempfile::TempDir, Vec<PathBuf>)> = OnceLock::new();
-    &WHEELS
-        .get_or_init(|| {
-            let dir = tempfile::Builder::new()
-                .prefix("lava-wheels-scm-")
-                .tempdir()
-                .unwrap();
-            let mut cmd = Command::new("python3");
-            cmd.arg(helper())
-                .arg("installed-with-deps")
-                .arg(dir.path())
-                .args(["setuptools-scm", "--skip", "setuptools"]);
-            let wheels = run_helper_many(cmd);
-            (dir, wheels)
-        })
-        .1
+    static WHEELS: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    WHEELS.get_or_init(|| {
+        let dir = run_dir("wheels-scm");
+        let mut cmd = Command::new("python3");
+        cmd.arg(helper())
+            .arg("installed-with-deps")
+            .arg(&dir)
+            .args(["setuptools-scm", "--skip", "setuptools"]);
+        run_helper_many(cmd)
+    })
+}
+
+/// A directory for what is built once per test run. Not a `TempDir` in
+/// /tmp: statics are never dropped, so every run would leave one behind.
+/// It is under cargo's `CARGO_TARGET_TMPDIR`, named after this process;
+/// those of runs that have ended are removed first.
+fn run_dir(kind: &str) -> PathBuf {
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let prefix = format!("{kind}-");
+    for entry in std::fs::read_dir(base).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ended = name
+            .strip_prefix(&prefix)
+            .and_then(|pid| pid.parse::<u32>().ok())
+            .is_some_and(|pid| !Path::new("/proc").join(pid.to_string()).exists());
+        if ended {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let dir = base.join(format!("{prefix}{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// The standard wheels, built once per test binary.
 fn standard_wheels() -> &'static Vec<PathBuf> {
-    static WHEELS: OnceLock<(tempfile::TempDir, Vec<PathBuf>)> = OnceLock::new();
-    &WHEELS
-        .get_or_init(|| {
-            let dir = tempfile::Builder::new()
-                .prefix("lava-wheels-")
-                .tempdir()
-                .unwrap();
-            let specs = [
-                WheelSpec {
-                    name: "colorlib",
-                    version: "1.0",
-                    deps: &[],
-                    scripts: &[],
-                },
-                WheelSpec {
-                    name: "greet",
-                    version: "1.0",
-                    deps: &["colorlib>=1.0"],
-                    scripts: &["greet", "greet-admin"],
-                },
-                WheelSpec {
-                    name: "lonely",
-                    version: "1.0",
-                    deps: &[],
-                    scripts: &["lonely"],
-                },
-            ];
-            let mut wheels: Vec<PathBuf> =
-                specs.iter().map(|s| build_wheel(dir.path(), s)).collect();
-            // setuptools, repackaged from this machine's python, so source
-            // trees build with no network (.ci/run makes sure it is >= 71,
-            // which needs no `wheel` package).
-            let mut cmd = Command::new("python3");
-            cmd.arg(helper())
-                .arg("installed")
-                .arg(dir.path())
-                .arg("setuptools");
-            wheels.push(run_helper(cmd));
-            (dir, wheels)
-        })
-        .1
+    static WHEELS: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    WHEELS.get_or_init(|| {
+        let dir = run_dir("wheels");
+        let specs = [
+            WheelSpec {
+                name: "colorlib",
+                version: "1.0",
+                deps: &[],
+                scripts: &[],
+            },
+            WheelSpec {
+                name: "greet",
+                version: "1.0",
+                deps: &["colorlib>=1.0"],
+                scripts: &["greet", "greet-admin"],
+            },
+            WheelSpec {
+                name: "lonely",
+                version: "1.0",
+                deps: &[],
+                scripts: &["lonely"],
+            },
+        ];
+        let mut wheels: Vec<PathBuf> = specs.iter().map(|s| build_wheel(&dir, s)).collect();
+        // setuptools, repackaged from this machine's python, so source
+        // trees build with no network (.ci/run makes sure it is >= 71,
+        // which needs no `wheel` package).
+        let mut cmd = Command::new("python3");
+        cmd.arg(helper())
+            .arg("installed")
+            .arg(&dir)
+            .arg("setuptools");
+        wheels.push(run_helper(cmd));
+        wheels
+    })
 }
 
 /// A running index.
