@@ -112,6 +112,7 @@ impl Context {
             forced: self.settings.python_installer,
             offline: self.settings.offline,
             cache: self.cache.clone(),
+            temp: None,
         }
     }
 

@@ -18,6 +18,8 @@ pub struct Tools {
     pub forced: Option<Installer>,
     pub offline: bool,
     pub cache: Cache,
+    /// `TMPDIR` for the installers (default: the system's).
+    pub temp: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +105,9 @@ pub fn command(tools: &Tools, installer: Installer, program: &Path) -> Command {
     }
     let mut cmd = Command::new(program);
     cmd.stdin(Stdio::null());
+    if let Some(temp) = &tools.temp {
+        cmd.env("TMPDIR", temp);
+    }
     match installer {
         Installer::Uv => {
             cmd.env("UV_CACHE_DIR", &cache)

@@ -103,6 +103,14 @@ pub fn build_env(
     let scratch = tempfile::Builder::new()
         .prefix(".lava-env-")
         .tempdir_in(staged)?;
+    // The installers' own temporary files (build environments, and the lock
+    // files uv leaves behind) go there too.
+    let temp = scratch.path().join("tmp");
+    fs::create_dir_all(&temp)?;
+    let tools = &Tools {
+        temp: Some(temp),
+        ..tools.clone()
+    };
     let requirements = scratch.path().join("requirements.txt");
     fs::write(&requirements, requirements_text(plan))?;
     let mut index = index_args(plan.settings, installer, tools.offline);
