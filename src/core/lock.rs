@@ -130,40 +130,21 @@ pub enum LockedComponent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         rev: Option<String>,
         commit: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        install: Option<String>,
-        /// `install = "python"` with extras: installed as `name[extra,…]`.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        extras: Vec<String>,
-        /// The version given to a build that takes it from git
-        /// (setuptools-scm): the manifest's `version`, else, for git trees,
-        /// the pin's `git describe --tags` as PEP 440. Recorded so that a
-        /// rebuild from this lock needs no history.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        version: Option<String>,
+        #[serde(flatten)]
+        build: TreeBuild,
     },
     Url {
         url: String,
         sha256: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        install: Option<String>,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        extras: Vec<String>,
-        /// As for git; only the manifest's `version` (no history to describe).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        version: Option<String>,
+        #[serde(flatten)]
+        build: TreeBuild,
     },
     Path {
         path: String,
         /// Digest of the directory's contents in the manifest branch.
         tree: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        install: Option<String>,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        extras: Vec<String>,
-        /// As for git; only the manifest's `version` (no history to describe).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        version: Option<String>,
+        #[serde(flatten)]
+        build: TreeBuild,
     },
     Python {
         /// As written in the manifest (an exact version or `latest`).
@@ -181,7 +162,36 @@ pub enum LockedComponent {
     },
 }
 
+/// How a git, url or path tree is built into the release (the same keys
+/// for the three, written after their source keys).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeBuild {
+    /// `python`: installed into the environment; absent: only unpacked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install: Option<String>,
+    /// `install = "python"` with extras: installed as `name[extra,…]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extras: Vec<String>,
+    /// The version given to a build that takes it from git
+    /// (setuptools-scm): the manifest's `version`, else, for git trees, the
+    /// pin's `git describe --tags` as PEP 440 (url and path trees have no
+    /// history to describe). Recorded so that a rebuild from this lock
+    /// needs no history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
 impl LockedComponent {
+    /// How the tree is built; `None` for a python package.
+    pub fn tree_build(&self) -> Option<&TreeBuild> {
+        match self {
+            LockedComponent::Git { build, .. }
+            | LockedComponent::Url { build, .. }
+            | LockedComponent::Path { build, .. } => Some(build),
+            LockedComponent::Python { .. } => None,
+        }
+    }
+
     /// The resolved pin in one short word: commit, hash, tree or version.
     pub fn pin(&self) -> String {
         match self {
@@ -194,32 +204,21 @@ impl LockedComponent {
 
     /// Whether the build pip-installs this component's tree.
     pub fn installs_python(&self) -> bool {
-        match self {
-            LockedComponent::Git { install, .. }
-            | LockedComponent::Url { install, .. }
-            | LockedComponent::Path { install, .. } => install.as_deref() == Some("python"),
-            LockedComponent::Python { .. } => true,
-        }
+        self.tree_build()
+            .is_none_or(|build| build.install.as_deref() == Some("python"))
     }
 
     /// The extras a source tree or package is installed with.
     pub fn extras(&self) -> &[String] {
         match self {
-            LockedComponent::Git { extras, .. }
-            | LockedComponent::Url { extras, .. }
-            | LockedComponent::Path { extras, .. }
-            | LockedComponent::Python { extras, .. } => extras,
+            LockedComponent::Python { extras, .. } => extras,
+            tree => &tree.tree_build().expect("a tree").extras,
         }
     }
 
     /// The version given to a source tree's build (setuptools-scm).
     pub fn tree_version(&self) -> Option<&str> {
-        match self {
-            LockedComponent::Git { version, .. }
-            | LockedComponent::Url { version, .. }
-            | LockedComponent::Path { version, .. } => version.as_deref(),
-            LockedComponent::Python { .. } => None,
-        }
+        self.tree_build()?.version.as_deref()
     }
 
     /// The pin, short enough for a table.
@@ -482,15 +481,72 @@ tree = \"t1\"
         assert_eq!(lock.components["app"].tree_version(), None);
     }
 
+    /// Trees with every build key, and packages with extras and markers,
+    /// write the keys each kind had before they shared `TreeBuild`, in the
+    /// same order, and read back equal.
+    #[test]
+    fn locks_with_every_key_round_trip() {
+        let text = "# lava.lock: the resolved pins of this release, written by lava-deploy. Do not edit.\n\
+version = 1
+
+[manifest]
+source = \"builtin\"
+commit = \"abc\"
+describe = \"builtin-1\"
+file = \"lava.toml\"
+allow-unpinned = false
+local-overrides = true
+
+[components.app]
+kind = \"git\"
+git = \"/srv/app.git\"
+rev = \"main\"
+commit = \"0123456789012345678901234567890123456789\"
+install = \"python\"
+extras = [\"server\"]
+version = \"1.0.post2+g0123456\"
+
+[components.archive]
+kind = \"url\"
+url = \"https://example.org/a.tar.gz\"
+sha256 = \"00\"
+install = \"python\"
+version = \"2.0\"
+
+[components.pkg]
+kind = \"python\"
+python = \"1.0\"
+version = \"1.0\"
+extras = [\"yaml\"]
+marker = 'python_version < \"3.13\"'
+
+[components.theme]
+kind = \"path\"
+path = \".\"
+tree = \"t1\"
+extras = [\"x\"]
+";
+        let lock = LockFile::parse(text).unwrap();
+        assert_eq!(lock.to_toml(), text);
+        let app = &lock.components["app"];
+        assert!(app.installs_python());
+        assert_eq!(app.extras(), ["server"]);
+        assert_eq!(app.tree_version(), Some("1.0.post2+g0123456"));
+        assert!(!lock.components["theme"].installs_python());
+        assert_eq!(lock.components["pkg"].extras(), ["yaml"]);
+    }
+
     #[test]
     fn short_pins_show_extras_and_versions_that_are_not_the_tag() {
         let git = |rev: &str, version: Option<&str>, extras: &[&str]| LockedComponent::Git {
             git: "/srv/app.git".into(),
             rev: Some(rev.into()),
             commit: "0123456789abcdef".into(),
-            install: Some("python".into()),
-            extras: extras.iter().map(|e| e.to_string()).collect(),
-            version: version.map(str::to_owned),
+            build: TreeBuild {
+                install: Some("python".into()),
+                extras: extras.iter().map(|e| e.to_string()).collect(),
+                version: version.map(str::to_owned),
+            },
         };
         assert_eq!(
             git("2026.07", Some("2026.07"), &[]).short_pin(),

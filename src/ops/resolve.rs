@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use super::source::ManifestBranch;
 use super::Context;
 use crate::core::error::Result;
-use crate::core::lock::{LockFile, LockedComponent, LockedManifest, LOCK_VERSION};
+use crate::core::lock::{LockFile, LockedComponent, LockedManifest, TreeBuild, LOCK_VERSION};
 use crate::core::model::{
     unpinned_message, Component, ComponentSource, Manifest, ManifestError, ManifestErrors, LATEST,
 };
@@ -171,9 +171,11 @@ fn resolve_component(
                 git: url.clone(),
                 rev,
                 commit: resolved.commit.to_string(),
-                install,
-                extras,
-                version,
+                build: TreeBuild {
+                    install,
+                    extras,
+                    version,
+                },
             }
         }
         ComponentSource::Url { url, sha256 } => {
@@ -196,17 +198,21 @@ fn resolve_component(
             LockedComponent::Url {
                 url: url.clone(),
                 sha256,
-                install,
-                extras,
-                version,
+                build: TreeBuild {
+                    install,
+                    extras,
+                    version,
+                },
             }
         }
         ComponentSource::Path { path } => LockedComponent::Path {
             path: path.clone(),
             tree: branch.tree.dir_digest(path)?,
-            install,
-            extras,
-            version,
+            build: TreeBuild {
+                install,
+                extras,
+                version,
+            },
         },
         ComponentSource::Python { version } => LockedComponent::Python {
             python: version.clone(),
