@@ -448,11 +448,9 @@ pub fn diff(old: Option<&LockFile>, new: &LockFile) -> Vec<ComponentChange> {
 mod tests {
     use super::*;
 
-    /// Locks written before extras and tree versions existed read and
-    /// write back unchanged, so their releases stay comparable.
-    #[test]
-    fn old_locks_are_written_back_byte_identical() {
-        let old = "# lava.lock: the resolved pins of this release, written by lava-deploy. Do not edit.\n\
+    /// What every lock below starts with.
+    const HEADER: &str =
+        "# lava.lock: the resolved pins of this release, written by lava-deploy. Do not edit.\n\
 version = 1
 
 [manifest]
@@ -462,7 +460,14 @@ describe = \"builtin-1\"
 file = \"lava.toml\"
 allow-unpinned = false
 local-overrides = true
+";
 
+    /// Locks written before extras and tree versions existed read and
+    /// write back unchanged, so their releases stay comparable.
+    #[test]
+    fn old_locks_are_written_back_byte_identical() {
+        let old = &format!(
+            "{HEADER}
 [components.app]
 kind = \"git\"
 git = \"/srv/app.git\"
@@ -474,9 +479,10 @@ install = \"python\"
 kind = \"path\"
 path = \"theme\"
 tree = \"t1\"
-";
+"
+        );
         let lock = LockFile::parse(old).unwrap();
-        assert_eq!(lock.to_toml(), old);
+        assert_eq!(&lock.to_toml(), old);
         assert!(lock.components["app"].extras().is_empty());
         assert_eq!(lock.components["app"].tree_version(), None);
     }
@@ -486,17 +492,8 @@ tree = \"t1\"
     /// same order, and read back equal.
     #[test]
     fn locks_with_every_key_round_trip() {
-        let text = "# lava.lock: the resolved pins of this release, written by lava-deploy. Do not edit.\n\
-version = 1
-
-[manifest]
-source = \"builtin\"
-commit = \"abc\"
-describe = \"builtin-1\"
-file = \"lava.toml\"
-allow-unpinned = false
-local-overrides = true
-
+        let text = &format!(
+            "{HEADER}
 [components.app]
 kind = \"git\"
 git = \"/srv/app.git\"
@@ -525,9 +522,10 @@ kind = \"path\"
 path = \".\"
 tree = \"t1\"
 extras = [\"x\"]
-";
+"
+        );
         let lock = LockFile::parse(text).unwrap();
-        assert_eq!(lock.to_toml(), text);
+        assert_eq!(&lock.to_toml(), text);
         let app = &lock.components["app"];
         assert!(app.installs_python());
         assert_eq!(app.extras(), ["server"]);
