@@ -396,7 +396,27 @@ PAGE_CACHE = "max-age=600, public"
 FILE_CACHE = "max-age=365000000, immutable, public"
 
 
-class IndexServer:
+class LocalHttpServer:
+    """A threaded HTTP server on 127.0.0.1 with `handler`, serving while
+    used as a context manager."""
+
+    def __init__(self, handler):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+class IndexServer(LocalHttpServer):
     """PEP 503 simple index on 127.0.0.1: /simple/<name>/ and /files/<wheel>."""
 
     def __init__(self, wheel_dir, wheels):
@@ -445,20 +465,8 @@ class IndexServer:
 
             do_HEAD = do_GET
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
+        super().__init__(Handler)
         self.url = f"http://127.0.0.1:{self.port}/simple"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
 
 
 class GitDaemon:
@@ -500,7 +508,7 @@ class GitDaemon:
                 self.proc.wait(timeout=10)
 
 
-class GitHttp:
+class GitHttp(LocalHttpServer):
     """Smart HTTP on 127.0.0.1: `git http-backend` run as CGI for each request
     (what a web server does), serving the repositories under base."""
 
@@ -565,19 +573,8 @@ class GitHttp:
 
             do_GET = do_POST = cgi
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url_base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
+        super().__init__(Handler)
+        self.url_base = f"http://127.0.0.1:{self.port}"
 
 
 # --------------------------------------------------------------------------
