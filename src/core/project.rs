@@ -1,8 +1,9 @@
-//! The Python project name a source tree declares, read from its metadata
-//! files' text the way packaging tools declare it: `pyproject.toml`,
-//! `setup.cfg`, a literal `name=` in `setup.py`, or `PKG-INFO`. Pure: the
-//! caller reads the files (from disk for `local/` overrides, from the
-//! manifest branch for zc.buildout `develop` directories).
+//! What a Python source tree's metadata files say: the project name it
+//! declares, read the way packaging tools declare it (`pyproject.toml`,
+//! `setup.cfg`, a literal `name=` in `setup.py`, or `PKG-INFO`), and
+//! whether its build takes its version from git. Pure: the caller reads the
+//! files (from disk for `local/` overrides, from a git mirror or the
+//! manifest branch otherwise).
 
 /// Whether the tree's build takes its version from git history (through
 /// setuptools-scm, or a backend built on it): then a tree exported without
