@@ -372,6 +372,14 @@ impl Mirror {
                     );
                     std::thread::sleep(wait);
                 }
+                Err(FetchError::Git(err)) if err.code() == git2::ErrorCode::Certificate => {
+                    bail!(
+                        "cannot fetch {}: {}; {}",
+                        self.url,
+                        err.message(),
+                        crate::infra::http::UNTRUSTED_HINT
+                    )
+                }
                 Err(FetchError::Git(err)) => {
                     return Err(anyhow::Error::new(err))
                         .with_context(|| format!("cannot fetch {}", self.url))

@@ -143,9 +143,21 @@ impl Downloader {
                     })?,
             )
         } else {
-            let response = self.client.get(url).send().map_err(|err| Attempt {
-                transient: err.is_connect() || err.is_timeout() || err.is_request(),
-                error: anyhow::Error::new(err).context(format!("cannot download {url}")),
+            let response = self.client.get(url).send().map_err(|err| {
+                if let Some(problem) = untrusted_certificate(&err) {
+                    // Trying again cannot help: the fix is the operator's.
+                    return Attempt {
+                        transient: false,
+                        error: anyhow::anyhow!(
+                            "cannot download {url}: the server's certificate is not trusted \
+                             ({problem}); {UNTRUSTED_HINT}"
+                        ),
+                    };
+                }
+                Attempt {
+                    transient: err.is_connect() || err.is_timeout() || err.is_request(),
+                    error: anyhow::Error::new(err).context(format!("cannot download {url}")),
+                }
             })?;
             let status = response.status();
             if !status.is_success() {
@@ -172,6 +184,27 @@ impl Downloader {
         file.sync_all().map_err(fatal)?;
         Ok(hex::encode(hasher.finalize()))
     }
+}
+
+/// What to do about a server whose certificate is not trusted; the same
+/// for git remotes and downloads (and for pip and uv, which read the same
+/// variable).
+pub const UNTRUSTED_HINT: &str = "if the server's certificate is signed by your own CA, add \
+    that CA to this machine's trust store (update-ca-certificates) or point SSL_CERT_FILE at \
+    a PEM file holding it";
+
+/// The TLS layer's reason, when `err` is a certificate the client does not
+/// trust (rustls says `invalid peer certificate: …`).
+fn untrusted_certificate(err: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(current) = source {
+        let text = current.to_string();
+        if let Some(at) = text.find("invalid peer certificate") {
+            return Some(text[at..].to_owned());
+        }
+        source = current.source();
+    }
+    None
 }
 
 /// One health-check request: `Ok` for a 2xx answer, else what happened.

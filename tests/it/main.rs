@@ -9,6 +9,7 @@ mod buildout_generated;
 mod buildout_linaro;
 mod buildout_oracle;
 mod faults;
+mod https;
 mod install;
 mod lab;
 mod lava_server;

@@ -10,6 +10,7 @@ pub mod index;
 pub mod oracle;
 pub mod serve;
 pub mod signing;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 
