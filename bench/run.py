@@ -31,6 +31,10 @@ import time
 import zipfile
 from pathlib import Path
 
+# The smart-HTTP handler the tests use too.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "it", "support"))
+import git_http  # noqa: E402
+
 PROJECT = Path(__file__).resolve().parent.parent
 BENCH = PROJECT / "target" / "bench"
 VENV = BENCH / "venv"
@@ -513,66 +517,7 @@ class GitHttp(LocalHttpServer):
     (what a web server does), serving the repositories under base."""
 
     def __init__(self, base, env):
-        backend_env = {
-            k: v for k, v in env.items() if k in ("PATH", "HOME", "LC_ALL", "LANG", "TMPDIR")
-        }
-        backend_env.update(GIT_PROJECT_ROOT=str(base), GIT_HTTP_EXPORT_ALL="1", GATEWAY_INTERFACE="CGI/1.1")
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            timeout = 60
-
-            def log_message(self, *a):
-                pass
-
-            def body(self):
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    out = bytearray()
-                    while True:
-                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                        if size == 0:
-                            self.rfile.readline()
-                            return bytes(out)
-                        out += self.rfile.read(size)
-                        self.rfile.readline()
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-            def cgi(self):
-                data = self.body()
-                path, _, query = self.path.partition("?")
-                cgi_env = dict(
-                    backend_env,
-                    REQUEST_METHOD=self.command,
-                    PATH_INFO=path,
-                    QUERY_STRING=query,
-                    CONTENT_TYPE=self.headers.get("Content-Type", ""),
-                    CONTENT_LENGTH=str(len(data)),
-                    HTTP_CONTENT_ENCODING=self.headers.get("Content-Encoding", ""),
-                    GIT_PROTOCOL=self.headers.get("Git-Protocol", ""),
-                    REMOTE_ADDR="127.0.0.1",
-                )
-                proc = subprocess.run(
-                    ["git", "http-backend"], input=data, env=cgi_env, capture_output=True, timeout=CMD_TIMEOUT
-                )
-                head, sep, payload = proc.stdout.partition(b"\r\n\r\n")
-                if not sep:
-                    head, sep, payload = proc.stdout.partition(b"\n\n")
-                status, headers = 200, []
-                for line in head.decode(errors="replace").splitlines():
-                    name, _, value = line.partition(":")
-                    if name.lower() == "status":
-                        status = int(value.split()[0])
-                    elif name and name.lower() not in ("content-length", "transfer-encoding"):
-                        headers.append((name, value.strip()))
-                self.send_response(status)
-                for name, value in headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = cgi
-
+        Handler = git_http.handler(base, env, timeout=CMD_TIMEOUT)
         super().__init__(Handler)
         self.url_base = f"http://127.0.0.1:{self.port}"
 
