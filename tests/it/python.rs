@@ -487,6 +487,14 @@ fn trees_pinned_past_their_tag_over_the_network_get_the_tag_s_version() {
     );
     let expected = format!("1.2.0.post3+g{}", &newer[..7]);
     assert_eq!(installed_version(&env, "lab-scm"), expected);
+
+    // A tag made since is seen: the mirror keeps every tag.
+    app.write("lab_scm/release.py", "").commit("release");
+    app.tag("1.3.0");
+    let past = app.write("lab_scm/after.py", "").commit("after");
+    with_installer(&env, "uv", &["upgrade", "x"]).success();
+    let expected = format!("1.3.0.post1+g{}", &past[..7]);
+    assert_eq!(installed_version(&env, "lab-scm"), expected);
 }
 
 #[test]

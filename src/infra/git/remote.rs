@@ -251,8 +251,18 @@ impl Mirror {
                         set_ref(repo, &name, oid)?;
                     }
                     if !fetch.is_empty() {
-                        let mut options = fetch_options(&auth, fetch_depth(repo));
-                        let fetched = connection.remote().fetch(&fetch, Some(&mut options), None);
+                        let depth = fetch_depth(repo);
+                        let mut refspecs = fetch.clone();
+                        if depth == 0 {
+                            // A whole mirror keeps every tag, so that `git
+                            // describe` of a new tip sees a tag made since.
+                            refspecs.push("+refs/tags/*:refs/tags/*".to_owned());
+                        }
+                        let mut options = fetch_options(&auth, depth);
+                        let fetched =
+                            connection
+                                .remote()
+                                .fetch(&refspecs, Some(&mut options), None);
                         match fetched {
                             Err(err) if err.message().contains("support shallow") => {
                                 return Ok(Step::Deep { fetch, head });
