@@ -88,7 +88,8 @@ pub fn upgrade(
                 report.changed = true;
             }
             return Err(crate::core::error::Error::Failed(anyhow::anyhow!(
-                "release {} had exactly these pins and failed ({}); upgrade does not build                  them again: change the manifest, or pass --retry-failed to try once more",
+                "release {} had exactly these pins and failed ({}); upgrade does not build \
+                 them again: change the manifest, or pass --retry-failed to try once more",
                 failed.name,
                 failed.failed.as_deref().unwrap_or("failed")
             )));
