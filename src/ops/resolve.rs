@@ -218,7 +218,7 @@ fn resolve_component(
             python: version.clone(),
             version: version.clone(),
             hashes: component.hashes.clone(),
-            extras: component.extras.clone(),
+            extras,
             marker: component.marker.clone(),
         },
     };

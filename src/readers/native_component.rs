@@ -163,14 +163,17 @@ pub(super) fn read_component(
     let version = raw.version.map(|version| {
         let key_at = here(version.span());
         let version = version.into_inner();
-        python_tree_key(
-            errors,
-            name,
-            &raw.install,
-            raw.python.is_some(),
-            "version",
-            &key_at,
-        );
+        // A python component's version is its `python` pin.
+        if raw.python.is_some() || raw.install.as_deref() != Some("python") {
+            push_error(
+                errors,
+                key_at.clone(),
+                format!(
+                    "component {name}: version only applies to git, url and path components \
+                     with install = \"python\""
+                ),
+            );
+        }
         if !crate::core::pep440::is_valid(&version) {
             push_error(
                 errors,
@@ -243,28 +246,6 @@ pub(super) fn read_component(
         marker,
         defined_at: at,
     })
-}
-
-/// `extras` and `version` describe how a source tree is pip-installed:
-/// anywhere else they would be silently meaningless.
-fn python_tree_key(
-    errors: &mut Vec<ManifestError>,
-    name: &str,
-    install: &Option<String>,
-    is_python_package: bool,
-    key: &str,
-    at: &Location,
-) {
-    if is_python_package || install.as_deref() != Some("python") {
-        push_error(
-            errors,
-            at.clone(),
-            format!(
-                "component {name}: {key} only applies to git, url and path components \
-                 with install = \"python\""
-            ),
-        );
-    }
 }
 
 pub(super) fn component_has_source_keys(raw: &RawComponent) -> bool {

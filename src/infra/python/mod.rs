@@ -238,10 +238,7 @@ fn create_venv(tools: &Tools, installer: Installer, python: &Path, env: &Path) -
 fn requirements_text(plan: &EnvPlan) -> String {
     let mut text = String::new();
     for package in &plan.packages {
-        let extras = match package.extras.as_slice() {
-            [] => String::new(),
-            extras => format!("[{}]", extras.join(",")),
-        };
+        let extras = extras_suffix(&package.extras);
         text.push_str(&format!("{}{extras}=={}", package.name, package.version));
         if let Some(marker) = &package.marker {
             text.push_str(&format!(" ; {marker}"));
