@@ -208,14 +208,21 @@ fn untrusted_certificate(err: &reqwest::Error) -> Option<String> {
 }
 
 /// One health-check request: `Ok` for a 2xx answer, else what happened.
+/// The client is made once per process: a check is retried every interval,
+/// and making one loads the system's CA certificates. `timeout` bounds the
+/// whole request, connecting included.
 pub fn probe(url: &str, timeout: Duration) -> std::result::Result<u16, String> {
-    let client = reqwest::blocking::Client::builder()
-        .connect_timeout(timeout)
-        .timeout(timeout)
-        .user_agent(concat!("lava-deploy/", env!("CARGO_PKG_VERSION")))
-        .build()
+    static CLIENT: std::sync::OnceLock<reqwest::Result<reqwest::blocking::Client>> =
+        std::sync::OnceLock::new();
+    let client = CLIENT
+        .get_or_init(|| {
+            reqwest::blocking::Client::builder()
+                .user_agent(concat!("lava-deploy/", env!("CARGO_PKG_VERSION")))
+                .build()
+        })
+        .as_ref()
         .map_err(|err| format!("cannot set up the HTTP client: {err}"))?;
-    match client.get(url).send() {
+    match client.get(url).timeout(timeout).send() {
         Ok(response) if response.status().is_success() => Ok(response.status().as_u16()),
         Ok(response) => Err(format!("{url} answered {}", response.status())),
         Err(err) => Err(format!("{url}: {:#}", anyhow::Error::new(err))),
