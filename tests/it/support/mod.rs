@@ -10,6 +10,7 @@ pub mod index;
 pub mod oracle;
 pub mod serve;
 pub mod signing;
+pub mod skip;
 pub mod tls;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use tempfile::TempDir;
 pub use git::GitRepo;
 pub use http::HttpServer;
 pub use serve::free_port;
+pub use skip::require;
 
 /// Environment variables of the product, removed from every test run so the
 /// developer's own shell cannot leak in.
