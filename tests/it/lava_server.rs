@@ -38,10 +38,15 @@ fn get(port: u16, path: &str) -> String {
 #[test]
 #[ignore = "needs the package index and ../shared/fixtures; run with --ignored lava_server"]
 fn lava_server_2026_07_deploys_serves_and_upgrades_as_a_no_op() {
-    let Some(tarball) = fixture() else {
-        eprintln!("skipped: ../shared/fixtures/lava-2026.07.tar.gz is not there");
+    let found = fixture();
+    if !crate::support::require(
+        found
+            .is_none()
+            .then(|| "../shared/fixtures/lava-2026.07.tar.gz is not there".to_owned()),
+    ) {
         return;
-    };
+    }
+    let tarball = found.unwrap();
     let env = Env::new();
     let started = Instant::now();
     // The real tree, in a git repository tagged as upstream tags it.
