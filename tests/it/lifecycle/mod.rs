@@ -78,7 +78,7 @@ impl Lab {
             ("setup", format!("['echo setup $LAVA_RELEASE >> {events}', 'test -d \"$LAVA_SHARED_DIR/etc\" && echo secret > \"$LAVA_SHARED_DIR/etc/secret\"']")),
             ("build", format!("'env | grep -E \"^(LAVA_|DATA_DIR|GREETING|PATH)\" | sort > build-env; echo build $LAVA_RELEASE >> {events}'")),
             ("pre-switch", format!("'echo pre-switch $LAVA_RELEASE prev=$LAVA_PREVIOUS_RELEASE >> {events}'")),
-            ("post-switch", format!("['echo post-switch $LAVA_RELEASE >> {events}', 'if [ -f \"$LAVA_SHARED_DIR/run/pid\" ]; then kill $(cat \"$LAVA_SHARED_DIR/run/pid\") 2>/dev/null; sleep 0.3; fi; nohup python3 src/svc/serve.py {port} >/dev/null 2>&1 & echo $! > \"$LAVA_SHARED_DIR/run/pid\"']")),
+            ("post-switch", format!("['echo post-switch $LAVA_RELEASE >> {events}', 'if [ -f \"$LAVA_SHARED_DIR/run/pid\" ]; then kill $(cat \"$LAVA_SHARED_DIR/run/pid\") 2>/dev/null || true; sleep 0.3; fi; nohup python3 src/svc/serve.py {port} >/dev/null 2>&1 & echo $! > \"$LAVA_SHARED_DIR/run/pid\"']")),
             ("check-url", format!("\"http://127.0.0.1:{port}/health\"")),
             ("rollback", format!("'echo rollback $LAVA_RELEASE from $LAVA_PREVIOUS_RELEASE >> {events}'")),
             ("check-timeout", "\"10s\"".to_owned()),
