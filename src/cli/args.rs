@@ -111,6 +111,9 @@ pub enum Command {
         name: String,
         #[command(flatten)]
         source: SourceArgs,
+        /// Plan as `upgrade --retry-failed` would run
+        #[arg(long)]
+        retry_failed: bool,
         /// Machine-readable output
         #[arg(long)]
         json: bool,

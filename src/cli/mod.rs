@@ -53,7 +53,12 @@ fn run(ctx: Context, command: &Command) -> Result<()> {
             retry_failed,
             json,
         } => upgrade::run(&ctx, name, &source.request(), *retry_failed, *json),
-        Command::Plan { name, source, json } => plan::run(&ctx, name, &source.request(), *json),
+        Command::Plan {
+            name,
+            source,
+            retry_failed,
+            json,
+        } => plan::run(&ctx, name, &source.request(), *retry_failed, *json),
         Command::Status { name, json } => status::run(&ctx, name.as_deref(), *json),
         Command::List { json } => status::list(&ctx, *json),
         Command::Prune { name, keep } => maintain::prune(&ctx, name, *keep),

@@ -2,7 +2,7 @@
 //! (its `stop` hooks) or started again (its `post-switch`, then its
 //! `check`), under the instance lock. Nothing is built, switched or deleted.
 
-use super::deploy::{recover_interrupted, require_current};
+use super::deploy::require_current;
 use super::hooks::{HookTarget, Hooks};
 use super::report::Report;
 use super::Context;
@@ -39,14 +39,12 @@ fn run(
     phases: &[Phase],
     report: &mut Report,
 ) -> Result<Controlled> {
-    let (instance, _) = ctx.existing_instance(name)?;
-    let _lock = instance.lock(command, ctx.settings.wait)?;
-    let mut record = instance.read_record()?;
-    recover_interrupted(ctx, &instance, &mut record, report)?;
-    let (release, lock) = require_current(&instance)?;
+    let locked = ctx.lock_existing(name, command, report)?;
+    let instance = &locked.instance;
+    let (release, lock) = require_current(instance)?;
     report.release = Some(release.to_string());
     report.previous = report.release.clone();
-    let hooks = Hooks::new(ctx, &instance);
+    let hooks = Hooks::new(ctx, instance);
     let target = HookTarget {
         release: &release,
         service: &lock.service,
@@ -60,5 +58,8 @@ fn run(
     // Services were stopped or started: a change, even when a hook failed.
     report.changed = !report.hooks.is_empty();
     outcome?;
-    Ok(Controlled { instance, release })
+    Ok(Controlled {
+        instance: instance.clone(),
+        release,
+    })
 }

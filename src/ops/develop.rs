@@ -22,11 +22,11 @@ pub struct Developed {
 }
 
 pub fn develop(ctx: &Context, name: &str, dir: &Path, report: &mut Report) -> Result<Developed> {
-    let (instance, _) = ctx.existing_instance(name)?;
-    let _lock = instance.lock("develop", ctx.settings.wait)?;
+    let mut locked = ctx.lock_existing(name, "develop", report)?;
+    let instance = locked.instance.clone();
     let (_, lock) = require_current(&instance)?;
     let link = super::overrides::link_checkout(&instance, &lock, dir)?;
-    match rebuild_locked(ctx, &instance, "develop", report) {
+    match rebuild_locked(ctx, &mut locked, "develop", report) {
         Ok(release) => Ok(Developed {
             target: dir.to_owned(),
             instance,
@@ -47,11 +47,11 @@ pub fn undevelop(
     component: &str,
     report: &mut Report,
 ) -> Result<Developed> {
-    let (instance, _) = ctx.existing_instance(name)?;
-    let _lock = instance.lock("undevelop", ctx.settings.wait)?;
+    let mut locked = ctx.lock_existing(name, "undevelop", report)?;
+    let instance = locked.instance.clone();
     let (_, lock) = require_current(&instance)?;
     let (link, target) = super::overrides::unlink_checkout(&instance, &lock, component)?;
-    match rebuild_locked(ctx, &instance, "undevelop", report) {
+    match rebuild_locked(ctx, &mut locked, "undevelop", report) {
         Ok(release) => Ok(Developed {
             instance,
             link,

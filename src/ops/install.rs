@@ -2,9 +2,11 @@
 //! install that failed or was killed.
 
 use super::deploy::{deploy, recover_interrupted};
+use super::prepare::{prepare, Mode, Request};
 use super::report::Report;
-use super::source::{load, Selection, SourceRequest};
+use super::source::SourceRequest;
 use super::Context;
+use crate::core::decision::{Action, Decision};
 use crate::core::error::{Error, Result};
 use crate::core::names::{InstanceName, ReleaseName};
 use crate::core::record::InstanceRecord;
@@ -47,23 +49,27 @@ pub fn install(
         recover_interrupted(ctx, &instance, &mut record, report)?;
         // The interrupted install may have finished just now.
         refuse_healthy(&instance)?;
-        let selection = Selection::choose(asked, instance.exists().then_some(&record.source))?;
-        let loaded = load(ctx, &selection)?;
-        super::secrets::require(ctx, &instance, &loaded.manifest.service.secrets.required)?;
-        let mut lock_file = super::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
-        super::overrides::apply(&instance, &mut lock_file)?;
-        super::secrets::stamp(&instance, &mut lock_file)?;
-        report.set_changes(&crate::core::lock::diff(None, &lock_file));
-        report.secrets = crate::core::lock::secret_diff(None, &lock_file);
+        let recorded = instance.exists().then_some(&record);
+        let request = Request {
+            action: Action::Install,
+            source: asked,
+            retry_failed: false,
+        };
+        let prepared = prepare(ctx, &instance, recorded, request, Mode::Write)?;
+        if let Decision::Refused(refusal) = &prepared.decision {
+            return Err(refusal.to_error());
+        }
+        report.set_changes(&prepared.changes);
+        report.secrets = prepared.secrets;
         record.name = name.to_string();
-        record.source = selection.to_record();
+        record.source = prepared.selection.to_record();
         instance.write_record(&record)?;
         deploy(
             ctx,
             &instance,
             &mut record,
-            &lock_file,
-            &loaded.branch,
+            &prepared.lock,
+            &prepared.branch,
             "install",
             report,
         )

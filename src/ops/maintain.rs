@@ -11,11 +11,11 @@ use crate::store::Instance;
 /// Removes old releases (see `Instance::prune`) and leftovers of killed
 /// runs. Returns the releases removed.
 pub fn prune(ctx: &Context, name: &str, keep: usize) -> Result<(Instance, Vec<String>)> {
-    let (instance, _) = ctx.existing_instance(name)?;
-    let _lock = instance.lock("prune", ctx.settings.wait)?;
+    let locked = ctx.lock_existing_as_is(name, "prune")?;
+    let instance = &locked.instance;
     instance.remove_leftovers()?;
     let removed = instance.prune(keep)?;
-    Ok((instance, removed))
+    Ok((instance.clone(), removed))
 }
 
 /// Deletes an instance (never the shared cache), after the `stop` hooks of

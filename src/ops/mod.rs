@@ -13,6 +13,7 @@ pub mod install;
 pub mod maintain;
 pub mod manifest;
 pub mod overrides;
+pub mod prepare;
 pub mod report;
 pub mod resolve;
 pub mod rollback;
@@ -39,7 +40,7 @@ use crate::infra::lock::Wait;
 use crate::infra::python::installer::{Installer, Tools};
 use crate::infra::tree::LinkMode;
 use crate::invalid;
-use crate::store::{Instance, Root};
+use crate::store::{Instance, InstanceLock, Root};
 
 /// Settings every operation shares (the CLI builds them from its flags).
 #[derive(Debug, Clone)]
@@ -155,4 +156,43 @@ impl Context {
         let record = instance.read_record()?;
         Ok((instance, record))
     }
+
+    /// An existing instance under its lock, with its record as it stands
+    /// once whatever an interrupted run left is finished (or rolled back):
+    /// the prologue of every command that changes a release.
+    pub fn lock_existing(
+        &self,
+        name: &str,
+        command: &str,
+        report: &mut report::Report,
+    ) -> crate::core::error::Result<Locked> {
+        let mut locked = self.lock_existing_as_is(name, command)?;
+        deploy::recover_interrupted(self, &locked.instance, &mut locked.record, report)?;
+        Ok(locked)
+    }
+
+    /// The same without the recovery (`rollback` decides `current` itself;
+    /// `prune` leaves the pending marker to the next deployment).
+    pub fn lock_existing_as_is(
+        &self,
+        name: &str,
+        command: &str,
+    ) -> crate::core::error::Result<Locked> {
+        let (instance, _) = self.existing_instance(name)?;
+        let lock = instance.lock(command, self.settings.wait)?;
+        // Read again under the lock: another command may have changed it.
+        let record = instance.read_record()?;
+        Ok(Locked {
+            instance,
+            record,
+            _lock: lock,
+        })
+    }
+}
+
+/// An instance whose lock this run holds (released on drop).
+pub struct Locked {
+    pub instance: Instance,
+    pub record: InstanceRecord,
+    _lock: InstanceLock,
 }

@@ -2,7 +2,7 @@
 
 use super::deploy::run_return_hooks;
 use super::report::Report;
-use super::Context;
+use super::{Context, Locked};
 use crate::core::error::Result;
 use crate::core::names::ReleaseName;
 use crate::invalid;
@@ -26,9 +26,11 @@ pub fn rollback(
     release: Option<&str>,
     report: &mut Report,
 ) -> Result<RolledBack> {
-    let (instance, _) = ctx.existing_instance(name)?;
-    let _lock = instance.lock("rollback", ctx.settings.wait)?;
-    let mut record = instance.read_record()?;
+    let Locked {
+        instance,
+        mut record,
+        _lock,
+    } = ctx.lock_existing_as_is(name, "rollback")?;
     let releases = instance.releases()?;
     let current = instance.current_release();
     let listing = || {

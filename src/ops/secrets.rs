@@ -4,10 +4,10 @@
 //! changed secret is a change `upgrade` deploys.
 
 use super::Context;
+use crate::core::decision::Refusal;
 use crate::core::error::{Error, Result};
 use crate::core::lock::LockFile;
 use crate::core::secrets::{validate_key, validate_value, SecretValues};
-use crate::invalid;
 use crate::store::Instance;
 
 /// `secret set NAME KEY`: stores `value` (the bytes read, as
@@ -69,28 +69,34 @@ pub fn missing(instance: &Instance, required: &[String]) -> Result<Vec<String>> 
         .collect())
 }
 
-/// Exit 2 unless every key of `required` is set, naming the command that
-/// sets each missing one. Called before anything is fetched or built.
-pub fn require(ctx: &Context, instance: &Instance, required: &[String]) -> Result<()> {
-    let missing = missing(instance, required)?;
-    if missing.is_empty() {
-        return Ok(());
+/// The refusal for the `required` keys the instance does not have, with
+/// the command that sets each.
+pub fn missing_refusal(
+    ctx: &Context,
+    instance: &Instance,
+    required: &[String],
+) -> Result<Option<Refusal>> {
+    let keys = missing(instance, required)?;
+    if keys.is_empty() {
+        return Ok(None);
     }
-    let commands: Vec<String> = missing
-        .iter()
-        .map(|key| format!("`{}`", set_command(ctx, instance, key)))
-        .collect();
-    Err(invalid!(
-        "instance {} needs the secret{} {} (the manifest's [secrets] required), which {} not \
-         set; nothing was built. Set {} with {} (the value is read from standard input, or \
-         --from-file FILE)",
-        instance.name,
-        if missing.len() == 1 { "" } else { "s" },
-        missing.join(", "),
-        if missing.len() == 1 { "is" } else { "are" },
-        if missing.len() == 1 { "it" } else { "them" },
-        commands.join(" and ")
-    ))
+    Ok(Some(Refusal::MissingSecrets {
+        instance: instance.name.to_string(),
+        commands: keys
+            .iter()
+            .map(|key| set_command(ctx, instance, key))
+            .collect(),
+        keys,
+    }))
+}
+
+/// Exit 2 unless every key of `required` is set. Called before anything is
+/// fetched or built.
+pub fn require(ctx: &Context, instance: &Instance, required: &[String]) -> Result<()> {
+    match missing_refusal(ctx, instance, required)? {
+        Some(refusal) => Err(refusal.to_error()),
+        None => Ok(()),
+    }
 }
 
 /// `lava-deploy [--root DIR] secret set NAME KEY`, runnable as it is.

@@ -28,7 +28,9 @@ description:
     changes nothing in the instance (the binary may fill its shared cache
     under the root while resolving). Diff mode shows every component's pin
     before and after, one line per component, and every changed service
-    setting.
+    setting. When the run would be refused (pins whose release failed, a
+    required secret not set), check mode reports no change, warns with the
+    binary's message and returns RV(refusal).
 version_added: "0.1.0"
 author:
   - lava-deploy authors (!UNKNOWN)
@@ -177,6 +179,15 @@ service:
   type: list
   elements: dict
   sample: [{"key": "hooks.check", "old": "true", "new": "curl -fs http://127.0.0.1/"}]
+refusal:
+  description:
+    - Check mode only, when install or upgrade would stop without building
+      (C(lava-deploy plan --json)'s C(refusal)) - C(kind)
+      (C(failed-before) or C(missing-secrets)), C(exit_code) and C(error),
+      the message the run would fail with.
+  returned: check mode, when the run would be refused
+  type: dict
+  sample: {"kind": "failed-before", "exit_code": 1, "error": "release 0005-2026.08 had exactly these pins and failed (...)"}
 hooks:
   description: Every hook command the binary ran, with its phase, release, result and duration.
   returned: install and upgrade, not in check mode
@@ -350,7 +361,10 @@ def check(module, binary, entry, action):
     answers for an instance that does not exist yet). `changed` includes a
     change of what the instance follows, as the run would record it."""
     name = module.params["name"]
-    plan = binary.run_json(["plan", name, "--json"] + source_args(module.params), "plan")
+    args = ["plan", name, "--json"] + source_args(module.params)
+    if module.params["retry_failed"]:
+        args.append("--retry-failed")
+    plan = binary.run_json(args, "plan")
     changed = bool(plan.get("changed"))
     changes = []
     for change in plan.get("components", []):
@@ -365,6 +379,12 @@ def check(module, binary, entry, action):
         service=plan.get("service", []),
         manifest=plan.get("manifest"),
     )
+    refusal = plan.get("refusal")
+    if refusal:
+        # The real run would fail with this message (and change nothing,
+        # which the plan's `changed` already says).
+        result["refusal"] = refusal
+        module.warn("%s would be refused (exit %s): %s" % (action, refusal.get("exit_code"), refusal.get("error")))
     if changed:
         result["diff"] = diff_from_plan(plan, plan.get("path", name))
     module.exit_json(**result)

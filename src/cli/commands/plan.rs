@@ -4,8 +4,14 @@ use crate::core::error::Result;
 use crate::ops::source::SourceRequest;
 use crate::ops::Context;
 
-pub fn run(ctx: &Context, name: &str, asked: &SourceRequest, json: bool) -> Result<()> {
-    let plan = crate::ops::upgrade::plan(ctx, name, asked)?;
+pub fn run(
+    ctx: &Context,
+    name: &str,
+    asked: &SourceRequest,
+    retry_failed: bool,
+    json: bool,
+) -> Result<()> {
+    let plan = crate::ops::upgrade::plan(ctx, name, asked, retry_failed)?;
     if json {
         return super::print_json(&plan);
     }
@@ -32,10 +38,14 @@ pub fn run(ctx: &Context, name: &str, asked: &SourceRequest, json: bool) -> Resu
     for secret in &plan.secrets {
         println!("  {}", secret.describe());
     }
-    for command in &plan.missing_secret_commands {
-        println!("  ! required secret not set: `{command}` sets it (install and upgrade stop until then)");
-    }
-    if !plan.installed {
+    if let Some(refusal) = &plan.refusal {
+        println!(
+            "{} would refuse (exit {}): {}",
+            plan.action.name(),
+            refusal.exit_code,
+            refusal.error
+        );
+    } else if !plan.installed {
         println!(
             "install would build the first release ({} components)",
             plan.change_count()
