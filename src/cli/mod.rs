@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod logging;
+mod render;
 
 use std::process::ExitCode;
 

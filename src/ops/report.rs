@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::Context;
-use crate::core::lock::{Change, ComponentChange, LockedManifest, SecretChange};
+use crate::core::lock::{ComponentChange, LockedManifest, SecretChange};
 use crate::core::record::SourceRecord;
 use crate::core::service::Phase;
 
@@ -18,7 +18,9 @@ pub struct Report {
     pub release: Option<String>,
     /// The release it pointed at before.
     pub previous: Option<String>,
-    pub changes: Vec<ReportChange>,
+    /// The components that changed (the CLI renders them).
+    #[serde(skip)]
+    pub changes: Vec<ComponentChange>,
     /// Secrets added, removed or changed by the new release (keys only).
     pub secrets: Vec<SecretChange>,
     pub hooks: Vec<HookRun>,
@@ -32,15 +34,6 @@ pub struct Report {
     pub follows: Option<SourceRecord>,
     /// The instance directory.
     pub path: Option<String>,
-}
-
-/// One component that changed: `old`/`new` are `null` when it was added
-/// or removed.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReportChange {
-    pub component: String,
-    pub old: Option<String>,
-    pub new: Option<String>,
 }
 
 /// One hook command that ran.
@@ -83,21 +76,6 @@ impl Report {
 
     /// The components that changed, from a lock diff.
     pub fn set_changes(&mut self, changes: &[ComponentChange]) {
-        self.changes = changes
-            .iter()
-            .filter_map(|c| {
-                let (old, new) = match &c.change {
-                    Change::Added { new } => (None, Some(new.clone())),
-                    Change::Removed { old } => (Some(old.clone()), None),
-                    Change::Changed { old, new } => (Some(old.clone()), Some(new.clone())),
-                    Change::Unchanged { .. } => return None,
-                };
-                Some(ReportChange {
-                    component: c.component.to_string(),
-                    old,
-                    new,
-                })
-            })
-            .collect();
+        self.changes = changes.iter().filter(|c| c.is_change()).cloned().collect();
     }
 }

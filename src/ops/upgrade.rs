@@ -100,12 +100,6 @@ pub fn upgrade(
     }
     report.set_changes(&prepared.changes);
     report.secrets = prepared.secrets.clone();
-    for change in prepared.changes.iter().filter(|c| c.is_change()) {
-        tracing::info!("{}", change.describe());
-    }
-    for change in &prepared.secrets {
-        tracing::info!("{}", change.describe());
-    }
     let release = deploy(
         ctx,
         &instance,
@@ -149,6 +143,8 @@ pub struct Plan {
     pub changed: bool,
     /// The instance would follow another manifest branch or file.
     pub source_changed: bool,
+    /// Every component, changed or not (the CLI renders them).
+    #[serde(skip)]
     pub components: Vec<ComponentChange>,
     /// `[shared]`, `[environment]`, `[hooks]` and `[secrets] required`
     /// settings that would change.

@@ -152,3 +152,43 @@ fn plan_reports_the_refusal_of_a_missing_required_secret() {
     let code = install.get_output().status.code().unwrap();
     assert_agree(&planned, &(code, json_of(&install)));
 }
+
+/// A change whose pin reads the same names what changed, and "still
+/// overridden" appears only where an override stays (it used to label a
+/// git component whose only change is `install = "python"` so).
+#[test]
+fn a_change_that_keeps_the_pin_says_what_changed() {
+    let env = Env::new();
+    let tool = env.tagged_repo("tool", "VERSION", &[("v1", "1\n")]);
+    let component = crate::support::git_component("tool", &tool, "v1");
+    let manifest = env.manifest_repo(&component, Some("r1"));
+    env.install_from("x", &manifest).success();
+    manifest.write("lava.toml", &format!("{component}install = \"python\"\n"));
+    manifest.commit("installed");
+
+    let text = stdout_of(&env.run(&["plan", "x"]).success());
+    let commit = tool.git(&["rev-parse", "v1^{commit}"]);
+    let pin = format!("v1 ({:.12})", commit);
+    // The version a python build of the tree is given comes with it (the
+    // tag's, so the pin does not repeat it).
+    assert!(
+        text.contains(&format!(
+            "~ tool: {pin} -> {pin} (install, version changed)"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("overridden"), "{text}");
+    let json = plan(&env, &[]);
+    let change = &json["components"][0];
+    assert_eq!(change["old"], pin.as_str(), "{json}");
+    assert_eq!(
+        change["new"],
+        format!("{pin} (install, version changed)"),
+        "{json}"
+    );
+    assert_eq!(
+        change["keys"],
+        serde_json::json!(["install", "version"]),
+        "{json}"
+    );
+}

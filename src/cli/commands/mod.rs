@@ -24,6 +24,14 @@ pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
     Ok(())
 }
 
+/// A report as `--json` prints it.
+#[derive(serde::Serialize)]
+struct ReportJson<'a> {
+    #[serde(flatten)]
+    report: &'a crate::ops::report::Report,
+    changes: Vec<crate::cli::render::ReportedChange>,
+}
+
 /// Ends a changing command: with `--json` the report on stdout, whatever
 /// happened (the error goes into it, and still decides the exit code);
 /// otherwise `text` of the result.
@@ -39,7 +47,10 @@ pub fn finish<T>(
             report.error = Some(err.to_string());
         }
         report.settle(ctx);
-        print_json(&report)?;
+        print_json(&ReportJson {
+            changes: crate::cli::render::reported_changes(&report.changes),
+            report: &report,
+        })?;
         return result.map(|_| ());
     }
     result.map(|done| text(&done))

@@ -1,5 +1,6 @@
 //! `plan NAME`: what `upgrade` would change, component by component.
 
+use crate::cli::render::{change_line, PlannedChange};
 use crate::core::error::Result;
 use crate::ops::source::SourceRequest;
 use crate::ops::Context;
@@ -13,7 +14,10 @@ pub fn run(
 ) -> Result<()> {
     let plan = crate::ops::upgrade::plan(ctx, name, asked, retry_failed)?;
     if json {
-        return super::print_json(&plan);
+        return super::print_json(&PlanJson {
+            components: plan.components.iter().map(PlannedChange::from).collect(),
+            plan: &plan,
+        });
     }
     let not_installed = if plan.installed {
         ""
@@ -25,7 +29,7 @@ pub fn run(
         plan.instance, plan.manifest.file, plan.manifest.source, plan.manifest.describe
     );
     for change in &plan.components {
-        println!("  {}", change.describe());
+        println!("  {}", change_line(change));
     }
     for setting in &plan.service {
         println!(
@@ -61,4 +65,12 @@ pub fn run(
         );
     }
     Ok(())
+}
+
+/// `plan --json`: the plan with its components rendered.
+#[derive(serde::Serialize)]
+struct PlanJson<'a> {
+    #[serde(flatten)]
+    plan: &'a crate::ops::upgrade::Plan,
+    components: Vec<PlannedChange>,
 }

@@ -21,7 +21,12 @@ pub fn run(
         let release = done.release.as_ref().map_or("none", |r| r.as_str());
         let name = &done.instance.name;
         match (done.built, done.source_changed) {
-            (true, _) => println!("upgraded {name}: release {release} is current"),
+            (true, _) => {
+                println!("upgraded {name}: release {release} is current");
+                for change in done.changes.iter().filter(|c| c.is_change()) {
+                    println!("  {}", crate::cli::render::change_line(change));
+                }
+            }
             (false, true) => println!(
                 "{name} now follows {}; it is up to date (release {release})",
                 done.follows
