@@ -17,9 +17,10 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 # ansible-test from a virtualenv of its own, so its requirements never land
-# in the machine's python.
+# in the machine's python; ansible-core at the version the tests pin.
+ansible_core="$(grep -E '^ansible-core==' "$here/../tools/test-requirements.txt")"
 "$python" -m venv "$work/venv"
-"$work/venv/bin/pip" install --quiet --disable-pip-version-check 'ansible-core>=2.15'
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check "$ansible_core"
 export PATH="$work/venv/bin:$PATH"
 
 # The pip version ansible-test bootstraps (its default_packages).
