@@ -13,6 +13,17 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 python="${PYTHON:-python3}"
 version="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 
+# The shellcheck sanity test needs Debian's shellcheck (ansible-test only
+# warns and leaves the test out without it).
+if ! command -v shellcheck >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck
+  else
+    echo "run-sanity.sh: please install shellcheck (apt-get install shellcheck)" >&2
+    exit 1
+  fi
+fi
+
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
