@@ -6,8 +6,8 @@
 //!   `+=`/`-=`; `session`: sections loaded on use, with `<=` macros and
 //!   `${section:option}`; `effective`: what `bin/buildout` computes before
 //!   installing (parts, their eggs, versions, develop, …);
-//! - `requirement`: egg lines and version pins as packaging reads them
-//!   (over `core::pep440`); `develop`: develop directories and local overrides;
+//! - `develop`: develop directories and local overrides (egg lines are
+//!   read by `core::pep508`, as packaging reads them);
 //! - here: the mapping to components. Recipes are not run; what is ignored
 //!   is listed in one warning.
 
@@ -16,7 +16,6 @@ mod develop;
 mod effective;
 mod omap;
 mod parse;
-mod requirement;
 mod session;
 
 use std::collections::BTreeMap;
@@ -33,7 +32,7 @@ pub use effective::{Effective, DIRECTORY as BUILDOUT_DIRECTORY};
 /// A PEP 508 environment marker in packaging's canonical text, or why it
 /// is not one (native manifests take `marker` too).
 pub fn canonical_marker(marker: &str) -> std::result::Result<String, String> {
-    let parsed = requirement::parse(&format!("x; {marker}"))?;
+    let parsed = crate::core::pep508::parse(&format!("x; {marker}"))?;
     Ok(parsed.marker.unwrap_or_default())
 }
 
