@@ -137,9 +137,15 @@ pub fn build_release(
         .values()
         .any(LockedComponent::installs_python)
     {
-        let plan = env_plan(&lock, &src, &instance.local_dir());
+        // find-links/index-url directories of the branch, exported for the
+        // installer while it runs.
+        let links = staged.dir.join(".lava-branch-links");
+        let python = super::branch_links::serve_from_branch(&lock.python, &branch.tree, &links)?;
+        let mut plan = env_plan(&lock, &src, &instance.local_dir());
+        plan.settings = &python;
         let environment = crate::infra::python::build_env(&ctx.python_tools(), &plan, &staged.dir)
             .map_err(|err| err.context("cannot build the python environment"))?;
+        remove_path(&links)?;
         lock.environment = Some(environment);
     }
 
