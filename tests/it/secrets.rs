@@ -372,6 +372,16 @@ fn a_missing_required_secret_stops_install_before_anything_is_built() {
 }
 
 #[test]
+fn an_instance_with_only_secrets_can_be_removed() {
+    let env = Env::new();
+    set_secret(&env, "x", "TOKEN", b"token").success();
+    env.run(&["status", "x"]).code(2);
+    env.run(&["remove", "x", "--yes"]).success();
+    assert!(!env.instance_dir("x").exists());
+    env.run(&["secret", "list", "x"]).code(2);
+}
+
+#[test]
 fn hostile_keys_are_refused_and_any_value_round_trips() {
     let env = Env::new();
     for key in [
