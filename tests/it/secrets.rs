@@ -509,3 +509,54 @@ fn exec_without_a_current_release_says_so() {
         stderr_of(&refused)
     );
 }
+
+#[test]
+fn required_secrets_are_a_union_through_extends_and_bad_keys_a_manifest_error() {
+    let env = Env::new();
+    let repo = env.git_repo("manifest");
+    repo.write("base.toml", "[secrets]\nrequired = [\"BASE_TOKEN\"]\n");
+    repo.write(
+        "lava.toml",
+        "[manifest]\nextends = \"base.toml\"\n\n[secrets]\nrequired = [\"DATABASE_URL\"]\n",
+    );
+    repo.commit("r1");
+    let show = env
+        .run(&[
+            "manifest",
+            "show",
+            "--manifest-branch",
+            &repo.url(),
+            "--json",
+        ])
+        .success();
+    assert_eq!(
+        json_of(&show)["secrets"]["required"],
+        serde_json::json!(["BASE_TOKEN", "DATABASE_URL"])
+    );
+    let show = env
+        .run(&["manifest", "show", "--manifest-branch", &repo.url()])
+        .success();
+    assert!(
+        stdout_of(&show).contains("[secrets]"),
+        "{}",
+        stdout_of(&show)
+    );
+
+    repo.write(
+        "lava.toml",
+        "[secrets]\nrequired = [\"A=B\", \"LAVA_RELEASE\"]\n",
+    );
+    repo.commit("r2");
+    let refused = env
+        .run(&["manifest", "show", "--manifest-branch", &repo.url()])
+        .code(2);
+    let stderr = stderr_of(&refused);
+    assert!(
+        stderr.contains("lava.toml") && stderr.contains("\"A=B\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("LAVA_RELEASE cannot be a secret"),
+        "{stderr}"
+    );
+}
