@@ -455,6 +455,14 @@ fn exec_runs_in_the_current_release_as_hooks_do() {
             release.display()
         )
     );
+    // A command by name is found in the release's bin/ first.
+    let script = release.join("bin/only-in-this-release");
+    std::fs::write(&script, "#!/bin/sh\necho \"found $1\"\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = env
+        .run(&["exec", "x", "--", "only-in-this-release", "arg"])
+        .success();
+    assert_eq!(stdout_of(&out), "found arg\n");
     env.run(&["exec", "x", "--", "sh", "-c", "exit 7"]).code(7);
     env.run(&["exec", "x", "--", "sh", "-c", "kill -TERM $$"])
         .code(128 + 15);
