@@ -12,6 +12,7 @@ pub mod pep440;
 pub mod pep508;
 pub mod project;
 pub mod record;
+pub mod secrets;
 pub mod service;
 pub mod time;
 pub mod trust;

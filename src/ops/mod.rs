@@ -5,8 +5,10 @@
 
 pub mod branch_links;
 pub mod build;
+pub mod control;
 pub mod deploy;
 pub mod develop;
+pub mod exec;
 pub mod hooks;
 pub mod install;
 pub mod maintain;
@@ -16,6 +18,7 @@ pub mod report;
 pub mod resolve;
 pub mod rollback;
 pub mod sbom;
+pub mod secrets;
 pub mod source;
 pub mod status;
 pub mod trust;
