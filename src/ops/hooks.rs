@@ -118,7 +118,8 @@ impl<'a> Hooks<'a> {
         timeout: Duration,
         report: &mut Report,
     ) -> Result<std::result::Result<(), String>> {
-        tracing::info!("{phase} hook of {}: {command}", target.release);
+        let shown = one_line(command);
+        tracing::info!("{phase} hook of {}: {shown}", target.release);
         let env = self.variables(target, phase)?;
         let log = self.log_path(target.release);
         let header = format!(
@@ -151,7 +152,7 @@ impl<'a> Hooks<'a> {
             outcome.tail.join("\n    ")
         };
         Ok(Err(format!(
-            "{phase} hook of release {} failed ({}): {command}\n    {tail}\n  (log: {})",
+            "{phase} hook of release {} failed ({}): {shown}\n    {tail}\n  (log: {})",
             target.release,
             outcome.status,
             log.display()
@@ -224,4 +225,16 @@ impl<'a> Hooks<'a> {
 
 fn path_text(path: &Path) -> String {
     path.to_string_lossy().into_owned()
+}
+
+/// A hook command as the terminal shows it: its first line, with `…` when
+/// more follow (a multi-line script is in the log whole).
+fn one_line(command: &str) -> String {
+    let mut lines = command.trim().lines();
+    let first = lines.next().unwrap_or_default();
+    if lines.next().is_some() {
+        format!("{first} …")
+    } else {
+        first.to_owned()
+    }
 }
