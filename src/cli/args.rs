@@ -187,6 +187,62 @@ pub enum Command {
     /// Work with manifests
     #[command(subcommand)]
     Manifest(ManifestCommand),
+    /// An instance's secrets (exported to its hooks and `exec`, never shown)
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// Run a command in the current release as its hooks run (no instance lock)
+    Exec {
+        name: String,
+        /// The command and its arguments, after `--`
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<std::ffi::OsString>,
+    },
+    /// Stop the current release's services (its `stop` hooks); nothing is deleted
+    Stop {
+        name: String,
+        /// One JSON object on stdout (also on failure)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start the current release's services again (its `post-switch`, then its `check`)
+    Start {
+        name: String,
+        /// One JSON object on stdout (also on failure)
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Set a secret: the value is read from standard input (all of it; the
+    /// trailing newline of a one-line value is dropped), or from --from-file.
+    /// Works before the first install.
+    Set {
+        name: String,
+        /// An environment variable name (the hooks get it as one)
+        key: String,
+        /// Read the value from this file instead of standard input
+        #[arg(long, value_name = "FILE")]
+        from_file: Option<PathBuf>,
+        /// `{"instance", "key", "changed"}` on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// The keys of an instance's secrets (never their values)
+    List {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a secret
+    Rm {
+        name: String,
+        key: String,
+        /// `{"instance", "key", "changed"}` on stdout
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

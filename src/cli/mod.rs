@@ -12,7 +12,7 @@ use clap::Parser;
 
 use crate::core::error::{exit, Result};
 use crate::ops::Context;
-use args::{Cli, Command, ManifestCommand};
+use args::{Cli, Command, ManifestCommand, SecretCommand};
 
 /// The whole program: parse, run, map the outcome to an exit code.
 pub fn main() -> ExitCode {
@@ -28,7 +28,10 @@ pub fn main() -> ExitCode {
         }
     };
     logging::init(&cli.global);
-    crate::infra::interrupt::install_handlers();
+    // `exec` leaves the signals to the command it runs.
+    if !matches!(cli.command, Command::Exec { .. }) {
+        crate::infra::interrupt::install_handlers();
+    }
     match run(Context::new(cli.global.settings()), &cli.command) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(err) => {
@@ -77,5 +80,18 @@ fn run(ctx: Context, command: &Command) -> Result<()> {
         Command::Manifest(ManifestCommand::Show { source, json }) => {
             manifest::show(&ctx, &source.request(), *json)
         }
+        Command::Secret(SecretCommand::Set {
+            name,
+            key,
+            from_file,
+            json,
+        }) => secret::set(&ctx, name, key, from_file.as_deref(), *json),
+        Command::Secret(SecretCommand::List { name, json }) => secret::list(&ctx, name, *json),
+        Command::Secret(SecretCommand::Rm { name, key, json }) => {
+            secret::remove(&ctx, name, key, *json)
+        }
+        Command::Exec { name, command } => exec::run(&ctx, name, command),
+        Command::Stop { name, json } => control::stop(&ctx, name, *json),
+        Command::Start { name, json } => control::start(&ctx, name, *json),
     }
 }

@@ -407,6 +407,50 @@ pub fn service_diff(old: Option<&LockFile>, new: &LockFile) -> Vec<SettingChange
         .collect()
 }
 
+/// A secret that was added, removed or changed between two locks: keys
+/// only, never a value or a hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretChange {
+    pub key: String,
+    /// `added`, `removed` or `changed`.
+    pub change: &'static str,
+}
+
+impl SecretChange {
+    /// `~ secret KEY changed`, `+ secret KEY`, `- secret KEY`.
+    pub fn describe(&self) -> String {
+        match self.change {
+            "added" => format!("+ secret {}", self.key),
+            "removed" => format!("- secret {}", self.key),
+            _ => format!("~ secret {} changed", self.key),
+        }
+    }
+}
+
+/// The secrets that differ between two locks, by their keyed hashes.
+pub fn secret_diff(old: Option<&LockFile>, new: &LockFile) -> Vec<SecretChange> {
+    let empty = BTreeMap::new();
+    let before = old.map_or(&empty, |l| &l.service.secrets.hashes);
+    let after = &new.service.secrets.hashes;
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|key| {
+            let change = match (before.get(key), after.get(key)) {
+                (None, Some(_)) => "added",
+                (Some(_), None) => "removed",
+                (Some(a), Some(b)) if a != b => "changed",
+                _ => return None,
+            };
+            Some(SecretChange {
+                key: key.clone(),
+                change,
+            })
+        })
+        .collect()
+}
+
 /// Component by component, old → new.
 pub fn diff(old: Option<&LockFile>, new: &LockFile) -> Vec<ComponentChange> {
     let empty = BTreeMap::new();

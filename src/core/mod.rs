@@ -11,6 +11,7 @@ pub mod names;
 pub mod pep440;
 pub mod project;
 pub mod record;
+pub mod secrets;
 pub mod service;
 pub mod time;
 pub mod trust;

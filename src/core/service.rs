@@ -19,6 +19,26 @@ pub struct Service {
     pub environment: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Hooks::is_empty")]
     pub hooks: Hooks,
+    #[serde(default, skip_serializing_if = "Secrets::is_empty")]
+    pub secrets: Secrets,
+}
+
+/// `[secrets]`: the keys the manifest needs (`required`), and in a lock the
+/// keyed hash of every secret the instance had when the release was built
+/// (never a value), so that a changed secret is a change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Secrets {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required: Vec<String>,
+    /// Lock only: key → `hmac-sha256:…` (`core::secrets::keyed_hash`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hashes: BTreeMap<String, String>,
+}
+
+impl Secrets {
+    pub fn is_empty(&self) -> bool {
+        self.required.is_empty() && self.hashes.is_empty()
+    }
 }
 
 /// Paths under `instances/<name>/shared/`, linked into every release at the
@@ -94,7 +114,7 @@ impl Serialize for Phase {
     }
 }
 
-/// Each phase: shell commands run one after the other by `/bin/sh -c`.
+/// Each phase: shell commands run one after the other by `/bin/sh -e -c`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Hooks {
@@ -194,6 +214,30 @@ pub const HOOK_VARIABLES: &[&str] = &[
     "LAVA_PHASE",
 ];
 
+/// Every `${NAME}` in `text` replaced from `vars` (`check-url`, which may
+/// use `[environment]` too); an unknown name is returned as the error.
+pub fn expand_all(text: &str, vars: &BTreeMap<&str, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("${") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str("${");
+            rest = after;
+            continue;
+        };
+        let name = &after[..end];
+        match vars.get(name) {
+            Some(value) => out.push_str(value),
+            None => return Err(name.to_owned()),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 /// `${LAVA_*}` references in `text` replaced from `vars`; an unknown
 /// `${LAVA_…}` is returned as the error, other text is kept as it is.
 pub fn expand(text: &str, vars: &BTreeMap<&str, String>) -> Result<String, String> {
@@ -223,9 +267,12 @@ pub fn expand(text: &str, vars: &BTreeMap<&str, String>) -> Result<String, Strin
 
 /// Every setting of a service as `key = value` lines, for showing what
 /// changed between two locks (`hooks.pre-switch`, `environment.X`, …).
+/// The secrets' hashes are left out: `lock::secret_diff` names them by key.
 pub fn flatten(service: &Service) -> BTreeMap<String, String> {
     let mut flat = BTreeMap::new();
-    let value = serde_json::to_value(service).expect("a service is JSON");
+    let mut service = service.clone();
+    service.secrets.hashes.clear();
+    let value = serde_json::to_value(&service).expect("a service is JSON");
     flatten_into("", &value, &mut flat);
     flat
 }

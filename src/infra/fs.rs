@@ -51,6 +51,33 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Writes a file only its owner may read (`0600` from its first byte, the
+/// temporary file included), atomically like [`write_atomic`].
+pub fn write_atomic_private(path: &Path, contents: &[u8]) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    temp.write_all(contents)
+        .and_then(|()| temp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", temp.path().display()))?;
+    temp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// `count` bytes from the kernel's random source.
+pub fn random_bytes(count: usize) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = vec![0; count];
+    fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Points the symlink `link` at `target` atomically: a new link under a
 /// temporary name beside it, renamed over the old one. Readers see the old
 /// target or the new one, never nothing.

@@ -1,6 +1,8 @@
-//! Running a service's hook: one shell command, in its own process group,
-//! with a timeout, its output appended to a log file (and, on request,
-//! copied to the terminal), and the last lines kept for the error message.
+//! Running a service's hook: one shell command (`/bin/sh -e -c`: the first
+//! failing command fails it), in its own process group, with a timeout, its
+//! output appended to a log file (and, on request, copied to the terminal),
+//! and the last lines kept for the error message. Secret values are
+//! replaced by `***` in all three.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -9,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use fs_err as fs;
+
+use crate::core::secrets::Redactor;
 
 /// One command to run.
 pub struct ShellCommand<'a> {
@@ -23,6 +27,8 @@ pub struct ShellCommand<'a> {
     pub header: &'a str,
     /// Copy the output to stderr as it comes.
     pub echo: bool,
+    /// The values the log, the terminal and the tail must not show.
+    pub redactor: &'a Redactor,
 }
 
 #[derive(Debug, Clone)]
@@ -46,12 +52,13 @@ pub fn run_shell(cmd: &ShellCommand) -> Result<ShellOutcome> {
         .create(true)
         .append(true)
         .open(cmd.log)?;
-    writeln!(log, "== {}", cmd.header)?;
+    writeln!(log, "== {}", cmd.redactor.redact_text(cmd.header))?;
     let start = log.metadata()?.len();
     let output = log.file().try_clone()?;
     let errors = log.file().try_clone()?;
     let mut command = Command::new("/bin/sh");
     command
+        .arg("-e")
         .arg("-c")
         .arg(cmd.command)
         .current_dir(cmd.cwd)
@@ -63,11 +70,17 @@ pub fn run_shell(cmd: &ShellCommand) -> Result<ShellOutcome> {
         .stderr(Stdio::from(errors));
     let started = Instant::now();
     let (mut child, _registered) = crate::infra::interrupt::spawn_child(&mut command)
-        .with_context(|| format!("cannot run /bin/sh -c {:?}", cmd.command))?;
+        .with_context(|| {
+            format!(
+                "cannot run /bin/sh -e -c {:?}",
+                cmd.redactor.redact_text(cmd.command)
+            )
+        })?;
     let mut echoed = start;
+    let mut echo_redactor = cmd.redactor.clone();
     let status = loop {
         if cmd.echo {
-            echoed = echo_new_output(cmd.log, echoed);
+            echoed = echo_new_output(cmd.log, echoed, &mut echo_redactor);
         }
         if let Some(status) = child.try_wait()? {
             break status.to_string();
@@ -83,8 +96,10 @@ pub fn run_shell(cmd: &ShellCommand) -> Result<ShellOutcome> {
         std::thread::sleep(Duration::from_millis(25));
     };
     if cmd.echo {
-        echo_new_output(cmd.log, echoed);
+        echo_new_output(cmd.log, echoed, &mut echo_redactor);
+        let _ = crate::infra::progress::LogWriter.write_all(&echo_redactor.finish());
     }
+    redact_log(cmd.log, start, cmd.redactor)?;
     let ok = status == "exit status: 0";
     let seconds = started.elapsed().as_secs_f64();
     let tail = if ok {
@@ -101,8 +116,53 @@ pub fn run_shell(cmd: &ShellCommand) -> Result<ShellOutcome> {
     })
 }
 
-/// Copies what the log gained since `from` to stderr; returns the new end.
-fn echo_new_output(log: &Path, from: u64) -> u64 {
+/// Runs `program` in the foreground as the user's own command (`exec`):
+/// standard input, output and error inherited, and its exit status
+/// returned as a shell gives it (`128 + N` when signal N killed it). While
+/// it runs, this process ignores SIGINT and SIGQUIT, as `system(3)` does:
+/// Ctrl-C at the terminal is the command's to handle.
+pub fn run_foreground(
+    program: &std::ffi::OsStr,
+    args: &[std::ffi::OsString],
+    cwd: &Path,
+    env: &[(String, String)],
+) -> std::io::Result<i32> {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .current_dir(cwd)
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    // SAFETY: setting a disposition to SIG_IGN and back is always sound.
+    let previous = unsafe {
+        (
+            libc::signal(libc::SIGINT, libc::SIG_IGN),
+            libc::signal(libc::SIGQUIT, libc::SIG_IGN),
+        )
+    };
+    let status = command.spawn().and_then(|mut child| child.wait());
+    unsafe {
+        libc::signal(libc::SIGINT, previous.0);
+        libc::signal(libc::SIGQUIT, previous.1);
+    }
+    let status = status?;
+    Ok(status
+        .code()
+        .or_else(|| status.signal().map(|signal| 128 + signal))
+        .unwrap_or(1))
+}
+
+/// Copies what the log gained since `from` to stderr, secrets hidden;
+/// returns the new end.
+fn echo_new_output(log: &Path, from: u64, redactor: &mut Redactor) -> u64 {
     let Ok(mut file) = std::fs::File::open(log) else {
         return from;
     };
@@ -110,8 +170,29 @@ fn echo_new_output(log: &Path, from: u64) -> u64 {
     if file.seek(SeekFrom::Start(from)).is_err() || file.read_to_end(&mut new).is_err() {
         return from;
     }
-    let _ = crate::infra::progress::LogWriter.write_all(&new);
+    let _ = crate::infra::progress::LogWriter.write_all(&redactor.push(&new));
     from + new.len() as u64
+}
+
+/// Rewrites what the hook wrote to the log after `from` with the secrets
+/// hidden. The hook writes straight into the log (so a daemon it leaves
+/// running never blocks on a pipe); what such a daemon writes after the
+/// hook ended is not rewritten.
+fn redact_log(log: &Path, from: u64, redactor: &Redactor) -> Result<()> {
+    if redactor.is_empty() {
+        return Ok(());
+    }
+    let mut file = fs::OpenOptions::new().read(true).write(true).open(log)?;
+    let mut written = Vec::new();
+    file.seek(SeekFrom::Start(from))?;
+    file.read_to_end(&mut written)?;
+    let redacted = redactor.redact(&written);
+    if redacted != written {
+        file.set_len(from)?;
+        file.seek(SeekFrom::Start(from))?;
+        file.write_all(&redacted)?;
+    }
+    Ok(())
 }
 
 /// The last non-empty lines written to `log` after `from`.
@@ -146,6 +227,7 @@ mod tests {
             log: &log,
             header: "test",
             echo: false,
+            redactor: &Redactor::new(["s3cret-value"]),
         })
         .unwrap();
         (outcome, std::fs::read_to_string(&log).unwrap())
@@ -160,6 +242,22 @@ mod tests {
         assert!(!failed.ok);
         assert_eq!(failed.status, "exit status 3");
         assert_eq!(failed.tail, ["one", "two"]);
+    }
+
+    #[test]
+    fn the_first_failing_command_fails_a_multi_line_hook() {
+        let (outcome, log) = run("false\necho done", Duration::from_secs(10));
+        assert!(!outcome.ok, "{log}");
+        assert!(!log.contains("done"), "{log}");
+        let (outcome, _) = run("false; echo done", Duration::from_secs(10));
+        assert!(!outcome.ok);
+    }
+
+    #[test]
+    fn secret_values_are_hidden_in_the_log_and_the_tail() {
+        let (outcome, log) = run("echo a s3cret-value b; exit 1", Duration::from_secs(10));
+        assert_eq!(outcome.tail, ["a *** b"]);
+        assert!(log.contains("a *** b") && !log.contains("s3cret"), "{log}");
     }
 
     #[test]

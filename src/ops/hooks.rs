@@ -1,6 +1,9 @@
 //! A release's hooks, run the way the contract says: in the release
-//! directory, with the `LAVA_*` variables and `[environment]`, `PATH`
-//! starting at the release's `bin/`, output to `logs/<release>.log`.
+//! directory, with the `LAVA_*` variables, `[environment]` and then the
+//! instance's secrets (a secret wins over an `[environment]` key of the same
+//! name), `PATH` starting at the release's `bin/`, output to
+//! `logs/<release>.log` with every secret value shown as `***`. `exec`
+//! builds its environment here too ([`release_environment`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,7 +13,8 @@ use super::report::{HookRun, Report};
 use super::Context;
 use crate::core::error::{Error, Result};
 use crate::core::names::ReleaseName;
-use crate::core::service::{expand, Phase, Service};
+use crate::core::secrets::{Redactor, SecretValues};
+use crate::core::service::{expand, expand_all, Phase, Service};
 use crate::infra::shell::{run_shell, ShellCommand};
 use crate::store::Instance;
 
@@ -60,35 +64,14 @@ impl<'a> Hooks<'a> {
         self.instance.logs_dir().join(format!("{release}.log"))
     }
 
-    fn variables(&self, target: &HookTarget, phase: Phase) -> Result<Vec<(String, String)>> {
-        let release_dir = self.instance.release_dir(target.release);
-        let mut lava: BTreeMap<&str, String> = BTreeMap::new();
-        lava.insert("LAVA_INSTANCE", self.instance.name.to_string());
-        lava.insert("LAVA_INSTANCE_DIR", path_text(&self.instance.dir));
-        lava.insert("LAVA_SHARED_DIR", path_text(&self.instance.shared_dir()));
-        lava.insert("LAVA_RELEASE", target.release.to_string());
-        lava.insert("LAVA_RELEASE_DIR", path_text(&release_dir));
-        lava.insert(
-            "LAVA_PREVIOUS_RELEASE",
-            target.previous.map(ToString::to_string).unwrap_or_default(),
-        );
-        lava.insert("LAVA_PHASE", phase.name().to_owned());
-        let mut vars: Vec<(String, String)> = lava
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect();
-        for (key, value) in &target.service.environment {
-            let value = expand(value, &lava).map_err(|unknown| {
-                crate::invalid!("[environment] {key} uses the unknown variable ${{{unknown}}}")
-            })?;
-            vars.push((key.clone(), value));
-        }
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let mut dirs = vec![release_dir.join("bin")];
-        dirs.extend(std::env::split_paths(&path));
-        let path = std::env::join_paths(dirs).map_err(anyhow::Error::from)?;
-        vars.push(("PATH".to_owned(), path.to_string_lossy().into_owned()));
-        Ok(vars)
+    fn variables(&self, target: &HookTarget, phase: Phase) -> Result<Variables> {
+        Variables::new(
+            self.instance,
+            target.release,
+            target.service,
+            target.previous,
+            phase.name(),
+        )
     }
 
     /// Runs every command of `phase`, in order; the first failure stops it.
@@ -118,9 +101,11 @@ impl<'a> Hooks<'a> {
         timeout: Duration,
         report: &mut Report,
     ) -> Result<std::result::Result<(), String>> {
-        let shown = one_line(command);
-        tracing::info!("{phase} hook of {}: {shown}", target.release);
-        let env = self.variables(target, phase)?;
+        let secrets = super::secrets::values(self.instance)?;
+        let redactor = secrets.redactor();
+        let shown = redactor.redact_text(command);
+        tracing::info!("{phase} hook of {}: {}", target.release, one_line(&shown));
+        let env = self.variables(target, phase)?.with_secrets(&secrets);
         let log = self.log_path(target.release);
         let header = format!(
             "{phase} of {} at {}: {command}",
@@ -135,7 +120,9 @@ impl<'a> Hooks<'a> {
             log: &log,
             header: &header,
             echo: self.ctx.settings.verbose,
+            redactor: &redactor,
         })?;
+        let command = shown.as_str();
         report.hooks.push(HookRun {
             phase,
             release: target.release.to_string(),
@@ -152,9 +139,10 @@ impl<'a> Hooks<'a> {
             outcome.tail.join("\n    ")
         };
         Ok(Err(format!(
-            "{phase} hook of release {} failed ({}): {shown}\n    {tail}\n  (log: {})",
+            "{phase} hook of release {} failed ({}): {}\n    {tail}\n  (log: {})",
             target.release,
             outcome.status,
+            one_line(command),
             log.display()
         )))
     }
@@ -185,6 +173,8 @@ impl<'a> Hooks<'a> {
                 }
             }
             if let (None, Some(url)) = (&failure, &hooks.check_url) {
+                let url = self.variables(target, Phase::Check)?.expand_url(url)?;
+                let url = &url;
                 let probe_started = Instant::now();
                 let answer = crate::infra::http::probe(
                     url,
@@ -221,6 +211,95 @@ impl<'a> Hooks<'a> {
             std::thread::sleep(hooks.check_interval());
         }
     }
+}
+
+/// What a release's commands run with, before the secrets: the `LAVA_*`
+/// variables and `[environment]` (its `${LAVA_*}` expanded).
+struct Variables {
+    lava: BTreeMap<&'static str, String>,
+    environment: Vec<(String, String)>,
+    release_dir: PathBuf,
+}
+
+impl Variables {
+    fn new(
+        instance: &Instance,
+        release: &ReleaseName,
+        service: &Service,
+        previous: Option<&ReleaseName>,
+        phase: &str,
+    ) -> Result<Self> {
+        let release_dir = instance.release_dir(release);
+        let mut lava: BTreeMap<&'static str, String> = BTreeMap::new();
+        lava.insert("LAVA_INSTANCE", instance.name.to_string());
+        lava.insert("LAVA_INSTANCE_DIR", path_text(&instance.dir));
+        lava.insert("LAVA_SHARED_DIR", path_text(&instance.shared_dir()));
+        lava.insert("LAVA_RELEASE", release.to_string());
+        lava.insert("LAVA_RELEASE_DIR", path_text(&release_dir));
+        lava.insert(
+            "LAVA_PREVIOUS_RELEASE",
+            previous.map(ToString::to_string).unwrap_or_default(),
+        );
+        lava.insert("LAVA_PHASE", phase.to_owned());
+        let mut environment = Vec::new();
+        for (key, value) in &service.environment {
+            let value = expand(value, &lava).map_err(|unknown| {
+                crate::invalid!("[environment] {key} uses the unknown variable ${{{unknown}}}")
+            })?;
+            environment.push((key.clone(), value));
+        }
+        Ok(Variables {
+            lava,
+            environment,
+            release_dir,
+        })
+    }
+
+    /// `check-url` with its `${VAR}` from `[environment]` and `LAVA_*`
+    /// (never a secret: the URL is shown in reports).
+    fn expand_url(&self, url: &str) -> Result<String> {
+        let mut known = self.lava.clone();
+        for (key, value) in &self.environment {
+            known.insert(key.as_str(), value.clone());
+        }
+        expand_all(url, &known).map_err(|unknown| {
+            crate::invalid!("[hooks] check-url {url:?} uses the unknown variable ${{{unknown}}}")
+        })
+    }
+
+    /// The whole environment: `LAVA_*`, `[environment]`, the secrets (last
+    /// but for `PATH`, so a secret wins), `PATH` from the release's `bin/`.
+    fn with_secrets(self, secrets: &SecretValues) -> Vec<(String, String)> {
+        let mut vars: Vec<(String, String)> = self
+            .lava
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        vars.extend(self.environment);
+        vars.extend(secrets.values.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut dirs = vec![self.release_dir.join("bin")];
+        dirs.extend(std::env::split_paths(&path));
+        let path = std::env::join_paths(dirs)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| path.to_string_lossy().into_owned());
+        vars.push(("PATH".to_owned(), path));
+        vars
+    }
+}
+
+/// The environment a command of `release` runs with, as its hooks get it,
+/// with `LAVA_PHASE=phase` (`exec`), and what hides the secrets.
+pub fn release_environment(
+    instance: &Instance,
+    release: &ReleaseName,
+    service: &Service,
+    phase: &str,
+) -> Result<(Vec<(String, String)>, Redactor)> {
+    let secrets = super::secrets::values(instance)?;
+    let previous = None;
+    let vars = Variables::new(instance, release, service, previous, phase)?;
+    Ok((vars.with_secrets(&secrets), secrets.redactor()))
 }
 
 fn path_text(path: &Path) -> String {

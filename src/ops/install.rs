@@ -29,7 +29,10 @@ pub fn install(
     let instance = ctx.root.instance(&name);
     refuse_healthy(&instance)?;
     ctx.root.ensure_writable()?;
+    // Nothing existed before this run, or only the secrets (`secret set`
+    // before the first install): a failure leaves exactly that again.
     let created = !instance.dir.exists();
+    let only_secrets = !created && !instance.exists() && instance.holds_only_secrets()?;
     let lock = instance.lock("install", ctx.settings.wait)?;
     // Another install may have finished while we were starting.
     refuse_healthy(&instance)?;
@@ -46,9 +49,12 @@ pub fn install(
         refuse_healthy(&instance)?;
         let selection = Selection::choose(asked, instance.exists().then_some(&record.source))?;
         let loaded = load(ctx, &selection)?;
+        super::secrets::require(ctx, &instance, &loaded.manifest.service.secrets.required)?;
         let mut lock_file = super::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
         super::overrides::apply(&instance, &mut lock_file)?;
+        super::secrets::stamp(&instance, &mut lock_file)?;
         report.set_changes(&crate::core::lock::diff(None, &lock_file));
+        report.secrets = crate::core::lock::secret_diff(None, &lock_file);
         record.name = name.to_string();
         record.source = selection.to_record();
         instance.write_record(&record)?;
@@ -67,10 +73,18 @@ pub fn install(
         Err(err) => {
             // A first release that failed its check leaves a record worth
             // keeping (the failure); anything less is removed.
-            if created && instance.current_release().is_none() && report.failed_release.is_none() {
-                // Nothing existed before this run: leave nothing behind.
-                drop(lock);
-                if let Err(cleanup) = remove_path(&instance.dir) {
+            if (created || only_secrets)
+                && instance.current_release().is_none()
+                && report.failed_release.is_none()
+            {
+                let cleanup = if created {
+                    // Nothing existed before this run: leave nothing behind.
+                    drop(lock);
+                    remove_path(&instance.dir)
+                } else {
+                    instance.remove_all_but_secrets()
+                };
+                if let Err(cleanup) = cleanup {
                     tracing::warn!("{cleanup:#}");
                 }
             }

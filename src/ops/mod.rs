@@ -4,8 +4,10 @@
 //! `infra::progress`.
 
 pub mod build;
+pub mod control;
 pub mod deploy;
 pub mod develop;
+pub mod exec;
 pub mod hooks;
 pub mod install;
 pub mod maintain;
@@ -15,6 +17,7 @@ pub mod report;
 pub mod resolve;
 pub mod rollback;
 pub mod sbom;
+pub mod secrets;
 pub mod source;
 pub mod status;
 pub mod trust;

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::Context;
-use crate::core::lock::{Change, ComponentChange, LockedManifest};
+use crate::core::lock::{Change, ComponentChange, LockedManifest, SecretChange};
 use crate::core::record::SourceRecord;
 use crate::core::service::Phase;
 
@@ -19,6 +19,8 @@ pub struct Report {
     /// The release it pointed at before.
     pub previous: Option<String>,
     pub changes: Vec<ReportChange>,
+    /// Secrets added, removed or changed by the new release (keys only).
+    pub secrets: Vec<SecretChange>,
     pub hooks: Vec<HookRun>,
     pub rolled_back: bool,
     pub failed_release: Option<String>,

@@ -9,7 +9,9 @@ use super::report::Report;
 use super::source::{load, recorded_branch, Selection, SourceRequest};
 use super::{Context, DEFAULT_KEEP};
 use crate::core::error::Result;
-use crate::core::lock::{diff, service_diff, ComponentChange, LockedManifest, SettingChange};
+use crate::core::lock::{
+    diff, secret_diff, service_diff, ComponentChange, LockedManifest, SecretChange, SettingChange,
+};
 use crate::core::names::ReleaseName;
 use crate::store::Instance;
 
@@ -51,8 +53,10 @@ pub fn upgrade(
     recover_interrupted(ctx, &instance, &mut record, report)?;
     let selection = Selection::choose(asked, Some(&record.source))?;
     let loaded = load(ctx, &selection)?;
+    super::secrets::require(ctx, &instance, &loaded.manifest.service.secrets.required)?;
     let mut lock = super::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
     super::overrides::apply(&instance, &mut lock)?;
+    super::secrets::stamp(&instance, &mut lock)?;
     let source_changed = record.source != selection.to_record();
     record.source = selection.to_record();
 
@@ -62,9 +66,11 @@ pub fn upgrade(
     report.previous = previous.as_ref().map(ToString::to_string);
     report.release = report.previous.clone();
     report.set_changes(&changes);
+    report.secrets = secret_diff(current.as_ref().map(|(_, l)| l), &lock);
     if let Some((_, current_lock)) = &current {
         if current_lock.same_build(&lock) {
             report.changes.clear();
+            report.secrets.clear();
             if source_changed {
                 instance.write_record(&record)?;
                 report.changed = true;
@@ -100,6 +106,9 @@ pub fn upgrade(
         );
     }
     for change in changes.iter().filter(|c| c.is_change()) {
+        tracing::info!("{}", change.describe());
+    }
+    for change in &report.secrets {
         tracing::info!("{}", change.describe());
     }
     let release = deploy(
@@ -146,8 +155,16 @@ pub struct Plan {
     /// The instance would follow another manifest branch or file.
     pub source_changed: bool,
     pub components: Vec<ComponentChange>,
-    /// `[shared]`, `[environment]` and `[hooks]` settings that would change.
+    /// `[shared]`, `[environment]`, `[hooks]` and `[secrets] required`
+    /// settings that would change.
     pub service: Vec<SettingChange>,
+    /// Secrets added, removed or changed since the current release (keys only).
+    pub secrets: Vec<SecretChange>,
+    /// `[secrets] required` keys the instance does not have: `install` and
+    /// `upgrade` would stop (exit 2) until they are set.
+    pub missing_secrets: Vec<String>,
+    /// The command that sets each missing secret.
+    pub missing_secret_commands: Vec<String>,
 }
 
 impl Plan {
@@ -165,8 +182,11 @@ pub fn plan(ctx: &Context, name: &str, asked: &SourceRequest) -> Result<Plan> {
         .transpose()?;
     let selection = Selection::choose(asked, record.as_ref().map(|r| &r.source))?;
     let loaded = load(ctx, &selection)?;
+    let missing_secrets =
+        super::secrets::missing(&instance, &loaded.manifest.service.secrets.required)?;
     let mut lock = super::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
     super::overrides::apply(&instance, &mut lock)?;
+    super::secrets::stamp(&instance, &mut lock)?;
     let current = instance.current_lock()?;
     let up_to_date = current.as_ref().is_some_and(|(_, l)| l.same_build(&lock));
     let source_changed = record
@@ -182,6 +202,12 @@ pub fn plan(ctx: &Context, name: &str, asked: &SourceRequest) -> Result<Plan> {
         current: current.as_ref().map(|(r, _)| r.clone()),
         components: diff(current.as_ref().map(|(_, l)| l), &lock),
         service: service_diff(current.as_ref().map(|(_, l)| l), &lock),
+        secrets: secret_diff(current.as_ref().map(|(_, l)| l), &lock),
+        missing_secret_commands: missing_secrets
+            .iter()
+            .map(|key| super::secrets::set_command(ctx, &instance, key))
+            .collect(),
+        missing_secrets,
         manifest: lock.manifest,
     })
 }
@@ -202,6 +228,7 @@ pub fn rebuild_locked(
     let mut record = instance.read_record()?;
     recover_interrupted(ctx, instance, &mut record, report)?;
     let (current, mut lock) = require_current(instance)?;
+    super::secrets::require(ctx, instance, &lock.service.secrets.required)?;
     tracing::info!("rebuilding from release {current}");
     let mut branch = recorded_branch(ctx, &lock)?;
     if let Some(trust) = super::trust::recorded(&record.source)? {
@@ -211,6 +238,9 @@ pub fn rebuild_locked(
     lock.environment = None;
     let before = lock.clone();
     super::overrides::apply(instance, &mut lock)?;
+    // The secrets as they are now.
+    super::secrets::stamp(instance, &mut lock)?;
     report.set_changes(&diff(Some(&before), &lock));
+    report.secrets = secret_diff(Some(&before), &lock);
     deploy(ctx, instance, &mut record, &lock, &branch, command, report)
 }

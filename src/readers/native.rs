@@ -40,7 +40,7 @@ pub fn load(tree: &dyn BranchFiles, file: &str) -> Result<Manifest> {
         short_commits_pin: false,
         python: layer.python,
         components: layer.components,
-        service: layer.service.finish(),
+        service: layer.service.finish(&mut errors),
     };
     if !manifest.allow_unpinned {
         errors.extend(unpinned(&manifest));
@@ -242,6 +242,7 @@ impl Loader<'_> {
             raw.environment
                 .map(|e| (e.get_ref().clone(), here(e.span()))),
             raw.hooks.map(|h| (h.get_ref().clone(), here(h.span()))),
+            raw.secrets.map(|s| (s.get_ref().clone(), here(s.span()))),
             &mut own_errors,
         );
         self.errors.extend(own_errors);

@@ -2,12 +2,14 @@
 //! and `[hooks]`, validated and merged through `extends` key by key (a
 //! later file's `hooks.X = []` clears an inherited hook).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::normalize_branch_path;
-use super::raw::{RawHooks, RawShared, StringOrList};
+use super::raw::{RawHooks, RawSecrets, RawShared, StringOrList};
 use crate::core::model::{Location, ManifestError};
-use crate::core::service::{expand, parse_duration, Hooks, Phase, Service, HOOK_VARIABLES};
+use crate::core::service::{
+    expand, expand_all, parse_duration, Hooks, Phase, Secrets, Service, HOOK_VARIABLES,
+};
 
 /// What one file says about the service; `None`: not said, inherited.
 #[derive(Debug, Default)]
@@ -16,7 +18,9 @@ pub struct ServiceLayer {
     files: Option<Vec<String>>,
     environment: BTreeMap<String, String>,
     commands: BTreeMap<Phase, Vec<String>>,
-    check_url: Option<String>,
+    check_url: Option<(String, Location)>,
+    /// `[secrets] required`: the union over the `extends` chain.
+    required_secrets: BTreeSet<String>,
     timeout: Option<String>,
     check_timeout: Option<String>,
     check_interval: Option<String>,
@@ -31,9 +35,18 @@ impl ServiceLayer {
         shared: Option<(RawShared, Location)>,
         environment: Option<(BTreeMap<String, String>, Location)>,
         hooks: Option<(RawHooks, Location)>,
+        secrets: Option<(RawSecrets, Location)>,
         errors: &mut Vec<ManifestError>,
     ) -> Self {
         let mut layer = ServiceLayer::default();
+        if let Some((secrets, at)) = secrets {
+            for key in secrets.required.unwrap_or_default() {
+                if let Err(why) = crate::core::secrets::validate_key(&key) {
+                    errors.push(error(&at, format!("[secrets] required: {why}")));
+                }
+                layer.required_secrets.insert(key);
+            }
+        }
         if let Some((shared, at)) = shared {
             layer.dirs = shared.dirs.map(|d| shared_paths(d, "dirs", &at, errors));
             layer.files = shared.files.map(|f| shared_paths(f, "files", &at, errors));
@@ -102,7 +115,7 @@ impl ServiceLayer {
                     }
                 }
             }
-            layer.check_url = hooks.check_url;
+            layer.check_url = hooks.check_url.map(|url| (url, at.clone()));
             layer.timeout = hooks.timeout;
             layer.check_timeout = hooks.check_timeout;
             layer.check_interval = hooks.check_interval;
@@ -120,8 +133,11 @@ impl ServiceLayer {
         }
         self.environment.extend(over.environment);
         self.commands.extend(over.commands);
+        self.required_secrets.extend(over.required_secrets);
+        if over.check_url.is_some() {
+            self.check_url = over.check_url;
+        }
         for (mine, theirs) in [
-            (&mut self.check_url, over.check_url),
             (&mut self.timeout, over.timeout),
             (&mut self.check_timeout, over.check_timeout),
             (&mut self.check_interval, over.check_interval),
@@ -132,9 +148,29 @@ impl ServiceLayer {
         }
     }
 
-    pub fn finish(self) -> Service {
+    /// The merged service; `check-url` may only use variables the hooks
+    /// will have (`[environment]` of the whole chain and the `LAVA_*` ones).
+    pub fn finish(self, errors: &mut Vec<ManifestError>) -> Service {
+        if let Some((url, at)) = &self.check_url {
+            let known: BTreeMap<&str, String> = HOOK_VARIABLES
+                .iter()
+                .copied()
+                .chain(self.environment.keys().map(String::as_str))
+                .map(|v| (v, String::new()))
+                .collect();
+            if let Err(unknown) = expand_all(url, &known) {
+                errors.push(error(
+                    at,
+                    format!(
+                        "[hooks] check-url = {url:?} uses ${{{unknown}}}, which is neither in \
+                         [environment] nor a lava-deploy variable ({})",
+                        HOOK_VARIABLES.join(", ")
+                    ),
+                ));
+            }
+        }
         let mut hooks = Hooks {
-            check_url: self.check_url,
+            check_url: self.check_url.map(|(url, _)| url),
             timeout: self.timeout,
             check_timeout: self.check_timeout,
             check_interval: self.check_interval,
@@ -146,6 +182,10 @@ impl ServiceLayer {
         let mut service = Service {
             environment: self.environment,
             hooks,
+            secrets: Secrets {
+                required: self.required_secrets.into_iter().collect(),
+                ..Secrets::default()
+            },
             ..Service::default()
         };
         service.shared.dirs = self.dirs.unwrap_or_default();

@@ -23,6 +23,15 @@ pub struct RawManifestFile {
     pub environment: Option<Spanned<BTreeMap<String, String>>>,
     #[serde(default)]
     pub hooks: Option<Spanned<RawHooks>>,
+    #[serde(default)]
+    pub secrets: Option<Spanned<RawSecrets>>,
+}
+
+/// `[secrets]`: the keys an instance must have set (`secret set`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecrets {
+    pub required: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

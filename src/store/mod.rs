@@ -4,6 +4,7 @@
 //! `current` symlink that is switched atomically.
 
 mod instance;
+mod secrets;
 
 use std::path::{Path, PathBuf};
 

@@ -1,12 +1,15 @@
 //! One module per subcommand: call the operation, render its result.
 
+pub mod control;
 pub mod develop;
+pub mod exec;
 pub mod install;
 pub mod maintain;
 pub mod manifest;
 pub mod plan;
 pub mod rollback;
 pub mod sbom;
+pub mod secret;
 pub mod status;
 pub mod upgrade;
 

@@ -29,6 +29,12 @@ pub fn run(ctx: &Context, name: &str, asked: &SourceRequest, json: bool) -> Resu
             setting.new.as_deref().unwrap_or("(none)")
         );
     }
+    for secret in &plan.secrets {
+        println!("  {}", secret.describe());
+    }
+    for command in &plan.missing_secret_commands {
+        println!("  ! required secret not set: `{command}` sets it (install and upgrade stop until then)");
+    }
     if !plan.installed {
         println!(
             "install would build the first release ({} components)",
@@ -38,9 +44,10 @@ pub fn run(ctx: &Context, name: &str, asked: &SourceRequest, json: bool) -> Resu
         println!("up to date: upgrade would not build a new release");
     } else {
         println!(
-            "upgrade would build a new release ({} components and {} service settings change)",
+            "upgrade would build a new release ({} components, {} service settings and {} secrets change)",
             plan.change_count(),
-            plan.service.len()
+            plan.service.len(),
+            plan.secrets.len()
         );
     }
     Ok(())

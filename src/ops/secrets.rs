@@ -1,0 +1,132 @@
+//! `secret set|list|rm`, and what deployments do with the secrets: every
+//! `[secrets] required` key must be set before anything is fetched, and the
+//! lock of a release records a keyed hash per secret (never a value), so a
+//! changed secret is a change `upgrade` deploys.
+
+use super::Context;
+use crate::core::error::{Error, Result};
+use crate::core::lock::LockFile;
+use crate::core::secrets::{validate_key, validate_value, SecretValues};
+use crate::invalid;
+use crate::store::Instance;
+
+/// `secret set NAME KEY`: stores `value` (the bytes read, as
+/// `core::secrets::value_from_input` left them). Works before the first
+/// install: the instance directory then holds only its secrets. Returns
+/// whether the stored value changed.
+pub fn set(ctx: &Context, name: &str, key: &str, value: &[u8]) -> Result<bool> {
+    let instance = ctx.instance(name)?;
+    validate_key(key).map_err(Error::Invalid)?;
+    let value = validate_value(key, value).map_err(Error::Invalid)?;
+    ctx.root.ensure_writable()?;
+    let _lock = instance.lock("secret set", ctx.settings.wait)?;
+    let mut secrets = instance.read_secrets()?;
+    // Made now, under the lock, so that reading a lock's hashes never has to.
+    instance.secrets_hash_key()?;
+    if secrets.values.get(key) == Some(&value) {
+        return Ok(false);
+    }
+    secrets.values.insert(key.to_owned(), value);
+    instance.write_secrets(&secrets)?;
+    Ok(true)
+}
+
+/// `secret rm NAME KEY`: whether there was such a secret.
+pub fn remove(ctx: &Context, name: &str, key: &str) -> Result<bool> {
+    let instance = known_instance(ctx, name)?;
+    validate_key(key).map_err(Error::Invalid)?;
+    let _lock = instance.lock("secret rm", ctx.settings.wait)?;
+    let mut secrets = instance.read_secrets()?;
+    if secrets.values.remove(key).is_none() {
+        return Ok(false);
+    }
+    instance.write_secrets(&secrets)?;
+    Ok(true)
+}
+
+/// `secret list NAME`: the keys, sorted.
+pub fn list(ctx: &Context, name: &str) -> Result<Vec<String>> {
+    let instance = known_instance(ctx, name)?;
+    Ok(instance.read_secrets()?.values.into_keys().collect())
+}
+
+/// An instance that is installed or has secrets set.
+fn known_instance(ctx: &Context, name: &str) -> Result<Instance> {
+    let instance = ctx.instance(name)?;
+    if instance.exists() || instance.secrets_path().is_file() {
+        return Ok(instance);
+    }
+    ctx.existing_instance(name).map(|(instance, _)| instance)
+}
+
+/// The required keys the instance does not have.
+pub fn missing(instance: &Instance, required: &[String]) -> Result<Vec<String>> {
+    let secrets = instance.read_secrets()?;
+    Ok(required
+        .iter()
+        .filter(|key| !secrets.values.contains_key(*key))
+        .cloned()
+        .collect())
+}
+
+/// Exit 2 unless every key of `required` is set, naming the command that
+/// sets each missing one. Called before anything is fetched or built.
+pub fn require(ctx: &Context, instance: &Instance, required: &[String]) -> Result<()> {
+    let missing = missing(instance, required)?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let commands: Vec<String> = missing
+        .iter()
+        .map(|key| format!("`{}`", set_command(ctx, instance, key)))
+        .collect();
+    Err(invalid!(
+        "instance {} needs the secret{} {} (the manifest's [secrets] required), which {} not \
+         set; nothing was built. Set {} with {} (the value is read from standard input, or \
+         --from-file FILE)",
+        instance.name,
+        if missing.len() == 1 { "" } else { "s" },
+        missing.join(", "),
+        if missing.len() == 1 { "is" } else { "are" },
+        if missing.len() == 1 { "it" } else { "them" },
+        commands.join(" and ")
+    ))
+}
+
+/// `lava-deploy [--root DIR] secret set NAME KEY`, runnable as it is.
+pub fn set_command(ctx: &Context, instance: &Instance, key: &str) -> String {
+    let root = &ctx.settings.root;
+    let root = if root.as_path() == std::path::Path::new(super::DEFAULT_ROOT) {
+        String::new()
+    } else {
+        format!("--root {} ", shell_word(&root.to_string_lossy()))
+    };
+    format!("lava-deploy {root}secret set {} {key}", instance.name)
+}
+
+fn shell_word(text: &str) -> String {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
+    {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// Records in `lock` the keyed hash of each secret the instance has now.
+pub fn stamp(instance: &Instance, lock: &mut LockFile) -> Result<()> {
+    let secrets = instance.read_secrets()?;
+    lock.service.secrets.hashes = if secrets.values.is_empty() {
+        Default::default()
+    } else {
+        secrets.hashes(&instance.secrets_hash_key()?)
+    };
+    Ok(())
+}
+
+/// The instance's secrets, for the hooks and `exec`.
+pub fn values(instance: &Instance) -> Result<SecretValues> {
+    Ok(instance.read_secrets()?)
+}
