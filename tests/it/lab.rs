@@ -216,7 +216,7 @@ rev = "{rev}"
 dirs = ["run"]
 
 [hooks]
-post-switch = ['echo "$LAVA_INSTANCE_DIR $LAVA_RELEASE" >> {events}', 'if [ -f "$LAVA_SHARED_DIR/run/pid" ]; then kill $(cat "$LAVA_SHARED_DIR/run/pid") 2>/dev/null; sleep 0.3; fi; nohup python3 src/svc/serve.py {port} >/dev/null 2>&1 & echo $! > "$LAVA_SHARED_DIR/run/pid"']
+post-switch = ['echo "$LAVA_INSTANCE_DIR $LAVA_RELEASE" >> {events}', 'if [ -f "$LAVA_SHARED_DIR/run/pid" ]; then kill $(cat "$LAVA_SHARED_DIR/run/pid") 2>/dev/null || true; sleep 0.3; fi; nohup python3 src/svc/serve.py {port} >/dev/null 2>&1 & echo $! > "$LAVA_SHARED_DIR/run/pid"']
 check-url = "http://127.0.0.1:{port}/"
 check-interval = "100ms"
 {extra_hooks}

@@ -22,6 +22,7 @@ mod network;
 mod python;
 mod releases;
 mod safety;
+mod secrets;
 mod status;
 mod trust;
 mod upgrade;

@@ -72,13 +72,18 @@ impl Lab {
     /// `key = value` lines of `[hooks]` replacing or adding to them,
     /// committed and tagged `tag`.
     fn publish(&self, rev: &str, extra: &str, tag: &str) {
+        self.publish_with_environment(rev, extra, "", tag)
+    }
+
+    /// `publish` with `environment` lines added to `[environment]`.
+    fn publish_with_environment(&self, rev: &str, extra: &str, environment: &str, tag: &str) {
         let events = "\"$LAVA_SHARED_DIR/var/log/events\"";
         let port = self.port;
         let mut hooks: Vec<(String, String)> = [
             ("setup", format!("['echo setup $LAVA_RELEASE >> {events}', 'test -d \"$LAVA_SHARED_DIR/etc\" && echo secret > \"$LAVA_SHARED_DIR/etc/secret\"']")),
             ("build", format!("'env | grep -E \"^(LAVA_|DATA_DIR|GREETING|PATH)\" | sort > build-env; echo build $LAVA_RELEASE >> {events}'")),
             ("pre-switch", format!("'echo pre-switch $LAVA_RELEASE prev=$LAVA_PREVIOUS_RELEASE >> {events}'")),
-            ("post-switch", format!("['echo post-switch $LAVA_RELEASE >> {events}', 'if [ -f \"$LAVA_SHARED_DIR/run/pid\" ]; then kill $(cat \"$LAVA_SHARED_DIR/run/pid\") 2>/dev/null; sleep 0.3; fi; nohup python3 src/svc/serve.py {port} >/dev/null 2>&1 & echo $! > \"$LAVA_SHARED_DIR/run/pid\"']")),
+            ("post-switch", format!("['echo post-switch $LAVA_RELEASE >> {events}', 'if [ -f \"$LAVA_SHARED_DIR/run/pid\" ]; then kill $(cat \"$LAVA_SHARED_DIR/run/pid\") 2>/dev/null || true; sleep 0.3; fi; nohup python3 src/svc/serve.py {port} >/dev/null 2>&1 & echo $! > \"$LAVA_SHARED_DIR/run/pid\"']")),
             ("check-url", format!("\"http://127.0.0.1:{port}/health\"")),
             ("rollback", format!("'echo rollback $LAVA_RELEASE from $LAVA_PREVIOUS_RELEASE >> {events}'")),
             ("check-timeout", "\"10s\"".to_owned()),
@@ -107,6 +112,7 @@ files = ["etc/settings.ini"]
 [environment]
 DATA_DIR = "${{LAVA_SHARED_DIR}}/var/lib"
 GREETING = "hello ${{LAVA_INSTANCE}}"
+{environment}
 
 [hooks]
 {hooks}"#,
@@ -473,4 +479,79 @@ fn hung_hooks_silent_checks_and_unknown_phases_fail_clearly() {
         .code(2)
         .stderr(predicate::str::contains("pre-swtich"))
         .stderr(predicate::str::contains("lava.toml:"));
+}
+
+#[test]
+fn a_multi_line_hook_fails_at_its_first_failing_command() {
+    let lab = Lab::new();
+    let events = "\"$LAVA_SHARED_DIR/var/log/events\"";
+    // One TOML string of two lines (`\n` is TOML's escape).
+    lab.publish(
+        "v1",
+        r#"pre-switch = "false\necho done >> \"$LAVA_SHARED_DIR/var/log/events\"""#,
+        "r2",
+    );
+    let failed = lab.install().code(1);
+    assert!(
+        stderr_of(&failed).contains("pre-switch hook of release 0001-r2 failed (exit status 1)"),
+        "{}",
+        stderr_of(&failed)
+    );
+    assert!(
+        !lab.events().iter().any(|e| e == "done"),
+        "{:?}",
+        lab.events()
+    );
+    lab.publish(
+        "v1",
+        &format!("pre-switch = 'false; echo done >> {events}'"),
+        "r3",
+    );
+    lab.install().code(1);
+    assert!(
+        !lab.events().iter().any(|e| e == "done"),
+        "{:?}",
+        lab.events()
+    );
+}
+
+#[test]
+fn check_url_expands_environment_and_lava_variables() {
+    let lab = Lab::new();
+    let port = lab.port;
+    lab.publish_with_environment(
+        "v1",
+        "check-url = \"http://${SVC_ADDR}/health\"",
+        &format!("SVC_ADDR = \"127.0.0.1:{port}\""),
+        "r2",
+    );
+    let report = json(
+        &lab.env
+            .run(&[
+                "install",
+                "x",
+                "--manifest-branch",
+                &lab.manifest.url(),
+                "--json",
+            ])
+            .success(),
+    );
+    let checked: Vec<&str> = report["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["phase"] == "check")
+        .map(|h| h["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(checked, [format!("GET http://127.0.0.1:{port}/health")]);
+
+    // A variable that is neither in [environment] nor a lava-deploy one.
+    lab.publish("v2", "check-url = \"http://${NOPE}/health\"", "r3");
+    let refused = lab.env.run(&["upgrade", "x"]).code(2);
+    let stderr = stderr_of(&refused);
+    assert!(
+        stderr.contains("check-url") && stderr.contains("${NOPE}"),
+        "{stderr}"
+    );
+    assert_eq!(lab.env.current("x"), "0001-r2");
 }

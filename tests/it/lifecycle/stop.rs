@@ -89,3 +89,33 @@ fn a_first_release_that_fails_its_check_is_stopped() {
     assert!(!answers(&lab), "the failed release's service still runs");
     assert!(!lab.instance().join("code/current").exists());
 }
+
+#[test]
+fn stop_and_start_the_current_release_without_removing_it() {
+    let lab = Lab::new();
+    lab.publish("v1", &stop_hook(0), "r2");
+    lab.install().success();
+    assert_eq!(lab.serving(), "v1");
+
+    let stopped = json(&lab.env.run(&["stop", "x", "--json"]).success());
+    assert_eq!(crate::support::hook_phases(&stopped), ["stop"]);
+    assert_eq!(stopped["changed"], true);
+    assert_eq!(stopped["release"], "0001-r2");
+    assert!(!answers(&lab), "the service still answers after stop");
+    assert_eq!(lab.env.current("x"), "0001-r2");
+    assert!(lab.instance().join("code/0001-r2/lava.lock").is_file());
+
+    let started = lab.env.run(&["start", "x"]).success();
+    assert!(crate::support::stdout_of(&started).contains("started x"));
+    assert_eq!(lab.serving(), "v1");
+    assert_eq!(lab.events().last().unwrap(), "post-switch 0001-r2");
+    let again = json(&lab.env.run(&["start", "x", "--json"]).success());
+    assert_eq!(
+        crate::support::hook_phases(&again),
+        ["post-switch", "post-switch", "check"]
+    );
+    assert_eq!(lab.serving(), "v1");
+
+    lab.env.run(&["stop", "nope"]).code(2);
+    lab.env.run(&["start", "nope"]).code(2);
+}
