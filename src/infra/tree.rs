@@ -24,14 +24,6 @@ pub enum LinkMode {
 }
 
 impl LinkMode {
-    pub fn name(self) -> &'static str {
-        match self {
-            LinkMode::Clone => "clone",
-            LinkMode::Copy => "copy",
-            LinkMode::Hardlink => "hardlink",
-        }
-    }
-
     pub fn parse(text: &str) -> Option<Self> {
         match text.trim() {
             "clone" => Some(LinkMode::Clone),

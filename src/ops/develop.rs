@@ -16,8 +16,6 @@ use crate::store::Instance;
 pub struct Developed {
     pub instance: Instance,
     pub link: PathBuf,
-    /// Where the link points (pointed, for undevelop).
-    pub target: PathBuf,
     pub release: ReleaseName,
 }
 
@@ -28,7 +26,6 @@ pub fn develop(ctx: &Context, name: &str, dir: &Path, report: &mut Report) -> Re
     let link = super::overrides::link_checkout(&instance, &lock, dir)?;
     match rebuild_locked(ctx, &mut locked, "develop", report) {
         Ok(release) => Ok(Developed {
-            target: dir.to_owned(),
             instance,
             link,
             release,
@@ -55,7 +52,6 @@ pub fn undevelop(
         Ok(release) => Ok(Developed {
             instance,
             link,
-            target,
             release,
         }),
         Err(err) => {

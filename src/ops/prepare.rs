@@ -40,7 +40,6 @@ pub struct Request<'a> {
 
 /// Everything decided before anything is built.
 pub struct Prepared {
-    pub action: Action,
     /// The manifest source chosen (the request over the record).
     pub selection: Selection,
     pub branch: ManifestBranch,
@@ -110,7 +109,6 @@ pub fn prepare(
         missing,
     );
     Ok(Prepared {
-        action: request.action,
         source_changed: record.is_some_and(|r| r.source != selection.to_record()),
         changes: diff(current_lock, &lock),
         service: service_diff(current_lock, &lock),

@@ -24,16 +24,14 @@ pub struct Upgraded {
     pub instance: Instance,
     /// The release current now.
     pub release: Option<ReleaseName>,
-    pub previous: Option<ReleaseName>,
     /// Whether a new release was built and switched to.
     pub built: bool,
     /// The instance now follows another manifest source.
     pub source_changed: bool,
     /// The manifest source it follows.
     pub follows: String,
+    /// The components the new release changed (none when not built).
     pub changes: Vec<ComponentChange>,
-    /// Old releases removed afterwards.
-    pub pruned: Vec<String>,
 }
 
 /// What `upgrade` may do beyond the usual.
@@ -77,12 +75,10 @@ pub fn upgrade(
         Ok(Upgraded {
             instance: instance.clone(),
             release: previous.clone(),
-            previous: previous.clone(),
             built: false,
             source_changed,
             follows: record.source.branch.clone(),
             changes: Vec::new(),
-            pruned: Vec::new(),
         })
     };
     match &prepared.decision {
@@ -116,12 +112,10 @@ pub fn upgrade(
     Ok(Upgraded {
         instance,
         release: Some(release),
-        previous,
         built: true,
         source_changed,
         follows: record.source.branch.clone(),
         changes: prepared.changes,
-        pruned,
     })
 }
 

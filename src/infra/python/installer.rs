@@ -307,7 +307,6 @@ pub struct PipMetadata {
 
 #[derive(Debug, serde::Deserialize)]
 pub struct PipDownloadInfo {
-    pub url: String,
     #[serde(default)]
     pub archive_info: Option<PipArchiveInfo>,
     #[serde(default)]
