@@ -4,7 +4,7 @@
 
 use super::deploy::require_current;
 use super::hooks::{HookTarget, Hooks};
-use super::report::Report;
+use super::outcome::{tracked, Tracked, Trail};
 use super::Context;
 use crate::core::error::Result;
 use crate::core::names::ReleaseName;
@@ -18,18 +18,15 @@ pub struct Controlled {
     pub release: ReleaseName,
 }
 
-pub fn stop(ctx: &Context, name: &str, report: &mut Report) -> Result<Controlled> {
-    run(ctx, name, "stop", &[Phase::Stop], report)
+pub fn stop(ctx: &Context, name: &str) -> Tracked<Controlled> {
+    tracked(ctx, name, |trail| {
+        run(ctx, name, "stop", &[Phase::Stop], trail)
+    })
 }
 
-pub fn start(ctx: &Context, name: &str, report: &mut Report) -> Result<Controlled> {
-    run(
-        ctx,
-        name,
-        "start",
-        &[Phase::PostSwitch, Phase::Check],
-        report,
-    )
+pub fn start(ctx: &Context, name: &str) -> Tracked<Controlled> {
+    let phases = [Phase::PostSwitch, Phase::Check];
+    tracked(ctx, name, |trail| run(ctx, name, "start", &phases, trail))
 }
 
 fn run(
@@ -37,13 +34,13 @@ fn run(
     name: &str,
     command: &str,
     phases: &[Phase],
-    report: &mut Report,
+    trail: &mut Trail,
 ) -> Result<Controlled> {
-    let locked = ctx.lock_existing(name, command, report)?;
+    let locked = ctx.lock_existing(name, command, trail)?;
     let instance = &locked.instance;
     let (release, lock) = require_current(instance)?;
-    report.release = Some(release.to_string());
-    report.previous = report.release.clone();
+    trail.release = Some(release.to_string());
+    trail.previous = trail.release.clone();
     let hooks = Hooks::new(ctx, instance);
     let target = HookTarget {
         release: &release,
@@ -54,9 +51,9 @@ fn run(
     };
     let outcome = phases
         .iter()
-        .try_for_each(|phase| hooks.run_phase(&target, *phase, report));
+        .try_for_each(|phase| hooks.run_phase(&target, *phase, trail));
     // Services were stopped or started: a change, even when a hook failed.
-    report.changed = !report.hooks.is_empty();
+    trail.changed = !trail.hooks.is_empty();
     outcome?;
     Ok(Controlled {
         instance: instance.clone(),

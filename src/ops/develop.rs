@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::deploy::require_current;
-use super::report::Report;
+use super::outcome::{tracked, Tracked, Trail};
 use super::upgrade::rebuild_locked;
 use super::Context;
 use crate::core::error::Result;
@@ -19,12 +19,16 @@ pub struct Developed {
     pub release: ReleaseName,
 }
 
-pub fn develop(ctx: &Context, name: &str, dir: &Path, report: &mut Report) -> Result<Developed> {
-    let mut locked = ctx.lock_existing(name, "develop", report)?;
+pub fn develop(ctx: &Context, name: &str, dir: &Path) -> Tracked<Developed> {
+    tracked(ctx, name, |trail| develop_tracked(ctx, name, dir, trail))
+}
+
+fn develop_tracked(ctx: &Context, name: &str, dir: &Path, trail: &mut Trail) -> Result<Developed> {
+    let mut locked = ctx.lock_existing(name, "develop", trail)?;
     let instance = locked.instance.clone();
     let (_, lock) = require_current(&instance)?;
     let link = super::overrides::link_checkout(&instance, &lock, dir)?;
-    match rebuild_locked(ctx, &mut locked, "develop", report) {
+    match rebuild_locked(ctx, &mut locked, "develop", trail) {
         Ok(release) => Ok(Developed {
             instance,
             link,
@@ -38,17 +42,23 @@ pub fn develop(ctx: &Context, name: &str, dir: &Path, report: &mut Report) -> Re
     }
 }
 
-pub fn undevelop(
+pub fn undevelop(ctx: &Context, name: &str, component: &str) -> Tracked<Developed> {
+    tracked(ctx, name, |trail| {
+        undevelop_tracked(ctx, name, component, trail)
+    })
+}
+
+fn undevelop_tracked(
     ctx: &Context,
     name: &str,
     component: &str,
-    report: &mut Report,
+    trail: &mut Trail,
 ) -> Result<Developed> {
-    let mut locked = ctx.lock_existing(name, "undevelop", report)?;
+    let mut locked = ctx.lock_existing(name, "undevelop", trail)?;
     let instance = locked.instance.clone();
     let (_, lock) = require_current(&instance)?;
     let (link, target) = super::overrides::unlink_checkout(&instance, &lock, component)?;
-    match rebuild_locked(ctx, &mut locked, "undevelop", report) {
+    match rebuild_locked(ctx, &mut locked, "undevelop", trail) {
         Ok(release) => Ok(Developed {
             instance,
             link,

@@ -2,8 +2,8 @@
 //! install that failed or was killed.
 
 use super::deploy::{deploy, recover_interrupted};
+use super::outcome::{tracked, Tracked, Trail};
 use super::prepare::{prepare, Mode, Request};
-use super::report::Report;
 use super::source::SourceRequest;
 use super::Context;
 use crate::core::decision::{Action, Decision};
@@ -21,11 +21,15 @@ pub struct Installed {
     pub release: ReleaseName,
 }
 
-pub fn install(
+pub fn install(ctx: &Context, name: &str, asked: &SourceRequest) -> Tracked<Installed> {
+    tracked(ctx, name, |trail| install_tracked(ctx, name, asked, trail))
+}
+
+fn install_tracked(
     ctx: &Context,
     name: &str,
     asked: &SourceRequest,
-    report: &mut Report,
+    trail: &mut Trail,
 ) -> Result<Installed> {
     let name = InstanceName::parse(name).map_err(Error::Invalid)?;
     let instance = ctx.root.instance(&name);
@@ -46,7 +50,7 @@ pub fn install(
         } else {
             InstanceRecord::default()
         };
-        recover_interrupted(ctx, &instance, &mut record, report)?;
+        recover_interrupted(ctx, &instance, &mut record, trail)?;
         // The interrupted install may have finished just now.
         refuse_healthy(&instance)?;
         let recorded = instance.exists().then_some(&record);
@@ -59,8 +63,8 @@ pub fn install(
         if let Decision::Refused(refusal) = &prepared.decision {
             return Err(refusal.to_error());
         }
-        report.set_changes(&prepared.changes);
-        report.secrets = prepared.secrets;
+        trail.set_changes(&prepared.changes);
+        trail.secrets = prepared.secrets;
         record.name = name.to_string();
         record.source = prepared.selection.to_record();
         instance.write_record(&record)?;
@@ -71,7 +75,7 @@ pub fn install(
             &prepared.lock,
             &prepared.branch,
             "install",
-            report,
+            trail,
         )
     })();
     match result {
@@ -81,7 +85,7 @@ pub fn install(
             // keeping (the failure); anything less is removed.
             if (created || only_secrets)
                 && instance.current_release().is_none()
-                && report.failed_release.is_none()
+                && trail.failed_release.is_none()
             {
                 let cleanup = if created {
                     // Nothing existed before this run: leave nothing behind.

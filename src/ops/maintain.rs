@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 
 use super::deploy::stop_release;
-use super::report::Report;
+use super::outcome::Trail;
 use super::Context;
 use crate::core::error::Result;
 use crate::store::Instance;
@@ -24,8 +24,9 @@ pub fn prune(ctx: &Context, name: &str, keep: usize) -> Result<(Instance, Vec<St
 pub fn remove(ctx: &Context, instance: &Instance) -> Result<()> {
     let lock = instance.lock("remove", ctx.settings.wait)?;
     if let Some(current) = instance.current_release() {
-        let mut report = Report::new(instance.name.as_str(), "remove");
-        stop_release(ctx, instance, &current, &mut report).map_err(|err| {
+        // `remove` has no report: what its hooks did is not shown.
+        let mut trail = Trail::default();
+        stop_release(ctx, instance, &current, &mut trail).map_err(|err| {
             err.context(format!(
                 "instance {} is not removed: the stop hook of release {current} failed \
                  (stop its services by hand, then `lava-deploy remove {} --no-hooks`)",

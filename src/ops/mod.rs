@@ -13,9 +13,9 @@ pub mod hooks;
 pub mod install;
 pub mod maintain;
 pub mod manifest;
+pub mod outcome;
 pub mod overrides;
 pub mod prepare;
-pub mod report;
 pub mod resolve;
 pub mod rollback;
 pub mod sbom;
@@ -165,10 +165,10 @@ impl Context {
         &self,
         name: &str,
         command: &str,
-        report: &mut report::Report,
+        trail: &mut outcome::Trail,
     ) -> crate::core::error::Result<Locked> {
         let mut locked = self.lock_existing_as_is(name, command)?;
-        deploy::recover_interrupted(self, &locked.instance, &mut locked.record, report)?;
+        deploy::recover_interrupted(self, &locked.instance, &mut locked.record, trail)?;
         Ok(locked)
     }
 

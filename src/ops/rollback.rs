@@ -1,7 +1,7 @@
 //! `rollback NAME [RELEASE]`: point `current` back at an earlier release.
 
 use super::deploy::run_return_hooks;
-use super::report::Report;
+use super::outcome::{tracked, Tracked, Trail};
 use super::{Context, Locked};
 use crate::core::error::Result;
 use crate::core::names::ReleaseName;
@@ -20,11 +20,17 @@ pub struct RolledBack {
 /// Points `current` at `release` (default: the newest earlier release that
 /// did not fail) and runs that release's `rollback`, `post-switch` and
 /// `check` hooks.
-pub fn rollback(
+pub fn rollback(ctx: &Context, name: &str, release: Option<&str>) -> Tracked<RolledBack> {
+    tracked(ctx, name, |trail| {
+        rollback_tracked(ctx, name, release, trail)
+    })
+}
+
+fn rollback_tracked(
     ctx: &Context,
     name: &str,
     release: Option<&str>,
-    report: &mut Report,
+    trail: &mut Trail,
 ) -> Result<RolledBack> {
     let Locked {
         instance,
@@ -66,8 +72,8 @@ pub fn rollback(
         }
     };
     let switched = current.as_ref() != Some(&target);
-    report.previous = current.as_ref().map(ToString::to_string);
-    report.release = Some(target.to_string());
+    trail.previous = current.as_ref().map(ToString::to_string);
+    trail.release = Some(target.to_string());
     if switched {
         // A pending marker of an interrupted run no longer applies: current
         // is decided here.
@@ -75,8 +81,8 @@ pub fn rollback(
             instance.write_record(&record)?;
         }
         instance.switch_current(&target)?;
-        report.changed = true;
-        run_return_hooks(ctx, &instance, &target, current.as_ref(), report)
+        trail.changed = true;
+        run_return_hooks(ctx, &instance, &target, current.as_ref(), trail)
             .map_err(|err| err.context(format!("rolled back to release {target}, but")))?;
     }
     Ok(RolledBack {

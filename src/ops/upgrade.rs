@@ -5,8 +5,8 @@
 use serde::Serialize;
 
 use super::deploy::{deploy, require_current};
+use super::outcome::{tracked, Tracked, Trail};
 use super::prepare::{prepare, Mode, Request};
-use super::report::Report;
 use super::source::{recorded_branch, SourceRequest};
 use super::{Context, Locked, DEFAULT_KEEP};
 use crate::core::decision::{Action, Decision, Refusal};
@@ -46,13 +46,24 @@ pub fn upgrade(
     name: &str,
     asked: &SourceRequest,
     options: UpgradeOptions,
-    report: &mut Report,
+) -> Tracked<Upgraded> {
+    tracked(ctx, name, |trail| {
+        upgrade_tracked(ctx, name, asked, options, trail)
+    })
+}
+
+fn upgrade_tracked(
+    ctx: &Context,
+    name: &str,
+    asked: &SourceRequest,
+    options: UpgradeOptions,
+    trail: &mut Trail,
 ) -> Result<Upgraded> {
     let Locked {
         instance,
         mut record,
         _lock,
-    } = ctx.lock_existing(name, "upgrade", report)?;
+    } = ctx.lock_existing(name, "upgrade", trail)?;
     let request = Request {
         action: Action::Upgrade,
         source: asked,
@@ -60,13 +71,13 @@ pub fn upgrade(
     };
     let prepared = prepare(ctx, &instance, Some(&record), request, Mode::Write)?;
     let previous = prepared.current_release().cloned();
-    report.previous = previous.as_ref().map(ToString::to_string);
-    report.release = report.previous.clone();
+    trail.previous = previous.as_ref().map(ToString::to_string);
+    trail.release = trail.previous.clone();
     record.source = prepared.selection.to_record();
     let source_changed = prepared.source_changed;
     if !matches!(prepared.decision, Decision::Build { .. }) {
         // A build says so itself, once `current` moved.
-        report.changed = prepared.changes_anything();
+        trail.changed = prepared.changes_anything();
     }
     let not_built = |record: &InstanceRecord| -> Result<Upgraded> {
         if source_changed {
@@ -94,8 +105,8 @@ pub fn upgrade(
         } => tracing::info!("building the pins of failed release {failed} again (--retry-failed)"),
         Decision::Build { retrying: None } => {}
     }
-    report.set_changes(&prepared.changes);
-    report.secrets = prepared.secrets.clone();
+    trail.set_changes(&prepared.changes);
+    trail.secrets = prepared.secrets.clone();
     let release = deploy(
         ctx,
         &instance,
@@ -103,7 +114,7 @@ pub fn upgrade(
         &prepared.lock,
         &prepared.branch,
         "upgrade",
-        report,
+        trail,
     )?;
     let pruned = instance.prune(DEFAULT_KEEP)?;
     if !pruned.is_empty() {
@@ -225,9 +236,11 @@ pub fn plan(ctx: &Context, name: &str, asked: &SourceRequest, retry_failed: bool
     })
 }
 
-pub fn rebuild(ctx: &Context, name: &str, report: &mut Report) -> Result<ReleaseName> {
-    let mut locked = ctx.lock_existing(name, "rebuild", report)?;
-    rebuild_locked(ctx, &mut locked, "rebuild", report)
+pub fn rebuild(ctx: &Context, name: &str) -> Tracked<ReleaseName> {
+    tracked(ctx, name, |trail| {
+        let mut locked = ctx.lock_existing(name, "rebuild", trail)?;
+        rebuild_locked(ctx, &mut locked, "rebuild", trail)
+    })
 }
 
 /// Rebuilds while the caller holds the instance lock (and has recovered
@@ -236,7 +249,7 @@ pub fn rebuild_locked(
     ctx: &Context,
     locked: &mut Locked,
     command: &str,
-    report: &mut Report,
+    trail: &mut Trail,
 ) -> Result<ReleaseName> {
     let Locked {
         instance, record, ..
@@ -254,7 +267,7 @@ pub fn rebuild_locked(
     super::overrides::apply(instance, &mut lock)?;
     // The secrets as they are now.
     super::secrets::stamp(instance, &mut lock)?;
-    report.set_changes(&diff(Some(&before), &lock));
-    report.secrets = secret_diff(Some(&before), &lock);
-    deploy(ctx, instance, record, &lock, &branch, command, report)
+    trail.set_changes(&diff(Some(&before), &lock));
+    trail.secrets = secret_diff(Some(&before), &lock);
+    deploy(ctx, instance, record, &lock, &branch, command, trail)
 }

@@ -2,7 +2,6 @@
 
 use super::finish;
 use crate::core::error::Result;
-use crate::ops::report::Report;
 use crate::ops::source::SourceRequest;
 use crate::ops::upgrade::UpgradeOptions;
 use crate::ops::Context;
@@ -14,10 +13,9 @@ pub fn run(
     retry_failed: bool,
     json: bool,
 ) -> Result<()> {
-    let mut report = Report::new(name, "upgrade");
     let options = UpgradeOptions { retry_failed };
-    let result = crate::ops::upgrade::upgrade(ctx, name, asked, options, &mut report);
-    finish(ctx, json, report, result, |done| {
+    let result = crate::ops::upgrade::upgrade(ctx, name, asked, options);
+    finish(json, name, "upgrade", result, |done| {
         let release = done.release.as_ref().map_or("none", |r| r.as_str());
         let name = &done.instance.name;
         match (done.built, done.source_changed) {
@@ -37,9 +35,8 @@ pub fn run(
 }
 
 pub fn rebuild(ctx: &Context, name: &str, json: bool) -> Result<()> {
-    let mut report = Report::new(name, "rebuild");
-    let result = crate::ops::upgrade::rebuild(ctx, name, &mut report);
-    finish(ctx, json, report, result, |release| {
+    let result = crate::ops::upgrade::rebuild(ctx, name);
+    finish(json, name, "rebuild", result, |release| {
         println!("rebuilt {name}: release {release} is current")
     })
 }
