@@ -107,6 +107,7 @@ impl Context {
             &self.cache,
             self.settings.retries,
             self.settings.http_timeout,
+            self.settings.offline,
         )?;
         Ok(self.downloader.get_or_init(|| downloader))
     }

@@ -114,7 +114,7 @@ pub enum BranchTree {
 }
 
 impl ManifestBranch {
-    pub fn open(spec: &BranchSpec, git: &GitCache, offline: bool) -> Result<Self> {
+    pub fn open(spec: &BranchSpec, git: &GitCache) -> Result<Self> {
         match spec {
             BranchSpec::Builtin => Ok(ManifestBranch {
                 spec: spec.clone(),
@@ -125,29 +125,21 @@ impl ManifestBranch {
             }),
             BranchSpec::Git { url, reference } => {
                 let mirror = git.mirror(url)?;
-                let resolved =
-                    mirror
-                        .resolve(reference.as_deref(), offline)
-                        .with_context(|| {
-                            format!("cannot read the manifest branch {}", spec.to_spec_string())
-                        })?;
+                let resolved = mirror.resolve(reference.as_deref()).with_context(|| {
+                    format!("cannot read the manifest branch {}", spec.to_spec_string())
+                })?;
                 Ok(Self::at_commit(spec, git, resolved)?)
             }
         }
     }
 
     /// The branch at a commit already in the cache (a release's lock).
-    pub fn at_recorded_commit(
-        spec: &BranchSpec,
-        git: &GitCache,
-        commit: &str,
-        offline: bool,
-    ) -> Result<Self> {
+    pub fn at_recorded_commit(spec: &BranchSpec, git: &GitCache, commit: &str) -> Result<Self> {
         match spec {
-            BranchSpec::Builtin => Self::open(spec, git, offline),
+            BranchSpec::Builtin => Self::open(spec, git),
             BranchSpec::Git { url, .. } => {
                 let mirror = git.mirror(url)?;
-                let resolved = mirror.resolve(Some(commit), offline)?;
+                let resolved = mirror.resolve(Some(commit))?;
                 Ok(Self::at_commit(spec, git, resolved)?)
             }
         }
@@ -358,7 +350,7 @@ pub struct Loaded {
 /// Opens the selected branch, checks its signature when the selection
 /// requires one (before anything of it is used), and reads its manifest.
 pub fn load(ctx: &Context, selection: &Selection) -> Result<Loaded> {
-    let mut branch = ManifestBranch::open(&selection.spec, &ctx.git, ctx.settings.offline)?;
+    let mut branch = ManifestBranch::open(&selection.spec, &ctx.git)?;
     if let Some(trust) = &selection.trust {
         branch.verify(&ctx.git, trust)?;
     }
@@ -376,13 +368,12 @@ pub fn load(ctx: &Context, selection: &Selection) -> Result<Loaded> {
 /// the cache when it is there).
 pub fn recorded_branch(ctx: &Context, lock: &LockFile) -> Result<ManifestBranch> {
     let spec = BranchSpec::parse(&lock.manifest.source)?;
-    ManifestBranch::at_recorded_commit(&spec, &ctx.git, &lock.manifest.commit, ctx.settings.offline)
-        .context_of(|| {
-            format!(
-                "cannot open the manifest branch {} at {}",
-                lock.manifest.source, lock.manifest.commit
-            )
-        })
+    ManifestBranch::at_recorded_commit(&spec, &ctx.git, &lock.manifest.commit).context_of(|| {
+        format!(
+            "cannot open the manifest branch {} at {}",
+            lock.manifest.source, lock.manifest.commit
+        )
+    })
 }
 
 /// Picks the manifest file: the selection, else `lava.toml`, else
