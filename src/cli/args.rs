@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::core::env_vars;
 use crate::infra::lock::Wait;
@@ -33,8 +33,8 @@ pub struct GlobalArgs {
     #[arg(long, short = 'j', global = true, env = env_vars::LAVA_JOBS, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: Option<u16>,
     /// Python installer: uv or pip [default: uv when on PATH, else pip]
-    #[arg(long, global = true, env = env_vars::LAVA_PYTHON_INSTALLER, value_name = "NAME", value_parser = ["uv", "pip"])]
-    pub python_installer: Option<String>,
+    #[arg(long, global = true, env = env_vars::LAVA_PYTHON_INSTALLER, value_name = "NAME")]
+    pub python_installer: Option<InstallerArg>,
     /// Wait for a busy instance instead of failing: for SECONDS, or as long as it takes
     #[arg(long, global = true, num_args = 0..=1, default_missing_value = "0", value_name = "SECONDS")]
     pub wait: Option<u64>,
@@ -55,12 +55,34 @@ pub struct GlobalArgs {
     pub no_progress: bool,
     /// How unchanged trees are reused from the current release: clone
     /// (copy-on-write, else copy), copy, or hardlink (shares files between releases)
-    #[arg(long, global = true, env = env_vars::LAVA_LINK_MODE, value_name = "MODE", value_parser = ["clone", "copy", "hardlink"], default_value = "clone")]
-    pub link_mode: String,
+    #[arg(long, global = true, env = env_vars::LAVA_LINK_MODE, value_name = "MODE", default_value = "clone")]
+    pub link_mode: LinkModeArg,
     /// Do not run the manifest's hooks (setup, build, pre-switch,
     /// post-switch, check, rollback, stop); said loudly
     #[arg(long, global = true)]
     pub no_hooks: bool,
+}
+
+/// `--python-installer` (the infra type knows no clap).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum InstallerArg {
+    Uv,
+    Pip,
+}
+
+/// `--link-mode`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LinkModeArg {
+    Clone,
+    Copy,
+    Hardlink,
+}
+
+/// `sbom --format`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SbomFormat {
+    Cyclonedx,
+    Spdx,
 }
 
 /// Which manifest to use: the branch and the file inside it.
@@ -181,8 +203,8 @@ pub enum Command {
     Sbom {
         name: String,
         /// cyclonedx (CycloneDX 1.5) or spdx (SPDX 2.3)
-        #[arg(long, value_parser = ["cyclonedx", "spdx"], default_value = "cyclonedx")]
-        format: String,
+        #[arg(long, default_value = "cyclonedx")]
+        format: SbomFormat,
         /// Release (full name or number) [default: current]
         #[arg(long)]
         release: Option<String>,
@@ -288,7 +310,10 @@ impl GlobalArgs {
             .unwrap_or_else(|_| PathBuf::from(DEFAULT_ROOT)),
             offline: self.offline,
             jobs: self.jobs.map(usize::from).unwrap_or(DEFAULT_JOBS),
-            python_installer: self.python_installer.as_deref().and_then(Installer::parse),
+            python_installer: self.python_installer.map(|arg| match arg {
+                InstallerArg::Uv => Installer::Uv,
+                InstallerArg::Pip => Installer::Pip,
+            }),
             wait: match self.wait {
                 None => Wait::No,
                 Some(0) => Wait::Forever,
@@ -296,7 +321,11 @@ impl GlobalArgs {
             },
             retries: self.retries,
             http_timeout: std::time::Duration::from_secs(self.http_timeout.max(1)),
-            link_mode: LinkMode::parse(&self.link_mode).unwrap_or_default(),
+            link_mode: match self.link_mode {
+                LinkModeArg::Clone => LinkMode::Clone,
+                LinkModeArg::Copy => LinkMode::Copy,
+                LinkModeArg::Hardlink => LinkMode::Hardlink,
+            },
             no_hooks: self.no_hooks,
             verbose: self.verbose > 0,
         }

@@ -81,7 +81,7 @@ fn run(ctx: Context, command: &Command) -> Result<()> {
             name,
             format,
             release,
-        } => sbom::run(&ctx, name, format, release.as_deref()),
+        } => sbom::run(&ctx, name, *format, release.as_deref()),
         Command::Manifest(ManifestCommand::Convert { file }) => manifest::convert(&ctx, file),
         Command::Manifest(ManifestCommand::Show { source, json }) => {
             manifest::show(&ctx, &source.request(), *json)

@@ -23,17 +23,6 @@ pub enum LinkMode {
     Hardlink,
 }
 
-impl LinkMode {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.trim() {
-            "clone" => Some(LinkMode::Clone),
-            "copy" => Some(LinkMode::Copy),
-            "hardlink" => Some(LinkMode::Hardlink),
-            _ => None,
-        }
-    }
-}
-
 /// What a copy did, for the log and the benchmark.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CopyStats {

@@ -47,14 +47,6 @@ impl Installer {
         }
     }
 
-    pub fn parse(name: &str) -> Option<Self> {
-        match name.trim() {
-            "uv" => Some(Installer::Uv),
-            "pip" => Some(Installer::Pip),
-            _ => None,
-        }
-    }
-
     fn cache_bucket(self) -> Bucket {
         match self {
             Installer::Uv => Bucket::Uv,
