@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::core::env_vars;
+use crate::core::names::InstanceName;
 use crate::infra::lock::Wait;
 use crate::infra::python::installer::Installer;
 use crate::infra::tree::LinkMode;
@@ -109,7 +110,8 @@ pub enum Command {
     /// Create an instance and its first release
     Install {
         /// Instance name
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         #[command(flatten)]
         source: SourceArgs,
         /// One JSON object on stdout (also on failure)
@@ -118,7 +120,8 @@ pub enum Command {
     },
     /// Re-read the manifest branch and switch to a new release if anything changed
     Upgrade {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         #[command(flatten)]
         source: SourceArgs,
         /// Build the pins of a release that failed its post-switch or check again
@@ -130,7 +133,8 @@ pub enum Command {
     },
     /// Show what `upgrade` would change, without changing anything
     Plan {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         #[command(flatten)]
         source: SourceArgs,
         /// Plan as `upgrade --retry-failed` would run
@@ -142,7 +146,8 @@ pub enum Command {
     },
     /// What is deployed: one instance in detail, or every instance
     Status {
-        name: Option<String>,
+        #[arg(value_parser = InstanceName::parse)]
+        name: Option<InstanceName>,
         #[arg(long)]
         json: bool,
     },
@@ -153,14 +158,16 @@ pub enum Command {
     },
     /// New release from the current release's lock plus the overrides now in local/
     Rebuild {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// One JSON object on stdout (also on failure)
         #[arg(long)]
         json: bool,
     },
     /// Link a checkout into local/ under its component's name, and rebuild
     Develop {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// The checkout (it is linked, never moved or changed)
         dir: PathBuf,
         /// One JSON object on stdout (also on failure)
@@ -169,7 +176,8 @@ pub enum Command {
     },
     /// Remove a component's link from local/, and rebuild
     Undevelop {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         component: String,
         /// One JSON object on stdout (also on failure)
         #[arg(long)]
@@ -177,22 +185,28 @@ pub enum Command {
     },
     /// Remove old releases, keeping the newest N, current and the one before it
     Prune {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         #[arg(long, default_value_t = DEFAULT_KEEP)]
         keep: usize,
     },
     /// Delete an instance (never the shared cache)
     Remove {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// Do not ask (required when stdin is not a terminal)
         #[arg(long)]
         yes: bool,
     },
     /// Check the current release against its lava.lock and report every difference
-    Verify { name: String },
+    Verify {
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
+    },
     /// Point `current` back at the previous (or the named) release
     Rollback {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// Release to switch to [default: the one before current that did not fail]
         release: Option<String>,
         /// One JSON object on stdout (also on failure)
@@ -201,7 +215,8 @@ pub enum Command {
     },
     /// Print a software bill of materials of a release (from its lava.lock) as JSON
     Sbom {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// cyclonedx (CycloneDX 1.5) or spdx (SPDX 2.3)
         #[arg(long, default_value = "cyclonedx")]
         format: SbomFormat,
@@ -217,21 +232,24 @@ pub enum Command {
     Secret(SecretCommand),
     /// Run a command in the current release as its hooks run (no instance lock)
     Exec {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// The command and its arguments, after `--`
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<std::ffi::OsString>,
     },
     /// Stop the current release's services (its `stop` hooks); nothing is deleted
     Stop {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// One JSON object on stdout (also on failure)
         #[arg(long)]
         json: bool,
     },
     /// Start the current release's services again (its `post-switch`, then its `check`)
     Start {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// One JSON object on stdout (also on failure)
         #[arg(long)]
         json: bool,
@@ -244,7 +262,8 @@ pub enum SecretCommand {
     /// trailing newline of a one-line value is dropped), or from --from-file.
     /// Works before the first install.
     Set {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// An environment variable name (the hooks get it as one)
         key: String,
         /// Read the value from this file instead of standard input
@@ -256,13 +275,15 @@ pub enum SecretCommand {
     },
     /// The keys of an instance's secrets (never their values)
     List {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         #[arg(long)]
         json: bool,
     },
     /// Remove a secret
     Rm {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         key: String,
         /// `{"instance", "key", "changed"}` on stdout
         #[arg(long)]

@@ -60,7 +60,7 @@ fn run(ctx: Context, command: &Command) -> Result<()> {
             retry_failed,
             json,
         } => plan::run(&ctx, name, &source.request(), *retry_failed, *json),
-        Command::Status { name, json } => status::run(&ctx, name.as_deref(), *json),
+        Command::Status { name, json } => status::run(&ctx, name.as_ref(), *json),
         Command::List { json } => status::list(&ctx, *json),
         Command::Prune { name, keep } => maintain::prune(&ctx, name, *keep),
         Command::Remove { name, yes } => maintain::remove(&ctx, name, *yes),

@@ -7,7 +7,7 @@ use super::hooks::{HookTarget, Hooks};
 use super::outcome::{tracked, Tracked, Trail};
 use super::Context;
 use crate::core::error::Result;
-use crate::core::names::ReleaseName;
+use crate::core::names::{InstanceName, ReleaseName};
 use crate::core::service::Phase;
 use crate::store::Instance;
 
@@ -18,20 +18,20 @@ pub struct Controlled {
     pub release: ReleaseName,
 }
 
-pub fn stop(ctx: &Context, name: &str) -> Tracked<Controlled> {
+pub fn stop(ctx: &Context, name: &InstanceName) -> Tracked<Controlled> {
     tracked(ctx, name, |trail| {
         run(ctx, name, "stop", &[Phase::Stop], trail)
     })
 }
 
-pub fn start(ctx: &Context, name: &str) -> Tracked<Controlled> {
+pub fn start(ctx: &Context, name: &InstanceName) -> Tracked<Controlled> {
     let phases = [Phase::PostSwitch, Phase::Check];
     tracked(ctx, name, |trail| run(ctx, name, "start", &phases, trail))
 }
 
 fn run(
     ctx: &Context,
-    name: &str,
+    name: &InstanceName,
     command: &str,
     phases: &[Phase],
     trail: &mut Trail,

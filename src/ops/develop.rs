@@ -8,7 +8,7 @@ use super::outcome::{tracked, Tracked, Trail};
 use super::upgrade::rebuild_locked;
 use super::Context;
 use crate::core::error::Result;
-use crate::core::names::ReleaseName;
+use crate::core::names::{InstanceName, ReleaseName};
 use crate::store::Instance;
 
 /// A link made or removed in local/, and the release built with it.
@@ -19,11 +19,16 @@ pub struct Developed {
     pub release: ReleaseName,
 }
 
-pub fn develop(ctx: &Context, name: &str, dir: &Path) -> Tracked<Developed> {
+pub fn develop(ctx: &Context, name: &InstanceName, dir: &Path) -> Tracked<Developed> {
     tracked(ctx, name, |trail| develop_tracked(ctx, name, dir, trail))
 }
 
-fn develop_tracked(ctx: &Context, name: &str, dir: &Path, trail: &mut Trail) -> Result<Developed> {
+fn develop_tracked(
+    ctx: &Context,
+    name: &InstanceName,
+    dir: &Path,
+    trail: &mut Trail,
+) -> Result<Developed> {
     let mut locked = ctx.lock_existing(name, "develop", trail)?;
     let instance = locked.instance.clone();
     let (_, lock) = require_current(&instance)?;
@@ -42,7 +47,7 @@ fn develop_tracked(ctx: &Context, name: &str, dir: &Path, trail: &mut Trail) -> 
     }
 }
 
-pub fn undevelop(ctx: &Context, name: &str, component: &str) -> Tracked<Developed> {
+pub fn undevelop(ctx: &Context, name: &InstanceName, component: &str) -> Tracked<Developed> {
     tracked(ctx, name, |trail| {
         undevelop_tracked(ctx, name, component, trail)
     })
@@ -50,7 +55,7 @@ pub fn undevelop(ctx: &Context, name: &str, component: &str) -> Tracked<Develope
 
 fn undevelop_tracked(
     ctx: &Context,
-    name: &str,
+    name: &InstanceName,
     component: &str,
     trail: &mut Trail,
 ) -> Result<Developed> {

@@ -7,7 +7,7 @@ use super::prepare::{prepare, Mode, Request};
 use super::source::SourceRequest;
 use super::Context;
 use crate::core::decision::{Action, Decision};
-use crate::core::error::{Error, Result};
+use crate::core::error::Result;
 use crate::core::names::{InstanceName, ReleaseName};
 use crate::core::record::InstanceRecord;
 use crate::infra::fs::remove_path;
@@ -21,18 +21,17 @@ pub struct Installed {
     pub release: ReleaseName,
 }
 
-pub fn install(ctx: &Context, name: &str, asked: &SourceRequest) -> Tracked<Installed> {
+pub fn install(ctx: &Context, name: &InstanceName, asked: &SourceRequest) -> Tracked<Installed> {
     tracked(ctx, name, |trail| install_tracked(ctx, name, asked, trail))
 }
 
 fn install_tracked(
     ctx: &Context,
-    name: &str,
+    name: &InstanceName,
     asked: &SourceRequest,
     trail: &mut Trail,
 ) -> Result<Installed> {
-    let name = InstanceName::parse(name).map_err(Error::Invalid)?;
-    let instance = ctx.root.instance(&name);
+    let instance = ctx.instance(name);
     refuse_healthy(&instance)?;
     ctx.root.ensure_writable()?;
     // Nothing existed before this run, or only the secrets (`secret set`

@@ -6,11 +6,12 @@ use super::deploy::stop_release;
 use super::outcome::Trail;
 use super::Context;
 use crate::core::error::Result;
+use crate::core::names::InstanceName;
 use crate::store::Instance;
 
 /// Removes old releases (see `Instance::prune`) and leftovers of killed
 /// runs. Returns the releases removed.
-pub fn prune(ctx: &Context, name: &str, keep: usize) -> Result<(Instance, Vec<String>)> {
+pub fn prune(ctx: &Context, name: &InstanceName, keep: usize) -> Result<(Instance, Vec<String>)> {
     let locked = ctx.lock_existing_as_is(name, "prune")?;
     let instance = &locked.instance;
     instance.remove_leftovers()?;

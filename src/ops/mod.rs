@@ -123,17 +123,16 @@ impl Context {
     }
 
     /// The instance of that name, whether it exists or not.
-    pub fn instance(&self, name: &str) -> crate::core::error::Result<Instance> {
-        let name = InstanceName::parse(name).map_err(crate::core::error::Error::Invalid)?;
-        Ok(self.root.instance(&name))
+    pub fn instance(&self, name: &InstanceName) -> Instance {
+        self.root.instance(name)
     }
 
     /// An instance that must already exist; checked before anything is written.
     pub fn existing_instance(
         &self,
-        name: &str,
+        name: &InstanceName,
     ) -> crate::core::error::Result<(Instance, InstanceRecord)> {
-        let instance = self.instance(name)?;
+        let instance = self.instance(name);
         let name = &instance.name;
         if !instance.exists() {
             let known = self.root.instance_names().unwrap_or_default();
@@ -164,7 +163,7 @@ impl Context {
     /// the prologue of every command that changes a release.
     pub fn lock_existing(
         &self,
-        name: &str,
+        name: &InstanceName,
         command: &str,
         trail: &mut outcome::Trail,
     ) -> crate::core::error::Result<Locked> {
@@ -177,7 +176,7 @@ impl Context {
     /// `prune` leaves the pending marker to the next deployment).
     pub fn lock_existing_as_is(
         &self,
-        name: &str,
+        name: &InstanceName,
         command: &str,
     ) -> crate::core::error::Result<Locked> {
         let (instance, _) = self.existing_instance(name)?;

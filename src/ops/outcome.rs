@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::Context;
 use crate::core::error::Error;
 use crate::core::lock::{ComponentChange, LockedManifest, SecretChange};
+use crate::core::names::InstanceName;
 use crate::core::record::SourceRecord;
 use crate::core::service::Phase;
 
@@ -61,10 +62,8 @@ pub struct Standing {
 }
 
 impl Standing {
-    fn read(ctx: &Context, name: &str) -> Self {
-        let Ok(instance) = ctx.instance(name) else {
-            return Standing::default();
-        };
+    fn read(ctx: &Context, name: &InstanceName) -> Self {
+        let instance = ctx.instance(name);
         let path = Some(instance.dir.display().to_string());
         if !instance.exists() {
             return Standing {
@@ -108,7 +107,7 @@ pub type Tracked<T> = std::result::Result<Outcome<T>, Box<Failure>>;
 /// instance stands then.
 pub fn tracked<T>(
     ctx: &Context,
-    name: &str,
+    name: &InstanceName,
     run: impl FnOnce(&mut Trail) -> crate::core::error::Result<T>,
 ) -> Tracked<T> {
     let mut trail = Trail::default();

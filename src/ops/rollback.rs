@@ -4,7 +4,7 @@ use super::deploy::run_return_hooks;
 use super::outcome::{tracked, Tracked, Trail};
 use super::{Context, Locked};
 use crate::core::error::Result;
-use crate::core::names::ReleaseName;
+use crate::core::names::{InstanceName, ReleaseName};
 use crate::invalid;
 use crate::store::Instance;
 
@@ -20,7 +20,7 @@ pub struct RolledBack {
 /// Points `current` at `release` (default: the newest earlier release that
 /// did not fail) and runs that release's `rollback`, `post-switch` and
 /// `check` hooks.
-pub fn rollback(ctx: &Context, name: &str, release: Option<&str>) -> Tracked<RolledBack> {
+pub fn rollback(ctx: &Context, name: &InstanceName, release: Option<&str>) -> Tracked<RolledBack> {
     tracked(ctx, name, |trail| {
         rollback_tracked(ctx, name, release, trail)
     })
@@ -28,7 +28,7 @@ pub fn rollback(ctx: &Context, name: &str, release: Option<&str>) -> Tracked<Rol
 
 fn rollback_tracked(
     ctx: &Context,
-    name: &str,
+    name: &InstanceName,
     release: Option<&str>,
     trail: &mut Trail,
 ) -> Result<RolledBack> {

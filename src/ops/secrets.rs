@@ -7,6 +7,7 @@ use super::Context;
 use crate::core::decision::Refusal;
 use crate::core::error::{Error, Result};
 use crate::core::lock::LockFile;
+use crate::core::names::InstanceName;
 use crate::core::secrets::{validate_key, validate_value, SecretValues};
 use crate::store::Instance;
 
@@ -14,8 +15,8 @@ use crate::store::Instance;
 /// `core::secrets::value_from_input` left them). Works before the first
 /// install: the instance directory then holds only its secrets. Returns
 /// whether the stored value changed.
-pub fn set(ctx: &Context, name: &str, key: &str, value: &[u8]) -> Result<bool> {
-    let instance = ctx.instance(name)?;
+pub fn set(ctx: &Context, name: &InstanceName, key: &str, value: &[u8]) -> Result<bool> {
+    let instance = ctx.instance(name);
     validate_key(key).map_err(Error::Invalid)?;
     let value = validate_value(key, value).map_err(Error::Invalid)?;
     ctx.root.ensure_writable()?;
@@ -32,7 +33,7 @@ pub fn set(ctx: &Context, name: &str, key: &str, value: &[u8]) -> Result<bool> {
 }
 
 /// `secret rm NAME KEY`: whether there was such a secret.
-pub fn remove(ctx: &Context, name: &str, key: &str) -> Result<bool> {
+pub fn remove(ctx: &Context, name: &InstanceName, key: &str) -> Result<bool> {
     let instance = known_instance(ctx, name)?;
     validate_key(key).map_err(Error::Invalid)?;
     let _lock = instance.lock("secret rm", ctx.settings.wait)?;
@@ -45,15 +46,15 @@ pub fn remove(ctx: &Context, name: &str, key: &str) -> Result<bool> {
 }
 
 /// `secret list NAME`: the keys, sorted.
-pub fn list(ctx: &Context, name: &str) -> Result<Vec<String>> {
+pub fn list(ctx: &Context, name: &InstanceName) -> Result<Vec<String>> {
     let instance = known_instance(ctx, name)?;
     Ok(instance.read_secrets()?.values.into_keys().collect())
 }
 
 /// An instance that is installed or has secrets set (`secret list|rm`,
 /// `remove`); otherwise the error of an unknown instance.
-pub fn known_instance(ctx: &Context, name: &str) -> Result<Instance> {
-    let instance = ctx.instance(name)?;
+pub fn known_instance(ctx: &Context, name: &InstanceName) -> Result<Instance> {
+    let instance = ctx.instance(name);
     if instance.exists() || instance.secrets_path().is_file() {
         return Ok(instance);
     }

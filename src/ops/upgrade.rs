@@ -14,7 +14,7 @@ use crate::core::error::Result;
 use crate::core::lock::{
     diff, secret_diff, ComponentChange, LockedManifest, SecretChange, SettingChange,
 };
-use crate::core::names::ReleaseName;
+use crate::core::names::{InstanceName, ReleaseName};
 use crate::core::record::InstanceRecord;
 use crate::store::Instance;
 
@@ -43,7 +43,7 @@ pub struct UpgradeOptions {
 
 pub fn upgrade(
     ctx: &Context,
-    name: &str,
+    name: &InstanceName,
     asked: &SourceRequest,
     options: UpgradeOptions,
 ) -> Tracked<Upgraded> {
@@ -54,7 +54,7 @@ pub fn upgrade(
 
 fn upgrade_tracked(
     ctx: &Context,
-    name: &str,
+    name: &InstanceName,
     asked: &SourceRequest,
     options: UpgradeOptions,
     trail: &mut Trail,
@@ -196,8 +196,13 @@ impl Plan {
     }
 }
 
-pub fn plan(ctx: &Context, name: &str, asked: &SourceRequest, retry_failed: bool) -> Result<Plan> {
-    let instance = ctx.instance(name)?;
+pub fn plan(
+    ctx: &Context,
+    name: &InstanceName,
+    asked: &SourceRequest,
+    retry_failed: bool,
+) -> Result<Plan> {
+    let instance = ctx.instance(name);
     let record = instance
         .exists()
         .then(|| instance.read_record())
@@ -236,7 +241,7 @@ pub fn plan(ctx: &Context, name: &str, asked: &SourceRequest, retry_failed: bool
     })
 }
 
-pub fn rebuild(ctx: &Context, name: &str) -> Tracked<ReleaseName> {
+pub fn rebuild(ctx: &Context, name: &InstanceName) -> Tracked<ReleaseName> {
     tracked(ctx, name, |trail| {
         let mut locked = ctx.lock_existing(name, "rebuild", trail)?;
         rebuild_locked(ctx, &mut locked, "rebuild", trail)

@@ -2,9 +2,10 @@
 
 use super::finish;
 use crate::core::error::Result;
+use crate::core::names::InstanceName;
 use crate::ops::Context;
 
-pub fn stop(ctx: &Context, name: &str, json: bool) -> Result<()> {
+pub fn stop(ctx: &Context, name: &InstanceName, json: bool) -> Result<()> {
     let result = crate::ops::control::stop(ctx, name);
     finish(json, name, "stop", result, |done| {
         println!(
@@ -14,7 +15,7 @@ pub fn stop(ctx: &Context, name: &str, json: bool) -> Result<()> {
     })
 }
 
-pub fn start(ctx: &Context, name: &str, json: bool) -> Result<()> {
+pub fn start(ctx: &Context, name: &InstanceName, json: bool) -> Result<()> {
     let result = crate::ops::control::start(ctx, name);
     finish(json, name, "start", result, |done| {
         println!(

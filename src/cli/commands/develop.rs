@@ -4,9 +4,10 @@ use std::path::Path;
 
 use super::finish;
 use crate::core::error::Result;
+use crate::core::names::InstanceName;
 use crate::ops::Context;
 
-pub fn develop(ctx: &Context, name: &str, dir: &Path, json: bool) -> Result<()> {
+pub fn develop(ctx: &Context, name: &InstanceName, dir: &Path, json: bool) -> Result<()> {
     let result = crate::ops::develop::develop(ctx, name, dir);
     finish(json, name, "develop", result, |done| {
         println!(
@@ -19,7 +20,7 @@ pub fn develop(ctx: &Context, name: &str, dir: &Path, json: bool) -> Result<()> 
     })
 }
 
-pub fn undevelop(ctx: &Context, name: &str, component: &str, json: bool) -> Result<()> {
+pub fn undevelop(ctx: &Context, name: &InstanceName, component: &str, json: bool) -> Result<()> {
     let result = crate::ops::develop::undevelop(ctx, name, component);
     finish(json, name, "undevelop", result, |done| {
         println!(

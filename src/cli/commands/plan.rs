@@ -2,12 +2,13 @@
 
 use crate::cli::render::{change_line, PlannedChange};
 use crate::core::error::Result;
+use crate::core::names::InstanceName;
 use crate::ops::source::SourceRequest;
 use crate::ops::Context;
 
 pub fn run(
     ctx: &Context,
-    name: &str,
+    name: &InstanceName,
     asked: &SourceRequest,
     retry_failed: bool,
     json: bool,

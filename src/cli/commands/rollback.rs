@@ -2,9 +2,10 @@
 
 use super::finish;
 use crate::core::error::Result;
+use crate::core::names::InstanceName;
 use crate::ops::Context;
 
-pub fn run(ctx: &Context, name: &str, release: Option<&str>, json: bool) -> Result<()> {
+pub fn run(ctx: &Context, name: &InstanceName, release: Option<&str>, json: bool) -> Result<()> {
     let result = crate::ops::rollback::rollback(ctx, name, release);
     finish(json, name, "rollback", result, |done| {
         if !done.switched {

@@ -4,11 +4,12 @@ use serde::Serialize;
 
 use crate::cli::render::pin_text;
 use crate::core::error::Result;
+use crate::core::names::InstanceName;
 use crate::core::names::ReleaseName;
 use crate::ops::status::InstanceStatus;
 use crate::ops::Context;
 
-pub fn run(ctx: &Context, name: Option<&str>, json: bool) -> Result<()> {
+pub fn run(ctx: &Context, name: Option<&InstanceName>, json: bool) -> Result<()> {
     let statuses = match name {
         Some(name) => vec![crate::ops::status::status(ctx, name)?],
         None => crate::ops::status::all(ctx)?,

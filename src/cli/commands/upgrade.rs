@@ -2,13 +2,14 @@
 
 use super::finish;
 use crate::core::error::Result;
+use crate::core::names::InstanceName;
 use crate::ops::source::SourceRequest;
 use crate::ops::upgrade::UpgradeOptions;
 use crate::ops::Context;
 
 pub fn run(
     ctx: &Context,
-    name: &str,
+    name: &InstanceName,
     asked: &SourceRequest,
     retry_failed: bool,
     json: bool,
@@ -34,7 +35,7 @@ pub fn run(
     })
 }
 
-pub fn rebuild(ctx: &Context, name: &str, json: bool) -> Result<()> {
+pub fn rebuild(ctx: &Context, name: &InstanceName, json: bool) -> Result<()> {
     let result = crate::ops::upgrade::rebuild(ctx, name);
     finish(json, name, "rebuild", result, |release| {
         println!("rebuilt {name}: release {release} is current")
