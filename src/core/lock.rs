@@ -584,12 +584,8 @@ extras = [\"x\"]
         assert_eq!(lock.components["pkg"].extras(), ["yaml"]);
     }
 
-    const BASE: &str = "version = 1
-[manifest]
-source = \"builtin\"
-commit = \"c\"
-describe = \"d\"
-file = \"lava.toml\"
+    /// Every kind of thing a build identity holds, after [`HEADER`].
+    const BASE_BODY: &str = "
 [components.app]
 kind = \"git\"
 git = \"/srv/app.git\"
@@ -608,9 +604,13 @@ matched-by = \"git origin\"
 A = \"1\"
 ";
 
+    fn base() -> String {
+        format!("{HEADER}{BASE_BODY}")
+    }
+
     fn base_with(from: &str, to: &str) -> LockFile {
-        assert!(BASE.contains(from), "{from}");
-        LockFile::parse(&BASE.replacen(from, to, 1)).unwrap()
+        assert!(base().contains(from), "{from}");
+        LockFile::parse(&base().replacen(from, to, 1)).unwrap()
     }
 
     /// The digest recorded in `instance.toml` by releases built before the
@@ -618,7 +618,7 @@ A = \"1\"
     #[test]
     fn build_ids_stay_those_recorded_before() {
         assert_eq!(
-            LockFile::parse(BASE).unwrap().build_id(),
+            LockFile::parse(&base()).unwrap().build_id(),
             "sha256:0a6ffc16769c4a1094025c0b042be58032d22e769a250ff8b2142ba3518a4d2f"
         );
     }
@@ -626,10 +626,10 @@ A = \"1\"
     /// `same_build` and equal `build_id`s agree on every row.
     #[test]
     fn same_build_is_what_build_id_digests() {
-        let base = LockFile::parse(BASE).unwrap();
+        let base = LockFile::parse(&base()).unwrap();
         #[rustfmt::skip]
         let table: [(&str, &str, &str, bool); 9] = [
-            ("manifest commit", "commit = \"c\"", "commit = \"other\"", true),
+            ("manifest commit", "commit = \"abc\"", "commit = \"other\"", true),
             ("manifest file", "file = \"lava.toml\"", "file = \"x.toml\"", true),
             ("override path", "path = \"/home/dev/app\"", "path = \"/elsewhere\"", true),
             ("override head", "matched-by = \"git origin\"", "matched-by = \"git origin\"\nhead = \"abc\"", true),
@@ -648,7 +648,7 @@ A = \"1\"
 
     #[test]
     fn diffs_compare_what_is_built() {
-        let base = LockFile::parse(BASE).unwrap();
+        let base = LockFile::parse(&base()).unwrap();
         let kinds = |old: Option<&LockFile>, new: &LockFile| -> Vec<(String, String)> {
             diff(old, new)
                 .into_iter()

@@ -8,6 +8,7 @@ use super::outcome::{tracked, Tracked, Trail};
 use super::upgrade::rebuild_locked;
 use super::Context;
 use crate::core::error::Result;
+use crate::core::lock::LockFile;
 use crate::core::names::{InstanceName, ReleaseName};
 use crate::store::Instance;
 
@@ -20,57 +21,53 @@ pub struct Developed {
 }
 
 pub fn develop(ctx: &Context, name: &InstanceName, dir: &Path) -> Tracked<Developed> {
-    tracked(ctx, name, |trail| develop_tracked(ctx, name, dir, trail))
-}
-
-fn develop_tracked(
-    ctx: &Context,
-    name: &InstanceName,
-    dir: &Path,
-    trail: &mut Trail,
-) -> Result<Developed> {
-    let mut locked = ctx.lock_existing(name, "develop", trail)?;
-    let instance = locked.instance.clone();
-    let (_, lock) = require_current(&instance)?;
-    let link = super::overrides::link_checkout(&instance, &lock, dir)?;
-    match rebuild_locked(ctx, &mut locked, "develop", trail) {
-        Ok(release) => Ok(Developed {
-            instance,
-            link,
-            release,
-        }),
-        Err(err) => {
-            // Take the link back: the instance stays as it was.
-            let _ = std::fs::remove_file(&link);
-            Err(err)
-        }
-    }
+    tracked(ctx, name, |trail| {
+        relink(ctx, name, "develop", trail, |instance, lock| {
+            let link = super::overrides::link_checkout(instance, lock, dir)?;
+            // Taken back when the rebuild fails: the instance stays as it was.
+            let undo = {
+                let link = link.clone();
+                move || drop(std::fs::remove_file(&link))
+            };
+            Ok((link, undo))
+        })
+    })
 }
 
 pub fn undevelop(ctx: &Context, name: &InstanceName, component: &str) -> Tracked<Developed> {
     tracked(ctx, name, |trail| {
-        undevelop_tracked(ctx, name, component, trail)
+        relink(ctx, name, "undevelop", trail, |instance, lock| {
+            let (link, target) = super::overrides::unlink_checkout(instance, lock, component)?;
+            let undo = {
+                let link = link.clone();
+                move || drop(std::os::unix::fs::symlink(&target, &link))
+            };
+            Ok((link, undo))
+        })
     })
 }
 
-fn undevelop_tracked(
+/// Changes a link in local/ under the instance lock (`change` returns the
+/// link and how to undo it), then rebuilds; a failed rebuild undoes it.
+fn relink<Undo: FnOnce()>(
     ctx: &Context,
     name: &InstanceName,
-    component: &str,
+    command: &str,
     trail: &mut Trail,
+    change: impl FnOnce(&Instance, &LockFile) -> Result<(PathBuf, Undo)>,
 ) -> Result<Developed> {
-    let mut locked = ctx.lock_existing(name, "undevelop", trail)?;
+    let mut locked = ctx.lock_existing(name, command, trail)?;
     let instance = locked.instance.clone();
     let (_, lock) = require_current(&instance)?;
-    let (link, target) = super::overrides::unlink_checkout(&instance, &lock, component)?;
-    match rebuild_locked(ctx, &mut locked, "undevelop", trail) {
+    let (link, undo) = change(&instance, &lock)?;
+    match rebuild_locked(ctx, &mut locked, command, trail) {
         Ok(release) => Ok(Developed {
             instance,
             link,
             release,
         }),
         Err(err) => {
-            let _ = std::os::unix::fs::symlink(&target, &link);
+            undo();
             Err(err)
         }
     }
