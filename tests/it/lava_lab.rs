@@ -218,10 +218,10 @@ fn static_links(html: &str) -> Vec<String> {
         for (at, _) in html.match_indices(attribute) {
             let rest = &html[at + attribute.len()..];
             let link = &rest[..rest.find('"').unwrap_or(0)];
-            // LAVA's manual (/static/docs/*.html) is built by Debian's
+            // LAVA's manual (/static/docs/) is built by Debian's
             // packaging, not by an install from source: pages, not assets.
             if link.starts_with("/static/")
-                && !link.ends_with(".html")
+                && !link.starts_with("/static/docs/")
                 && !links.iter().any(|l| l == link)
             {
                 links.push(link.to_owned());
@@ -239,10 +239,6 @@ fn pid_in(path: &Path) -> String {
         .unwrap_or_default()
         .trim()
         .to_owned()
-}
-
-fn alive(pid: &str) -> bool {
-    Path::new("/proc").join(pid).exists()
 }
 
 fn listening(port: u16) -> bool {
@@ -537,6 +533,14 @@ fn lava_lab_on_one_host_runs_a_job_on_a_device_of_the_branch() {
     branch.git(&["rm", "-q", "devices/broken.jinja2"]);
     branch.commit("no broken dictionary");
 
+    // stop and start (a reboot, say): everything down, then up again.
+    let postmaster = pid_in(&shared.join("var/lib/postgresql/postmaster.pid"));
+    run(&["stop", "lab"]).success();
+    assert!(!listening(ports.http) && !listening(ports.publisher) && !listening(ports.events));
+    assert!(!lava::running(&postmaster), "PostgreSQL runs after stop");
+    run(&["start", "lab"]).success();
+    assert_eq!(api.get("/api/v0.2/system/version/")["version"], "2026.07");
+
     // A database that does not answer (a secret wins over the manifest):
     // named, its password not shown, the serving release untouched.
     let dead = free_port();
@@ -633,7 +637,7 @@ fn lava_lab_on_one_host_runs_a_job_on_a_device_of_the_branch() {
         }
     }
     for pid in &pids {
-        assert!(!alive(pid), "process {pid} outlived remove");
+        assert!(!lava::running(pid), "process {pid} outlived remove");
     }
     for port in [ports.http, ports.publisher, ports.events] {
         assert!(!listening(port), "port {port} is still open after remove");
