@@ -7,9 +7,9 @@
 //!
 //! Needs `ansible-core`, Debian's `openssh-server` and `iproute2`
 //! (`tools/test` installs them) and, for the lab, `CAP_NET_ADMIN` to make
-//! namespaces. Where the machine cannot make namespaces the lab test says
-//! why and returns; a missing tool is skipped the same way except under CI,
-//! where `tools/test` must have installed it.
+//! namespaces. Where a tool is missing or the machine cannot make
+//! namespaces the tests skip through `support::require` (locally; under
+//! `CI=true` they fail).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{read_toml, Env, GitRepo};
+use crate::support::{self, read_toml, Env, GitRepo};
 
 const SERVER: &str = r#"import http.server, pathlib, sys
 version = (pathlib.Path(__file__).parent / "VERSION").read_text().strip()
@@ -66,19 +66,6 @@ fn missing_tools(needs_namespaces: bool) -> Option<String> {
         return Some("/usr/sbin/sshd is not installed (Debian's openssh-server)".into());
     }
     None
-}
-
-/// Skips (returns true) when a tool is missing, except under CI.
-fn skip_without_tools(needs_namespaces: bool) -> bool {
-    let Some(why) = missing_tools(needs_namespaces) else {
-        return false;
-    };
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run the Ansible tests: {why}"
-    );
-    eprintln!("SKIPPED: {why}");
-    true
 }
 
 fn run(program: &str, args: &[&str]) -> Output {
@@ -318,10 +305,9 @@ impl Lab {
         let env = Env::new();
         let tag = format!("{:x}", std::process::id());
         let probe = format!("lvlab{tag}-probe");
-        if let Err(why) = try_namespace(&probe) {
-            eprintln!("SKIPPED: the lab needs network namespaces: {why}");
-            return None;
-        }
+        let made =
+            try_namespace(&probe).map_err(|why| format!("the lab needs network namespaces: {why}"));
+        support::skip::available(made)?;
         run_ok("ip", &["netns", "del", &probe]);
         let subnet = free_subnet();
         let tmp = env.tmp.path().to_owned();
@@ -673,7 +659,7 @@ impl Run {
 
 #[test]
 fn a_lab_rolls_in_lockstep_and_stops_at_the_first_failed_check() {
-    if skip_without_tools(true) {
+    if !support::require(missing_tools(true)) {
         return;
     }
     let started = Instant::now();
@@ -863,7 +849,7 @@ impl Local {
 
 #[test]
 fn the_module_installs_upgrades_plans_and_removes_one_instance() {
-    if skip_without_tools(false) {
+    if !support::require(missing_tools(false)) {
         return;
     }
     let env = Env::new();
@@ -964,7 +950,7 @@ fn the_module_installs_upgrades_plans_and_removes_one_instance() {
 
 #[test]
 fn a_failed_server_ends_the_playbook_before_any_worker() {
-    if skip_without_tools(false) {
+    if !support::require(missing_tools(false)) {
         return;
     }
     // The playbook's ordering needs no ssh to be tested: two hosts of this
