@@ -300,7 +300,8 @@ fn lava_lab_on_one_host_runs_a_job_on_a_device_of_the_branch() {
         .or_else(|| {
             (!Path::new("/usr/sbin/sshd").is_file())
                 .then(|| "sshd is not installed (apt-get install openssh-server)".to_owned())
-        });
+        })
+        .or_else(support::browser::missing);
     if !support::require(missing) {
         return;
     }
@@ -467,6 +468,18 @@ fn lava_lab_on_one_host_runs_a_job_on_a_device_of_the_branch() {
             let status = api.status(&asset);
             assert_eq!(status, 200, "{asset} (linked from {page})");
         }
+    }
+    // And in a browser: what Chromium actually loads answers 200, every
+    // stylesheet has rules and bootstrap's style applies (screenshots in
+    // target/test-artifacts/).
+    for page in ["/".to_owned(), format!("/scheduler/job/{id}")] {
+        let report = support::browser::inspect(&format!("{}{page}", api.base));
+        report.assert_styled();
+        let navbar = report.navbar_background.as_deref();
+        assert!(
+            navbar.is_some_and(|c| c != "rgba(0, 0, 0, 0)"),
+            "{page}: the navbar has no background: {report:#?}"
+        );
     }
 
     // A device added appears and takes the next job; one removed is retired.

@@ -26,4 +26,5 @@ mod safety;
 mod secrets;
 mod status;
 mod trust;
+mod ui;
 mod upgrade;

@@ -80,6 +80,11 @@ fn serve(server: &tiny_http::Server, state: &State) {
                 let html = tiny_http::Header::from_bytes("Content-Type", "text/html").unwrap();
                 request.respond(tiny_http::Response::from_data(body).with_header(html))
             }
+            Some(body) if path.ends_with(".css") => {
+                // A browser applies a stylesheet only with its type.
+                let css = tiny_http::Header::from_bytes("Content-Type", "text/css").unwrap();
+                request.respond(tiny_http::Response::from_data(body).with_header(css))
+            }
             Some(body) => {
                 // Like a real index: files are immutable and cacheable.
                 let cache =
