@@ -225,6 +225,9 @@ pub enum SecretCommand {
         /// Read the value from this file instead of standard input
         #[arg(long, value_name = "FILE")]
         from_file: Option<PathBuf>,
+        /// Only say whether the value would change; write nothing
+        #[arg(long)]
+        check: bool,
         /// `{"instance", "key", "changed"}` on stdout
         #[arg(long)]
         json: bool,

@@ -84,8 +84,9 @@ fn run(ctx: Context, command: &Command) -> Result<()> {
             name,
             key,
             from_file,
+            check,
             json,
-        }) => secret::set(&ctx, name, key, from_file.as_deref(), *json),
+        }) => secret::set(&ctx, name, key, from_file.as_deref(), *check, *json),
         Command::Secret(SecretCommand::List { name, json }) => secret::list(&ctx, name, *json),
         Command::Secret(SecretCommand::Rm { name, key, json }) => {
             secret::remove(&ctx, name, key, *json)
