@@ -834,6 +834,14 @@ impl Local {
     /// before the result (the diff) and the result, with `failed` set as
     /// the result line said (ad-hoc output drops the key).
     fn module(&self, args: serde_json::Value, flags: &[&str]) -> (String, serde_json::Value) {
+        let (run, value) = self.module_run(args, flags);
+        let before = run.stdout.split_once("localhost | ").unwrap().0;
+        (before.to_owned(), value)
+    }
+
+    /// The same, with the whole run (all ansible printed) instead of the
+    /// text before the result.
+    fn module_run(&self, args: serde_json::Value, flags: &[&str]) -> (Run, serde_json::Value) {
         let mut args = args;
         args["name"] = "x".into();
         args["root"] = self.env.root.to_string_lossy().into_owned().into();
@@ -849,7 +857,7 @@ impl Local {
             .output()
             .unwrap();
         let run = Run::from(out);
-        let (before, result) = run
+        let (_, result) = run
             .stdout
             .split_once("localhost | ")
             .unwrap_or_else(|| panic!("no result:\n{}", run.shown()));
@@ -857,7 +865,7 @@ impl Local {
         let mut value: serde_json::Value =
             serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}:\n{}", run.shown()));
         value["failed"] = (status == "FAILED!").into();
-        (before.to_owned(), value)
+        (run, value)
     }
 }
 
@@ -960,6 +968,149 @@ fn the_module_installs_upgrades_plans_and_removes_one_instance() {
     assert!(!instance.exists());
     let (_, result) = local.module(absent, &[]);
     assert_eq!(result["changed"], false, "{result}");
+}
+
+#[test]
+fn the_module_sets_secrets_before_it_deploys_and_never_shows_them() {
+    if !crate::support::require(missing_tools(false)) {
+        return;
+    }
+    let env = Env::new();
+    install_collection(&env.path("collections"));
+    let local = Local {
+        svc: service_repo(&env),
+        manifest: env.git_repo("manifest"),
+        events: env.path("events"),
+        env,
+    };
+    // The release's post-switch records a hash of the token it was given.
+    local.manifest.write(
+        "lava.toml",
+        &format!(
+            "[components.svc]\ngit = \"{}\"\nrev = \"v1\"\n\n[shared]\ndirs = [\"run\"]\n\n\
+             [secrets]\nrequired = [\"TOKEN\"]\n\n\
+             [hooks]\npost-switch = 'printf %s \"$TOKEN\" | sha256sum | cut -c1-64 > \"$LAVA_SHARED_DIR/run/token\"'\n",
+            local.svc.url()
+        ),
+    );
+    local.manifest.commit("r1");
+    local.manifest.tag("r1");
+    let instance = local.env.instance_dir("x");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let first = format!("first-token-{nanos:x}");
+    let second = format!("second-token-{nanos:x}");
+    let with_token = |token: &str| serde_json::json!({"manifest_branch": local.manifest.url(), "secrets": {"TOKEN": token}});
+    let deployed_hash = || std::fs::read_to_string(instance.join("shared/run/token")).unwrap();
+    let no_value = |run: &Run, result: &serde_json::Value| {
+        for token in [&first, &second] {
+            assert!(
+                !run.shown().contains(token.as_str()),
+                "a secret in the output:\n{}",
+                run.shown()
+            );
+            assert!(
+                !result.to_string().contains(token.as_str()),
+                "a secret in the result: {result}"
+            );
+        }
+    };
+
+    // Check mode on a new instance: the secret would be set, nothing is.
+    let (run, result) = local.module_run(with_token(&first), &["--check", "--diff", "-v"]);
+    no_value(&run, &result);
+    assert_eq!(result["changed"], true, "{result}");
+    assert!(
+        run.stdout.contains("~ secret TOKEN changed"),
+        "{}",
+        run.shown()
+    );
+    assert_eq!(
+        result["secrets"],
+        serde_json::json!([{"key": "TOKEN", "change": "changed"}])
+    );
+    assert!(!instance.exists(), "check mode wrote the instance");
+
+    // The run: set before the install (which requires it), deployed.
+    let (run, result) = local.module_run(with_token(&first), &["--diff", "-vvv"]);
+    no_value(&run, &result);
+    assert_eq!(result["failed"], false, "{}", run.shown());
+    assert_eq!(result["changed"], true);
+    assert_eq!(result["release"], "0001-r1");
+    assert_eq!(
+        result["invocation"]["module_args"]["secrets"],
+        serde_json::json!({"TOKEN": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"})
+    );
+    assert!(
+        run.stdout.contains("~ secret TOKEN changed"),
+        "{}",
+        run.shown()
+    );
+    assert_eq!(
+        deployed_hash().trim(),
+        crate::support::sha256_hex(first.as_bytes())
+    );
+
+    // The same value again: nothing to do, in check mode or not.
+    let (_, result) = local.module(with_token(&first), &["--check"]);
+    assert_eq!(result["changed"], false, "{result}");
+    let (_, result) = local.module(with_token(&first), &[]);
+    assert_eq!(result["changed"], false, "{result}");
+    assert_eq!(result["secrets"], serde_json::json!([]));
+
+    // A new value: check mode sees it and writes nothing; the run deploys it.
+    let stored = std::fs::read(instance.join("secrets")).unwrap();
+    let (run, result) = local.module_run(with_token(&second), &["--check", "--diff"]);
+    no_value(&run, &result);
+    assert_eq!(result["changed"], true, "{result}");
+    assert!(
+        run.stdout.contains("~ secret TOKEN changed"),
+        "{}",
+        run.shown()
+    );
+    assert_eq!(std::fs::read(instance.join("secrets")).unwrap(), stored);
+    let (run, result) = local.module_run(with_token(&second), &["--diff", "-v"]);
+    no_value(&run, &result);
+    assert_eq!(result["changed"], true, "{result}");
+    assert_eq!(
+        result["release"], "0002-r1",
+        "a changed secret is a new release"
+    );
+    assert_eq!(
+        deployed_hash().trim(),
+        crate::support::sha256_hex(second.as_bytes())
+    );
+
+    // Nowhere under the controller's side of the test but the secrets file.
+    let secrets_file = instance.join("secrets");
+    let mut stack = vec![local.env.tmp.path().to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() && path != secrets_file {
+                let bytes = std::fs::read(&path).unwrap();
+                for token in [&first, &second] {
+                    assert!(
+                        !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                        "a secret in {}",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+
+    // state: absent takes the secrets with the instance.
+    let mut absent = with_token(&second);
+    absent["state"] = "absent".into();
+    let (_, result) = local.module(absent, &[]);
+    assert_eq!(result["changed"], true, "{result}");
+    assert!(!instance.exists());
 }
 
 /// Stands in for `lava-worker`: writes its arguments where

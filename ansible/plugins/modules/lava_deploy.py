@@ -92,6 +92,21 @@ options:
         V(0) waits as long as it takes. When omitted a busy instance fails
         the task at once.
     type: int
+  secrets:
+    description:
+      - Secrets of the instance, C(KEY) to value (for example the worker's
+        C(LAVA_WORKER_TOKEN)), set with C(lava-deploy secret set NAME KEY)
+        (the value on standard input, never on a command line) before the
+        install or upgrade, which then deploys them (a changed secret is a
+        new release). Keys the dict does not name are left as they are.
+      - The values are never returned, logged or shown in a diff (the
+        option is C(no_log)); a changed one is reported by key only, in
+        RV(secrets) and as C(~ secret KEY changed) in diff mode.
+      - In check mode each value is compared with the stored one
+        (C(secret set --check)) and nothing is written.
+      - Ignored with O(state=absent), which removes the secrets with the
+        instance.
+    type: dict
 attributes:
   check_mode:
     support: full
@@ -109,6 +124,8 @@ notes:
     install would deploy (the binary's plan resolves them).
   - With O(state=absent) the binary runs the C(stop) hooks of the current
     release first; when they fail nothing is removed and the task fails.
+  - Secrets are set even when the install or upgrade then fails: they are
+    the instance's, and the next run finds them unchanged.
 """
 
 EXAMPLES = r"""
@@ -129,6 +146,14 @@ EXAMPLES = r"""
   lava.deploy.lava_deploy:
     name: lab
     retry_failed: true
+
+- name: A worker with the token its server made for it (no value is ever shown)
+  lava.deploy.lava_deploy:
+    name: lab
+    manifest_branch: "https://git.example.org/lab/manifest.git#production"
+    cfg: lava-worker.toml
+    secrets:
+      LAVA_WORKER_TOKEN: "{{ worker_token }}"
 
 - name: Remove an instance (the shared cache stays)
   lava.deploy.lava_deploy:
@@ -219,6 +244,16 @@ follows:
   returned: when the instance exists after the run (not in check mode)
   type: dict
   sample: {"branch": "https://git.example.org/lab/manifest.git#5f0c6e2d9a1b4c7e8f0a1b2c3d4e5f60718293a4"}
+secrets:
+  description:
+    - The secrets that changed, by key only (never a value), with
+      C(change) V(changed), V(added) or V(removed); in check mode, what
+      would change. Both those set by O(secrets) and those the new release
+      deploys.
+  returned: always with O(state=present)
+  type: list
+  elements: dict
+  sample: [{"key": "LAVA_WORKER_TOKEN", "change": "changed"}]
 stderr:
   description: The binary's progress and error output.
   returned: on failure
@@ -229,6 +264,7 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_text
 
 
 class Binary(object):
@@ -246,9 +282,10 @@ class Binary(object):
         if params["wait"] is not None:
             self.common.append("--wait=%d" % params["wait"])
 
-    def run(self, args):
-        """(rc, parsed JSON or None, stdout, stderr)."""
-        rc, out, err = self.module.run_command([self.path] + self.common + args)
+    def run(self, args, data=None):
+        """(rc, parsed JSON or None, stdout, stderr); `data` goes to the
+        program's standard input as it is."""
+        rc, out, err = self.module.run_command([self.path] + self.common + args, data=data, binary_data=True)
         try:
             data = json.loads(out)
         except ValueError:
@@ -333,6 +370,60 @@ def diff_from_plan(plan, path):
     }
 
 
+def secret_lines(changes):
+    """`~ secret KEY changed` (or `+`/`-` for added and removed) per key,
+    the way lava-deploy's plan shows them: never a value."""
+    signs = {"added": "+", "removed": "-"}
+    return "".join(
+        "%s secret %s %s\n" % (signs.get(c["change"], "~"), c["key"], c["change"]) for c in changes
+    )
+
+
+def merge_secret_changes(first, second):
+    """One entry per key, sorted; an earlier entry for a key wins (what the
+    module set is more precise than the release's difference)."""
+    merged = {}
+    for change in list(first) + list(second):
+        merged.setdefault(change["key"], {"key": change["key"], "change": change["change"]})
+    return [merged[key] for key in sorted(merged)]
+
+
+def with_secret_diff(diff, changes):
+    """The component diff, followed by a prepared diff of the secrets
+    (Ansible shows a list of diffs one after the other)."""
+    if not changes:
+        return diff
+    secrets = {"prepared": secret_lines(changes)}
+    if diff.get("before") or diff.get("after"):
+        return [diff, secrets]
+    return [secrets]
+
+
+def set_secrets(binary, name, secrets, check_mode):
+    """`secret set NAME KEY --json` per key, the value on standard input
+    (with `--check` in check mode: compared, nothing written). Returns the
+    keys that changed, or would, as `{"key", "change"}`."""
+    changes = []
+    for key in sorted(secrets or {}):
+        value = secrets[key]
+        if value is None:
+            binary.module.fail_json(msg="secret %s of %s has no value (null): give one, or leave the key out" % (key, name))
+        args = ["secret", "set", name, key, "--json"]
+        if check_mode:
+            args.append("--check")
+        rc, report, out, err = binary.run(args, data=to_text(value).encode("utf-8"))
+        if rc != 0 or report is None:
+            # The binary never prints a value; its error names the key.
+            binary.module.fail_json(
+                msg="lava-deploy secret set %s %s failed (exit %d): %s" % (name, key, rc, last_line(err) or out.strip()),
+                rc=rc,
+                stderr=err,
+            )
+        if report.get("changed"):
+            changes.append({"key": key, "change": "changed"})
+    return changes
+
+
 def diff_from_report(report, path):
     """The components the run changed, old and new pin."""
     before = [(c["component"], c["old"]) for c in report.get("changes", []) if c.get("old") is not None]
@@ -348,10 +439,13 @@ def diff_from_report(report, path):
 def check(module, binary, entry, action):
     """What install or upgrade would do, from the binary's plan (which also
     answers for an instance that does not exist yet). `changed` includes a
-    change of what the instance follows, as the run would record it."""
+    change of what the instance follows, as the run would record it, and
+    any secret of O(secrets) that differs from the stored one."""
     name = module.params["name"]
+    secret_changes = set_secrets(binary, name, module.params["secrets"], check_mode=True)
     plan = binary.run_json(["plan", name, "--json"] + source_args(module.params), "plan")
-    changed = bool(plan.get("changed"))
+    secret_changes = merge_secret_changes(secret_changes, plan.get("secrets", []))
+    changed = bool(plan.get("changed")) or bool(secret_changes)
     changes = []
     for change in plan.get("components", []):
         if change.get("change") != "unchanged":
@@ -364,9 +458,10 @@ def check(module, binary, entry, action):
         changes=changes,
         service=plan.get("service", []),
         manifest=plan.get("manifest"),
+        secrets=secret_changes,
     )
     if changed:
-        result["diff"] = diff_from_plan(plan, plan.get("path", name))
+        result["diff"] = with_secret_diff(diff_from_plan(plan, plan.get("path", name)), secret_changes)
     module.exit_json(**result)
 
 
@@ -379,6 +474,9 @@ def present(module, binary):
     action = "upgrade" if entry and entry.get("current") else "install"
     if module.check_mode:
         check(module, binary, entry, action)
+    # Before the build: a required secret must be there, and a changed one
+    # is what makes the upgrade build.
+    secret_changes = set_secrets(binary, name, params["secrets"], check_mode=False)
     args = [action, name, "--json"] + source_args(params)
     if action == "upgrade" and params["retry_failed"]:
         args.append("--retry-failed")
@@ -390,8 +488,9 @@ def present(module, binary):
             stdout=out,
             stderr=err,
         )
-    changed = bool(report.pop("changed", False))
+    changed = bool(report.pop("changed", False)) or bool(secret_changes)
     result = dict(report)
+    result["secrets"] = merge_secret_changes(secret_changes, report.get("secrets", []))
     if rc != 0:
         module.fail_json(
             msg=report.get("error") or last_line(err) or "lava-deploy %s failed (exit %d)" % (action, rc),
@@ -405,7 +504,7 @@ def present(module, binary):
     # hosts.
     path = result.pop("path", None) or name
     if changed:
-        result["diff"] = diff_from_report(report, path)
+        result["diff"] = with_secret_diff(diff_from_report(report, path), result["secrets"])
     module.exit_json(changed=changed, **result)
 
 
@@ -438,6 +537,7 @@ def main():
             retry_failed=dict(type="bool", default=False),
             no_hooks=dict(type="bool", default=False),
             wait=dict(type="int"),
+            secrets=dict(type="dict", no_log=True),
         ),
         supports_check_mode=True,
     )
