@@ -104,7 +104,7 @@ impl<'a> Hooks<'a> {
         let secrets = super::secrets::values(self.instance)?;
         let redactor = secrets.redactor();
         let shown = redactor.redact_text(command);
-        tracing::info!("{phase} hook of {}: {shown}", target.release);
+        tracing::info!("{phase} hook of {}: {}", target.release, one_line(&shown));
         let env = self.variables(target, phase)?.with_secrets(&secrets);
         let log = self.log_path(target.release);
         let header = format!(
@@ -139,9 +139,10 @@ impl<'a> Hooks<'a> {
             outcome.tail.join("\n    ")
         };
         Ok(Err(format!(
-            "{phase} hook of release {} failed ({}): {command}\n    {tail}\n  (log: {})",
+            "{phase} hook of release {} failed ({}): {}\n    {tail}\n  (log: {})",
             target.release,
             outcome.status,
+            one_line(command),
             log.display()
         )))
     }
@@ -303,4 +304,16 @@ pub fn release_environment(
 
 fn path_text(path: &Path) -> String {
     path.to_string_lossy().into_owned()
+}
+
+/// A hook command as the terminal shows it: its first line, with `…` when
+/// more follow (a multi-line script is in the log whole).
+fn one_line(command: &str) -> String {
+    let mut lines = command.trim().lines();
+    let first = lines.next().unwrap_or_default();
+    if lines.next().is_some() {
+        format!("{first} …")
+    } else {
+        first.to_owned()
+    }
 }

@@ -431,9 +431,14 @@ fn builtin_dir_files(
     &'static Dir<'static>,
     Vec<&'static include_dir::File<'static>>,
 )> {
-    let dir = BUILTIN
-        .get_dir(path)
-        .with_context(|| format!("{path} is not a directory of the built-in manifests"))?;
+    // `.`: the built-in manifests themselves, as for a branch's root.
+    let dir = if path.is_empty() || path == "." {
+        &BUILTIN
+    } else {
+        BUILTIN
+            .get_dir(path)
+            .with_context(|| format!("{path} is not a directory of the built-in manifests"))?
+    };
     let mut files = Vec::new();
     collect_builtin_files(dir, &mut files);
     Ok((dir, files))
