@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 use crate::support::{read_toml, Env, GitRepo};
 
+mod lava;
+
 const SERVER: &str = r#"import http.server, pathlib, sys
 version = (pathlib.Path(__file__).parent / "VERSION").read_text().strip()
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -68,17 +70,19 @@ fn missing_tools(needs_namespaces: bool) -> Option<String> {
     None
 }
 
-/// Skips (returns true) when a tool is missing, except under CI.
-fn skip_without_tools(needs_namespaces: bool) -> bool {
-    let Some(why) = missing_tools(needs_namespaces) else {
-        return false;
-    };
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run the Ansible tests: {why}"
-    );
-    eprintln!("SKIPPED: {why}");
-    true
+/// Why the lab's hosts cannot be made here (tools, or no network
+/// namespaces), if they cannot.
+fn missing_for_hosts() -> Option<String> {
+    missing_tools(true).or_else(|| {
+        let probe = format!("lvlab{:x}-probe", std::process::id());
+        match try_namespace(&probe) {
+            Ok(()) => {
+                run_ok("ip", &["netns", "del", &probe]);
+                None
+            }
+            Err(why) => Some(format!("the lab needs network namespaces: {why}")),
+        }
+    })
 }
 
 fn run(program: &str, args: &[&str]) -> Output {
@@ -238,7 +242,7 @@ struct Host {
     sshd: Option<Child>,
 }
 
-/// Four hosts, the repositories they deploy from and the controller's files.
+/// The hosts, the repositories they deploy from and the controller's files.
 struct Lab {
     env: Env,
     hosts: Vec<Host>,
@@ -246,6 +250,10 @@ struct Lab {
     manifest: GitRepo,
     events: PathBuf,
     binary: PathBuf,
+    /// The hosts' network, once made.
+    bridge: Option<String>,
+    /// The controller's address on it.
+    gateway: Ipv4Addr,
 }
 
 impl Drop for Lab {
@@ -272,15 +280,18 @@ impl Drop for Lab {
                 .stderr(Stdio::null())
                 .status();
         }
+        if let Some(bridge) = &self.bridge {
+            let _ = Command::new("ip").args(["link", "del", bridge]).status();
+        }
         stop_processes_under(self.env.tmp.path());
     }
 }
 
 /// A /24 of 10.213.0.0/16 that no interface here uses, so two runs of this
 /// test (other worktrees on the same machine) do not meet.
-fn free_subnet() -> u8 {
+fn free_subnet(seq: u32) -> u8 {
     let addrs = run_ok("ip", &["-o", "-4", "addr", "show"]);
-    let start = (std::process::id() % 256) as u16;
+    let start = ((std::process::id() + 37 * seq) % 256) as u16;
     (0..256u16)
         .map(|i| ((start + i) % 256) as u8)
         .find(|x| !addrs.contains(&format!("10.213.{x}.")))
@@ -313,35 +324,50 @@ fn wait_for_port(addr: Ipv4Addr, port: u16, what: &str) {
 }
 
 impl Lab {
-    /// The lab, or None (said on stderr) where namespaces cannot be made.
-    fn new() -> Option<Lab> {
+    /// The hosts on one network: a bridge in this namespace (the
+    /// controller's side, `gateway`) and a veth from each host's namespace
+    /// plugged into it, so hosts reach each other and the controller
+    /// without any forwarding. Call `missing_for_hosts` first.
+    fn new(hosts: &[(&'static str, &'static str)]) -> Lab {
         let env = Env::new();
-        let tag = format!("{:x}", std::process::id());
-        let probe = format!("lvlab{tag}-probe");
-        if let Err(why) = try_namespace(&probe) {
-            eprintln!("SKIPPED: the lab needs network namespaces: {why}");
-            return None;
-        }
-        run_ok("ip", &["netns", "del", &probe]);
-        let subnet = free_subnet();
+        // Unique per Lab (tests of one process run at once) and per process.
+        static LABS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let seq = LABS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let tag = format!("{:x}{seq}", std::process::id());
+        let subnet = free_subnet(seq);
         let tmp = env.tmp.path().to_owned();
         let key = tmp.join("id_ed25519");
         ssh_keygen(&key);
         // sshd refuses to start without its privilege separation directory.
         std::fs::create_dir_all("/run/sshd").unwrap();
+        let bridge = format!("lv{tag}br");
         let mut lab = Lab {
             svc: service_repo(&env),
             manifest: env.git_repo("manifest"),
             events: tmp.join("events"),
             binary: stripped_binary(&tmp),
             hosts: Vec::new(),
+            bridge: None,
+            gateway: Ipv4Addr::new(10, 213, subnet, 1),
             env,
         };
+        run_ok("ip", &["link", "add", &bridge, "type", "bridge"]);
+        lab.bridge = Some(bridge.clone());
+        run_ok(
+            "ip",
+            &[
+                "addr",
+                "add",
+                &format!("{}/24", lab.gateway),
+                "dev",
+                &bridge,
+            ],
+        );
+        run_ok("ip", &["link", "set", &bridge, "up"]);
         let mut known_hosts = String::new();
-        for (i, (name, group)) in HOSTS.iter().enumerate() {
+        for (i, (name, group)) in hosts.iter().enumerate() {
             let ns = format!("lvlab{tag}-{i}");
-            let n = 4 * (i as u8 + 1);
-            let addr = Ipv4Addr::new(10, 213, subnet, n + 2);
+            let addr = Ipv4Addr::new(10, 213, subnet, 10 + i as u8);
             let host = Host {
                 name,
                 group,
@@ -357,8 +383,6 @@ impl Lab {
             let host = lab.hosts.last_mut().unwrap();
             try_namespace(&host.ns).unwrap();
             let peer = format!("lv{tag}n{i}");
-            let outside = format!("10.213.{subnet}.{}/30", n + 1);
-            let inside = format!("{addr}/30");
             run_ok(
                 "ip",
                 &[
@@ -366,14 +390,14 @@ impl Lab {
                 ],
             );
             run_ok("ip", &["link", "set", &peer, "netns", &host.ns]);
-            run_ok("ip", &["addr", "add", &outside, "dev", &host.veth]);
+            run_ok("ip", &["link", "set", &host.veth, "master", &bridge]);
             run_ok("ip", &["link", "set", &host.veth, "up"]);
             let in_ns = |args: &[&str]| {
                 let mut all = vec!["netns", "exec", &host.ns, "ip"];
                 all.extend(args);
                 run_ok("ip", &all);
             };
-            in_ns(&["addr", "add", &inside, "dev", &peer]);
+            in_ns(&["addr", "add", &format!("{addr}/24"), "dev", &peer]);
             in_ns(&["link", "set", &peer, "up"]);
             in_ns(&["link", "set", "lo", "up"]);
 
@@ -430,7 +454,7 @@ impl Lab {
             wait_for_port(host.addr, 22, &format!("sshd of {}", host.name));
         }
         install_collection(&tmp.join("collections"));
-        Some(lab)
+        lab
     }
 
     fn tmp(&self) -> &Path {
@@ -440,6 +464,19 @@ impl Lab {
     /// The inventory, with `sick` carrying a host variable that breaks the
     /// check of manifests that look at it.
     fn write_inventory(&self, sick: Option<&str>) {
+        let host_vars = |host: &Host| {
+            if sick == Some(host.name) {
+                r#" lava_environment='{"LAB_SICK": "1"}'"#.to_owned()
+            } else {
+                String::new()
+            }
+        };
+        self.write_inventory_with(&host_vars, "");
+    }
+
+    /// The inventory of the `servers` and `workers` hosts, each with its
+    /// address and root and `host_vars`, then `all_vars` lines.
+    pub(crate) fn write_inventory_with(&self, host_vars: &dyn Fn(&Host) -> String, all_vars: &str) {
         let python = if Path::new("/usr/bin/python3").exists() {
             "/usr/bin/python3"
         } else {
@@ -455,9 +492,7 @@ impl Lab {
                     host.addr,
                     host.root.display()
                 ));
-                if sick == Some(host.name) {
-                    text.push_str(r#" lava_environment='{"LAB_SICK": "1"}'"#);
-                }
+                text.push_str(&host_vars(host));
                 text.push('\n');
             }
         }
@@ -471,6 +506,7 @@ impl Lab {
             key = tmp.join("id_ed25519").display(),
             known = tmp.join("known_hosts").display(),
         ));
+        text.push_str(all_vars);
         std::fs::write(tmp.join("inventory.ini"), text).unwrap();
     }
 
@@ -673,13 +709,11 @@ impl Run {
 
 #[test]
 fn a_lab_rolls_in_lockstep_and_stops_at_the_first_failed_check() {
-    if skip_without_tools(true) {
+    if !crate::support::require(missing_for_hosts()) {
         return;
     }
     let started = Instant::now();
-    let Some(lab) = Lab::new() else {
-        return;
-    };
+    let lab = Lab::new(&HOSTS);
     eprintln!(
         "lab of {} hosts up in {:.1?}",
         HOSTS.len(),
@@ -871,7 +905,7 @@ impl Local {
 
 #[test]
 fn the_module_installs_upgrades_plans_and_removes_one_instance() {
-    if skip_without_tools(false) {
+    if !crate::support::require(missing_tools(false)) {
         return;
     }
     let env = Env::new();
@@ -1113,12 +1147,17 @@ fn the_module_sets_secrets_before_it_deploys_and_never_shows_them() {
     assert!(!instance.exists());
 }
 
-/// Stands in for `lava-worker`: writes its arguments where
-/// `FAKE_LAVA_WORKER_ARGS` says, then runs until killed, or exits at once
-/// when given `--crash`.
+/// Stands in for `lava-worker`: writes its arguments and the token it read
+/// from its `--token-file` where `FAKE_LAVA_WORKER_ARGS` says, then runs
+/// until killed.
 const FAKE_LAVA_WORKER: &str = r#"#!/bin/sh
-echo "$*" >> "$FAKE_LAVA_WORKER_ARGS"
-case " $* " in *" --crash "*) exit 1;; esac
+token=""
+prev=""
+for arg in "$@"; do
+    if [ "$prev" = "--token-file" ]; then read -r token < "$arg"; fi
+    prev="$arg"
+done
+echo "$* token=$token" >> "$FAKE_LAVA_WORKER_ARGS"
 exec sleep 600
 "#;
 
@@ -1131,31 +1170,31 @@ fn alive(pid: &str) -> bool {
 }
 
 #[test]
-fn the_worker_manifest_runs_lava_worker_against_the_server_its_lab_names() {
+fn the_worker_manifest_takes_its_server_and_name_from_the_lab_or_the_environment() {
     let env = Env::new();
     // The hooks of manifests/lava-worker.toml as shipped, with the LAVA
-    // tree swapped for a small one and lava-worker for a stand-in: what is
-    // tested is the service part (environment, start, stop, check) and the
-    // documented override through `extends`.
+    // tree swapped for a small one, lava-worker for a stand-in and no check
+    // (it asks a real server: tests/it/lava_lab.rs): what is tested is
+    // where the server's URL, the worker's name and its token come from,
+    // as the lab playbook gives them (lava-deploy's environment, a secret)
+    // or a lab's own manifest does (an extending file's [environment]).
     let worker_toml = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/lava-worker.toml"),
     )
     .unwrap();
     let tree = env.tagged_repo("tree", "README", &[("v1", "tree\n")]);
     let manifest = env.git_repo("manifest");
-    let lab_worker = |args: &str| {
+    let lab_worker = |environment: &str| {
         format!(
             "[manifest]\nextends = \"lava-worker.toml\"\n\n\
              [components.lava]\nremove = true\n\n\
              [components.tree]\ngit = \"{}\"\nrev = \"v1\"\n\n\
-             [environment]\nLAVA_SERVER_URL = \"http://lava.lab.test:8000/\"\n\
-             LAVA_WORKER_ARGS = \"{args}\"\n\n\
-             [hooks]\ncheck-timeout = \"5s\"\ncheck-interval = \"500ms\"\n",
+             [environment]\n{environment}\n\n[hooks]\ncheck = []\n",
             tree.url()
         )
     };
     manifest.write("lava-worker.toml", &worker_toml);
-    manifest.write("lab-worker.toml", &lab_worker("--name w1"));
+    manifest.write("lab-worker.toml", &lab_worker(""));
     manifest.commit("r1");
     manifest.tag("r1");
 
@@ -1175,13 +1214,24 @@ fn the_worker_manifest_runs_lava_worker_against_the_server_its_lab_names() {
         env.cmd()
             .env("PATH", &path)
             .env("FAKE_LAVA_WORKER_ARGS", &args_file)
+            .env("LAVA_SERVER_URL", "http://from-environment.test:8000/")
+            .env("LAVA_WORKER_NAME", "w-env")
             .args(args)
             .assert()
     };
     let shared = env.instance_dir("w").join("shared");
     let pid_file = shared.join("run/lava-worker.pid");
     let _stop = StopUnder(env.tmp.path().to_owned());
+    let started = || {
+        let text = std::fs::read_to_string(&args_file).unwrap();
+        text.lines().last().unwrap().to_owned()
+    };
 
+    env.cmd()
+        .args(["secret", "set", "w", "LAVA_WORKER_TOKEN"])
+        .write_stdin("the-worker-token\n")
+        .assert()
+        .success();
     lava(&[
         "install",
         "w",
@@ -1193,39 +1243,43 @@ fn the_worker_manifest_runs_lava_worker_against_the_server_its_lab_names() {
     .success();
     let first_pid = std::fs::read_to_string(&pid_file).unwrap();
     assert!(alive(&first_pid), "lava-worker runs after the install");
-    let started = std::fs::read_to_string(&args_file).unwrap();
     assert_eq!(
-        started.trim(),
+        started(),
         format!(
-            "--url http://lava.lab.test:8000/ --worker-dir {shared}/var/lib/lava-worker \
-             --log-file {shared}/var/log/lava-worker.log --name w1",
+            "--name w-env --url http://from-environment.test:8000/ \
+             --worker-dir {shared}/var/lib/lava-worker --log-file {shared}/var/log/lava-worker.log \
+             --level INFO --token-file /dev/fd/3 token=the-worker-token",
             shared = shared.display()
         )
     );
 
-    // A worker that cannot start fails the check: the release is rolled
-    // back and the previous worker runs again, alone.
-    manifest.write("lab-worker.toml", &lab_worker("--name w1 --crash"));
+    // A lab's own [environment] wins over lava-deploy's environment.
+    manifest.write(
+        "lab-worker.toml",
+        &lab_worker(
+            "LAVA_SERVER_URL = \"http://lava.lab.test/\"\nLAVA_WORKER_NAME = \"w1\"\n\
+             LAVA_WORKER_WS_URL = \"http://lava.lab.test:8001/ws/\"",
+        ),
+    );
     manifest.commit("r2");
     manifest.tag("r2");
-    lava(&["upgrade", "w"])
-        .code(1)
-        .stderr(predicates::str::contains("rolled back to release 0001-r1"));
-    assert_eq!(env.current("w"), "0001-r1");
+    lava(&["upgrade", "w"]).success();
     assert!(!alive(&first_pid), "the r1 worker was stopped for r2");
-    let pid = std::fs::read_to_string(&pid_file).unwrap();
-    assert!(alive(&pid), "the r1 worker runs again");
-    let runs: Vec<String> = std::fs::read_to_string(&args_file)
-        .unwrap()
-        .lines()
-        .map(|l| l.rsplit(' ').next().unwrap().to_owned())
-        .collect();
-    assert_eq!(runs, ["w1", "--crash", "w1"]);
+    assert!(alive(&std::fs::read_to_string(&pid_file).unwrap()));
+    let line = started();
+    assert!(
+        line.starts_with("--name w1 --url http://lava.lab.test/ "),
+        "{line}"
+    );
+    assert!(
+        line.ends_with("--ws-url http://lava.lab.test:8001/ws/ token=the-worker-token"),
+        "{line}"
+    );
 }
 
 #[test]
 fn a_failed_server_ends_the_playbook_before_any_worker() {
-    if skip_without_tools(false) {
+    if !crate::support::require(missing_tools(false)) {
         return;
     }
     // The playbook's ordering needs no ssh to be tested: two hosts of this
