@@ -342,12 +342,17 @@ fn the_lab_playbook_makes_a_lab_that_runs_a_job_across_hosts() {
     branch.commit("lab");
     branch.tag("lab-1");
 
+    // (Host lines, where INI values are read as Python literals; a
+    // [group:vars] value would stay a string.)
     lab.write_inventory_with(
-        &|host: &Host| match host.group {
-            "servers" => " lava_cfg=lab-server.toml".to_owned(),
-            _ => " lava_cfg=lab-worker.toml".to_owned(),
+        &|host: &Host| {
+            let cfg = match host.group {
+                "servers" => "lab-server.toml",
+                _ => "lab-worker.toml",
+            };
+            format!(" lava_cfg={cfg} lava_environment='{environment}'")
         },
-        &format!("lava_environment='{environment}'\n"),
+        "",
     );
     let server_url = format!("http://{}:8000/", server.addr);
     let url_var = format!("lava_server_url={server_url}");
