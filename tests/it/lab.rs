@@ -400,6 +400,9 @@ impl Lab {
             in_ns(&["addr", "add", &format!("{addr}/24"), "dev", &peer]);
             in_ns(&["link", "set", &peer, "up"]);
             in_ns(&["link", "set", "lo", "up"]);
+            // A default route, as a host has (lava-dispatcher refuses to run
+            // a job without one); nothing is forwarded beyond the bridge.
+            in_ns(&["route", "add", "default", "via", &lab.gateway.to_string()]);
 
             let dir = tmp.join("hosts").join(name);
             std::fs::create_dir_all(&dir).unwrap();

@@ -205,6 +205,15 @@ impl Api {
         serde_json::from_slice(&answer.bytes().unwrap()).unwrap()
     }
 
+    fn text(&self, path: &str) -> String {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header("Authorization", format!("Token {}", self.token))
+            .send()
+            .and_then(|answer| answer.text())
+            .unwrap_or_else(|e| format!("GET {path}: {e}"))
+    }
+
     fn submit(&self, definition: &str) -> u64 {
         let body = self
             .client
@@ -421,7 +430,23 @@ fn the_lab_playbook_makes_a_lab_that_runs_a_job_across_hosts() {
     let id = api.submit(&example("jobs/ssh-smoke.yaml"));
     let job = api.finished(id);
     let job_seconds = submitted.elapsed();
-    assert_eq!(job["health"], "Complete", "{job}");
+    if job["health"] != "Complete" {
+        let log = api.text(&format!("/api/v0.2/jobs/{id}/logs/"));
+        let worker_log =
+            std::fs::read_to_string(worker.instance().join("shared/var/log/lava-worker.log"))
+                .unwrap_or_default();
+        let tail = |text: &str, n: usize| {
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(n)..].join("\n")
+        };
+        panic!(
+            "job {id} is {}: {}\njob log:\n{}\nlava-worker.log:\n{}",
+            job["health"],
+            job["failure_comment"],
+            tail(&log, 40),
+            tail(&worker_log, 20)
+        );
+    }
     assert_eq!(job["actual_device"], "ssh01", "{job}");
 
     // Again: nothing changes anywhere, the worker is only looked up.
@@ -440,11 +465,24 @@ fn the_lab_playbook_makes_a_lab_that_runs_a_job_across_hosts() {
         "Online",
         "the worker still runs after the second run"
     );
+    // And --check --diff agrees: nothing would change (the token compared
+    // with `secret set --check`, not shown).
+    let check_flags = ["-e", url_var.as_str(), "-v", "--check", "--diff"];
+    let check = lab.playbook(&check_flags);
+    assert_eq!(check.code, Some(0), "{}", check.shown());
+    for host in ["server1", "worker1"] {
+        assert_eq!(
+            check.recap_of(host, "changed"),
+            0,
+            "{host}: {}",
+            check.shown()
+        );
+    }
 
     // The token: in no output, and in no file of the controller's side
     // (Ansible's temp and control dirs, the inventory, …) nor of the
     // hosts' but the worker's secrets file and the server's database.
-    for run in [&first, &second] {
+    for run in [&first, &second, &check] {
         assert!(
             !run.shown().contains(&token),
             "the token in the playbook's output:\n{}",
