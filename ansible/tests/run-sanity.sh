@@ -13,13 +13,25 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 python="${PYTHON:-python3}"
 version="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 
+# The shellcheck sanity test needs Debian's shellcheck (ansible-test only
+# warns and leaves the test out without it).
+if ! command -v shellcheck >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck
+  else
+    echo "run-sanity.sh: please install shellcheck (apt-get install shellcheck)" >&2
+    exit 1
+  fi
+fi
+
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 # ansible-test from a virtualenv of its own, so its requirements never land
-# in the machine's python.
+# in the machine's python; ansible-core at the version the tests pin.
+ansible_core="$(grep -E '^ansible-core==' "$here/../tools/test-requirements.txt")"
 "$python" -m venv "$work/venv"
-"$work/venv/bin/pip" install --quiet --disable-pip-version-check 'ansible-core>=2.15'
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check "$ansible_core"
 export PATH="$work/venv/bin:$PATH"
 
 # The pip version ansible-test bootstraps (its default_packages).

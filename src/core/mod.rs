@@ -9,6 +9,7 @@ pub mod lock;
 pub mod model;
 pub mod names;
 pub mod pep440;
+pub mod pep508;
 pub mod project;
 pub mod record;
 pub mod secrets;

@@ -51,6 +51,13 @@ impl PythonSettings {
     pub fn is_empty(&self) -> bool {
         *self == PythonSettings::default()
     }
+
+    /// Whether a `find-links` or `index-url` entry is a directory of the
+    /// manifest branch (relative to its root: neither a URL nor an
+    /// absolute path), which lava-deploy exports for the installer.
+    pub fn in_branch(link: &str) -> bool {
+        !link.contains("://") && !link.starts_with('/')
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -102,6 +109,25 @@ impl ComponentSource {
 
 /// `"latest"`: the newest version from the index (needs `allow-unpinned`).
 pub const LATEST: &str = "latest";
+
+/// What the installer picks within for a python component's `python`
+/// (both need `allow-unpinned`): `Some("")` for `"latest"`, the canonical
+/// specifiers (`"<3,>=1.0"`) for a range (zc.buildout's `eggs = foo<3`
+/// without a pin); `None` for an exact version, which is not picked.
+pub fn python_range(python: &str) -> Option<String> {
+    if python == LATEST {
+        return Some(String::new());
+    }
+    if !python.starts_with(['<', '>', '=', '!', '~']) {
+        return None;
+    }
+    let specs = crate::core::pep440::canonical_set(python)?;
+    match specs.as_slice() {
+        [] => None,
+        [one] if one.starts_with("==") && !one.contains('*') => None,
+        _ => Some(specs.join(",")),
+    }
+}
 
 impl Component {
     /// This entry as it would be written in a native manifest.
@@ -240,4 +266,26 @@ pub fn unpinned_message(component: &str, problem: &str) -> String {
         "component {component} is not pinned: it {problem}; pin it (git: a tag or full commit, \
          url: sha256, python: an exact version) or set allow-unpinned = true in [manifest]"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::python_range;
+
+    #[test]
+    fn python_ranges() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("latest", Some("")),
+            ("3.1.0", None),
+            ("==3.1.0", None),
+            ("<2", Some("<2")),
+            ("<3, >=1.0", Some("<3,>=1.0")),
+            ("==1.*", Some("==1.*")),
+            (">=three", None),
+            ("", None),
+        ];
+        for (python, range) in cases {
+            assert_eq!(python_range(python).as_deref(), *range, "{python}");
+        }
+    }
 }

@@ -1,6 +1,8 @@
-//! From a lock to a release directory: assembled under a temporary name
-//! beside its final place and renamed in only when complete, so no later
-//! run can mistake a half-built release for a good one.
+//! From a lock to a release directory: built in place, under its final
+//! name (so hooks and the python environment see the paths they will run
+//! from), and a release only once `lava.lock` is written last; until then
+//! a failed or killed build is removed, so no later run can mistake a
+//! half-built release for a good one.
 
 use std::path::{Path, PathBuf};
 
@@ -135,10 +137,15 @@ pub fn build_release(
         .values()
         .any(LockedComponent::installs_python)
     {
-        let plan = env_plan(&lock, &src, &instance.local_dir());
-        let environment =
-            crate::infra::python::build_env(&ctx.python_tools(), &plan, &staged.dir, &staged.dir)
-                .map_err(|err| err.context("cannot build the python environment"))?;
+        // find-links/index-url directories of the branch, exported for the
+        // installer while it runs.
+        let links = staged.dir.join(".lava-branch-links");
+        let python = super::branch_links::serve_from_branch(&lock.python, &branch.tree, &links)?;
+        let mut plan = env_plan(&lock, &src, &instance.local_dir());
+        plan.settings = &python;
+        let environment = crate::infra::python::build_env(&ctx.python_tools(), &plan, &staged.dir)
+            .map_err(|err| err.context("cannot build the python environment"))?;
+        remove_path(&links)?;
         lock.environment = Some(environment);
     }
 

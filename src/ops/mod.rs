@@ -3,6 +3,7 @@
 //! never see clap. Progress and diagnostics go through `tracing` and
 //! `infra::progress`.
 
+pub mod branch_links;
 pub mod build;
 pub mod control;
 pub mod deploy;

@@ -10,7 +10,8 @@ use super::Context;
 use crate::core::error::Result;
 use crate::core::lock::{LockFile, LockedComponent, LockedManifest, TreeBuild, LOCK_VERSION};
 use crate::core::model::{
-    unpinned_message, Component, ComponentSource, Manifest, ManifestError, ManifestErrors, LATEST,
+    python_range, unpinned_message, Component, ComponentSource, Manifest, ManifestError,
+    ManifestErrors,
 };
 use crate::core::names::ComponentName;
 use crate::infra::git::RevKind;
@@ -53,7 +54,7 @@ pub fn resolve(ctx: &Context, branch: &ManifestBranch, manifest: &Manifest) -> R
     if !unpinned.is_empty() {
         return Err(ManifestErrors(unpinned).into());
     }
-    resolve_latest(ctx, manifest, &mut locked)?;
+    resolve_latest(ctx, branch, manifest, &mut locked)?;
     Ok(LockFile {
         version: LOCK_VERSION,
         manifest: LockedManifest {
@@ -74,25 +75,36 @@ pub fn resolve(ctx: &Context, branch: &ManifestBranch, manifest: &Manifest) -> R
     })
 }
 
-/// `python = "latest"`: the newest version now, asked of the installer in
-/// one call for all such components.
+/// `python = "latest"` or a range: the newest version (within the range)
+/// now, asked of the installer in one call for all such components.
 fn resolve_latest(
     ctx: &Context,
+    branch: &ManifestBranch,
     manifest: &Manifest,
     locked: &mut BTreeMap<ComponentName, LockedComponent>,
 ) -> anyhow::Result<()> {
-    let names: Vec<String> = locked
+    let wanted: Vec<(String, String)> = locked
         .iter()
-        .filter(|(_, c)| matches!(c, LockedComponent::Python { python, .. } if python == LATEST))
-        .map(|(name, _)| name.to_string())
+        .filter_map(|(name, c)| match c {
+            LockedComponent::Python { python, .. } => {
+                Some((name.to_string(), python_range(python)?))
+            }
+            _ => None,
+        })
         .collect();
-    if names.is_empty() {
+    if wanted.is_empty() {
         return Ok(());
     }
     let tools = ctx.python_tools();
-    let versions =
-        crate::infra::python::installer::resolve_latest(&tools, &manifest.python, &names)
-            .with_context(|| format!("cannot find the latest version of {}", names.join(", ")))?;
+    let shown: Vec<String> = wanted
+        .iter()
+        .map(|(name, range)| format!("{name}{range}"))
+        .collect();
+    let links = tempfile::Builder::new().prefix("lava-links-").tempdir()?;
+    let python =
+        super::branch_links::serve_from_branch(&manifest.python, &branch.tree, links.path())?;
+    let versions = crate::infra::python::installer::resolve_latest(&tools, &python, &wanted)
+        .with_context(|| format!("cannot find the latest version of {}", shown.join(", ")))?;
     for (name, newest) in versions {
         if let Some(LockedComponent::Python { version, .. }) = locked.get_mut(name.as_str()) {
             tracing::info!("{name}: latest is {newest}");

@@ -60,8 +60,9 @@ pub fn list(ctx: &Context, name: &str) -> Result<Vec<String>> {
     Ok(instance.read_secrets()?.values.into_keys().collect())
 }
 
-/// An instance that is installed or has secrets set.
-fn known_instance(ctx: &Context, name: &str) -> Result<Instance> {
+/// An instance that is installed or has secrets set (`secret list|rm`,
+/// `remove`); otherwise the error of an unknown instance.
+pub fn known_instance(ctx: &Context, name: &str) -> Result<Instance> {
     let instance = ctx.instance(name)?;
     if instance.exists() || instance.secrets_path().is_file() {
         return Ok(instance);

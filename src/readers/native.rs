@@ -15,7 +15,7 @@ use super::raw::RawManifestFile;
 use super::{join_relative, BranchFiles};
 use crate::core::error::Result;
 use crate::core::model::{
-    unpinned_message, Component, ComponentSource, Location, Manifest, ManifestError,
+    python_range, unpinned_message, Component, ComponentSource, Location, Manifest, ManifestError,
     ManifestErrors, PythonSettings, LATEST,
 };
 use crate::core::names::ComponentName;
@@ -63,6 +63,9 @@ fn unpinned(manifest: &Manifest) -> Vec<ManifestError> {
             }
             ComponentSource::Url { sha256: None, .. } => "has no sha256",
             ComponentSource::Python { version } if version == LATEST => "asks for \"latest\"",
+            ComponentSource::Python { version } if python_range(version).is_some() => {
+                "asks for a range of versions"
+            }
             _ => continue,
         };
         errors.push(ManifestError {

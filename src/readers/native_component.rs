@@ -5,7 +5,9 @@
 use super::raw::RawComponent;
 use super::{looks_like_git_location, normalize_branch_path, BranchFiles};
 use crate::core::archive_format::ArchiveFormat;
-use crate::core::model::{Component, ComponentSource, Location, ManifestError, LATEST};
+use crate::core::model::{
+    python_range, Component, ComponentSource, Location, ManifestError, LATEST,
+};
 use crate::core::names::ComponentName;
 
 fn push_error(errors: &mut Vec<ManifestError>, at: Location, message: String) {
@@ -119,9 +121,10 @@ pub(super) fn read_component(
         }
     }
     if let Some(version) = &raw.python {
-        if version != LATEST && !is_exact_version(version) {
+        if version != LATEST && !is_exact_version(version) && python_range(version).is_none() {
             fail(format!(
-                "python = {version:?} is not an exact version (like \"3.1.0\") or \"latest\""
+                "python = {version:?} is not an exact version (like \"3.1.0\"), a range \
+                 (like \">=3.0,<4\") or \"latest\""
             ));
         }
     }
@@ -227,8 +230,13 @@ pub(super) fn read_component(
             },
         }
     } else {
+        // A range in packaging's canonical text, so it compares as such.
+        let version = raw.python.unwrap_or_default();
         ComponentSource::Python {
-            version: raw.python.unwrap_or_default(),
+            version: match python_range(&version) {
+                Some(range) if version != LATEST => range,
+                _ => version,
+            },
         }
     };
     Some(Component {

@@ -151,11 +151,6 @@ impl Instance {
         Ok(ReleaseName::new(on_disk.max(recorded_max) + 1, description))
     }
 
-    /// Where a release is assembled before it is renamed into place.
-    pub fn temp_release_dir(&self, release: &ReleaseName) -> PathBuf {
-        self.code_dir().join(format!("{TEMP_PREFIX}{release}"))
-    }
-
     /// Removes what interrupted runs left behind: temporary names and
     /// releases that never got their `lava.lock` (built in place, killed
     /// before they were complete). Only called under the instance lock.

@@ -448,3 +448,84 @@ fn egg_extras_and_markers_reach_the_installer() {
         );
     }
 }
+
+/// zc.buildout's `find-links = ${buildout:directory}/dist` is read from the
+/// manifest branch (exported for the installer, as `path` components are),
+/// `eggs = ranged<2` without a pin lets the installer pick within the range,
+/// and a `[versions]` pin written `==1.0` is an exact pin.
+fn branch_find_links_egg_ranges_and_eq_pins(installer: &str) {
+    let index = PackageIndex::start();
+    for version in ["1.0", "1.5", "2.0"] {
+        index.publish(&WheelSpec {
+            name: "ranged",
+            version,
+            deps: &[],
+            scripts: &[],
+        });
+    }
+    let env = Env::new();
+    let repo = env.git_repo("cfgs");
+    let dist = repo.path.join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    for version in ["1.0", "2.0"] {
+        crate::support::index::build_wheel(
+            &dist,
+            &WheelSpec {
+                name: "branchonly",
+                version,
+                deps: &["colorlib"],
+                scripts: &["branchonly"],
+            },
+        );
+    }
+    repo.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = app\nindex = {}\nfind-links = ${{buildout:directory}}/dist\n\
+             [app]\nrecipe = zc.recipe.egg\neggs =\n    ranged<2\n    branchonly\n\
+             [versions]\nbranchonly = ==1.0\ncolorlib = ==1.0\n",
+            index.url()
+        ),
+    );
+    repo.commit("cfgs");
+    env.cmd()
+        .env("LAVA_PYTHON_INSTALLER", installer)
+        .args(["install", "x", "--manifest-branch", &repo.url()])
+        .assert()
+        .success();
+    let lock = env.current_lock("x");
+    assert_eq!(lock["python"]["find-links"][0].as_str(), Some("dist"));
+    let ranged = &lock["components"]["ranged"];
+    assert_eq!(ranged["python"].as_str(), Some("<2"), "{lock}");
+    assert_eq!(ranged["version"].as_str(), Some("1.5"), "{lock}");
+    assert_eq!(
+        lock["components"]["branchonly"]["version"].as_str(),
+        Some("1.0"),
+        "==1.0 pins it: {lock}"
+    );
+    assert_eq!(
+        lock["python"]["constraints"]["colorlib"].as_str(),
+        Some("1.0"),
+        "a constraint, not dropped: {lock}"
+    );
+    let bin = env.instance_dir("x").join("bin");
+    assert_eq!(
+        run_ok(&bin.join("branchonly"), &[]),
+        "branchonly from branchonly 1.0"
+    );
+    let release = env.instance_dir("x").join("code/current");
+    assert!(
+        !release.join(".lava-branch-links").exists(),
+        "the exported links are not left in the release"
+    );
+}
+
+#[test]
+fn branch_find_links_egg_ranges_and_eq_pins_uv() {
+    branch_find_links_egg_ranges_and_eq_pins("uv");
+}
+
+#[test]
+fn branch_find_links_egg_ranges_and_eq_pins_pip() {
+    branch_find_links_egg_ranges_and_eq_pins("pip");
+}

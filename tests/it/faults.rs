@@ -9,7 +9,7 @@ use predicates::prelude::*;
 use crate::support::faults::{Fault, FaultyServer};
 use crate::support::index::PackageIndex;
 use crate::support::{
-    git_component, list_dir, sha256_hex, stderr_of, stdout_of, tar_gz, Env, GitRepo,
+    self, git_component, list_dir, sha256_hex, stderr_of, stdout_of, tar_gz, Env, GitRepo,
 };
 
 fn archive_manifest(url: &str, body: &[u8]) -> String {
@@ -423,8 +423,8 @@ fn prune_remove_and_verify() {
     env.run(&["status", "x"]).code(2);
 }
 
-/// Runs `f` with a tiny tmpfs mounted at `dir`; skipped (said on stderr)
-/// where this sandbox may not mount.
+/// Runs `f` with a tiny tmpfs mounted at `dir`; skipped through
+/// `support::require` where this sandbox may not mount.
 fn with_small_disk(dir: &std::path::Path, size: &str, f: impl FnOnce()) {
     std::fs::create_dir_all(dir).unwrap();
     let mounted = Command::new("mount")
@@ -432,8 +432,11 @@ fn with_small_disk(dir: &std::path::Path, size: &str, f: impl FnOnce()) {
         .arg(dir)
         .output()
         .is_ok_and(|o| o.status.success());
-    if !mounted {
-        eprintln!("skipped: cannot mount a tmpfs here (needs root in a sandbox that allows it)");
+    if !support::require(
+        (!mounted).then(|| {
+            "cannot mount a tmpfs here (needs root in a sandbox that allows it)".to_owned()
+        }),
+    ) {
         return;
     }
     struct Unmount<'a>(&'a std::path::Path);
@@ -519,8 +522,10 @@ fn an_unwritable_directory_mid_build_fails_cleanly_naming_the_path() {
             .env("HOME", env.tmp.path());
         cmd.output()
     };
-    if !as_nobody(&["--version"]).is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: cannot run the binary as an unprivileged user here");
+    let runs = as_nobody(&["--version"]).is_ok_and(|o| o.status.success());
+    if !support::require(
+        (!runs).then(|| "cannot run the binary as an unprivileged user here (setpriv)".to_owned()),
+    ) {
         return;
     }
     let output = as_nobody(&["--root", env.root.to_str().unwrap(), "rebuild", "x"]).unwrap();

@@ -7,9 +7,9 @@
 //!
 //! Needs `ansible-core`, Debian's `openssh-server` and `iproute2`
 //! (`tools/test` installs them) and, for the lab, `CAP_NET_ADMIN` to make
-//! namespaces. Where the machine cannot make namespaces the lab test says
-//! why and returns; a missing tool is skipped the same way except under CI,
-//! where `tools/test` must have installed it.
+//! namespaces. Where a tool is missing or the machine cannot make
+//! namespaces the tests skip through `support::require` (locally; under
+//! `CI=true` they fail).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{read_toml, Env, GitRepo};
+use crate::support::{self, read_toml, Env, GitRepo};
 
 mod lava;
 
@@ -712,7 +712,7 @@ impl Run {
 
 #[test]
 fn a_lab_rolls_in_lockstep_and_stops_at_the_first_failed_check() {
-    if !crate::support::require(missing_for_hosts()) {
+    if !support::require(missing_for_hosts()) {
         return;
     }
     let started = Instant::now();
@@ -908,7 +908,7 @@ impl Local {
 
 #[test]
 fn the_module_installs_upgrades_plans_and_removes_one_instance() {
-    if !crate::support::require(missing_tools(false)) {
+    if !support::require(missing_tools(false)) {
         return;
     }
     let env = Env::new();
@@ -1009,7 +1009,7 @@ fn the_module_installs_upgrades_plans_and_removes_one_instance() {
 
 #[test]
 fn the_module_sets_secrets_before_it_deploys_and_never_shows_them() {
-    if !crate::support::require(missing_tools(false)) {
+    if !support::require(missing_tools(false)) {
         return;
     }
     let env = Env::new();
@@ -1282,7 +1282,7 @@ fn the_worker_manifest_takes_its_server_and_name_from_the_lab_or_the_environment
 
 #[test]
 fn a_failed_server_ends_the_playbook_before_any_worker() {
-    if !crate::support::require(missing_tools(false)) {
+    if !support::require(missing_tools(false)) {
         return;
     }
     // The playbook's ordering needs no ssh to be tested: two hosts of this

@@ -12,6 +12,7 @@ mod faults;
 mod https;
 mod install;
 mod lab;
+mod lava_lab;
 mod lava_server;
 mod layers;
 mod lifecycle;

@@ -128,7 +128,7 @@ url = "https://example.org/x.rar"
 sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
 
 [components.badpy]
-python = ">=3"
+python = ">=three"
 
 [components."bad/name"]
 python = "1.0"
@@ -147,7 +147,7 @@ path = "missing"
         "lava.toml:11: component badsha: sha256 = \"abc\" is not 64 hexadecimal digits",
         "lava.toml:15: component badtype",
         ".tar.gz",
-        "lava.toml:19: component badpy: python = \">=3\" is not an exact version",
+        "lava.toml:19: component badpy: python = \">=three\" is not an exact version",
         "component bad/name: the name must be",
         "component nodir: path = \"missing\" is not a directory",
     ] {

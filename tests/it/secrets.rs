@@ -372,6 +372,16 @@ fn a_missing_required_secret_stops_install_before_anything_is_built() {
 }
 
 #[test]
+fn an_instance_with_only_secrets_can_be_removed() {
+    let env = Env::new();
+    set_secret(&env, "x", "TOKEN", b"token").success();
+    env.run(&["status", "x"]).code(2);
+    env.run(&["remove", "x", "--yes"]).success();
+    assert!(!env.instance_dir("x").exists());
+    env.run(&["secret", "list", "x"]).code(2);
+}
+
+#[test]
 fn hostile_keys_are_refused_and_any_value_round_trips() {
     let env = Env::new();
     for key in [
@@ -445,6 +455,14 @@ fn exec_runs_in_the_current_release_as_hooks_do() {
             release.display()
         )
     );
+    // A command by name is found in the release's bin/ first.
+    let script = release.join("bin/only-in-this-release");
+    std::fs::write(&script, "#!/bin/sh\necho \"found $1\"\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = env
+        .run(&["exec", "x", "--", "only-in-this-release", "arg"])
+        .success();
+    assert_eq!(stdout_of(&out), "found arg\n");
     env.run(&["exec", "x", "--", "sh", "-c", "exit 7"]).code(7);
     env.run(&["exec", "x", "--", "sh", "-c", "kill -TERM $$"])
         .code(128 + 15);
@@ -542,4 +560,55 @@ fn secret_set_check_says_whether_it_would_change_and_writes_nothing() {
         .write_stdin("v")
         .assert()
         .code(2);
+}
+
+#[test]
+fn required_secrets_are_a_union_through_extends_and_bad_keys_a_manifest_error() {
+    let env = Env::new();
+    let repo = env.git_repo("manifest");
+    repo.write("base.toml", "[secrets]\nrequired = [\"BASE_TOKEN\"]\n");
+    repo.write(
+        "lava.toml",
+        "[manifest]\nextends = \"base.toml\"\n\n[secrets]\nrequired = [\"DATABASE_URL\"]\n",
+    );
+    repo.commit("r1");
+    let show = env
+        .run(&[
+            "manifest",
+            "show",
+            "--manifest-branch",
+            &repo.url(),
+            "--json",
+        ])
+        .success();
+    assert_eq!(
+        json_of(&show)["secrets"]["required"],
+        serde_json::json!(["BASE_TOKEN", "DATABASE_URL"])
+    );
+    let show = env
+        .run(&["manifest", "show", "--manifest-branch", &repo.url()])
+        .success();
+    assert!(
+        stdout_of(&show).contains("[secrets]"),
+        "{}",
+        stdout_of(&show)
+    );
+
+    repo.write(
+        "lava.toml",
+        "[secrets]\nrequired = [\"A=B\", \"LAVA_RELEASE\"]\n",
+    );
+    repo.commit("r2");
+    let refused = env
+        .run(&["manifest", "show", "--manifest-branch", &repo.url()])
+        .code(2);
+    let stderr = stderr_of(&refused);
+    assert!(
+        stderr.contains("lava.toml") && stderr.contains("\"A=B\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("LAVA_RELEASE cannot be a secret"),
+        "{stderr}"
+    );
 }

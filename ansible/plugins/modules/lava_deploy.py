@@ -63,6 +63,18 @@ options:
       - The manifest file in the branch (default C(lava.toml), else
         C(buildout.cfg)). Recorded like O(manifest_branch).
     type: str
+  manifest_signers:
+    description:
+      - An OpenSSH allowed-signers file on the managed host; the manifest
+        commit (or the annotated tag of C(#TAG)) must carry a valid SSH
+        signature by a key listed there (C(--manifest-signers)).
+      - Recorded by the binary, so later upgrades keep checking.
+    type: path
+  manifest_revoked:
+    description:
+      - Revoked keys (an OpenSSH KRL or public keys) on the managed host that
+        no manifest signature may be made with (C(--manifest-revoked)).
+    type: path
   root:
     description:
       - The lava-deploy root directory on the managed host.
@@ -109,7 +121,11 @@ options:
     type: dict
 attributes:
   check_mode:
-    support: full
+    support: partial
+    details:
+      - Changes nothing in the instance, but the binary resolves the
+        manifest for its plan and so may fill its shared cache under the
+        root (git mirrors, downloads).
   diff_mode:
     support: full
   platform:
@@ -266,43 +282,60 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
+# Module options given to the binary as `--flag VALUE` after the
+# subcommands that read a manifest (install, upgrade, plan), in this order.
+SOURCE_OPTIONS = (
+    ("manifest_branch", "--manifest-branch"),
+    ("cfg", "--cfg"),
+    ("manifest_signers", "--manifest-signers"),
+    ("manifest_revoked", "--manifest-revoked"),
+)
 
-class Binary(object):
-    """The lava-deploy program with the options every call shares."""
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    manifest_branch=dict(type="str"),
+    cfg=dict(type="str"),
+    manifest_signers=dict(type="path"),
+    manifest_revoked=dict(type="path"),
+    root=dict(type="path"),
+    binary=dict(type="path", default="lava-deploy"),
+    retry_failed=dict(type="bool", default=False),
+    no_hooks=dict(type="bool", default=False),
+    wait=dict(type="int"),
+    secrets=dict(type="dict", no_log=True),
+)
 
-    def __init__(self, module, path):
-        self.module = module
-        self.path = path
-        params = module.params
-        self.common = []
-        if params["root"]:
-            self.common += ["--root", params["root"]]
-        if params["no_hooks"]:
-            self.common.append("--no-hooks")
-        if params["wait"] is not None:
-            self.common.append("--wait=%d" % params["wait"])
 
-    def run(self, args, data=None):
-        """(rc, parsed JSON or None, stdout, stderr); `data` goes to the
-        program's standard input as it is."""
-        rc, out, err = self.module.run_command([self.path] + self.common + args, data=data, binary_data=True)
-        try:
-            data = json.loads(out)
-        except ValueError:
-            data = None
-        return rc, data, out, err
+class Failure(Exception):
+    """The task fails: `msg` and the other fields of its result. Raised
+    anywhere; main() turns it into the one `fail_json`."""
 
-    def run_json(self, args, what):
-        """A read-only call that must succeed and print JSON."""
-        rc, data, out, err = self.run(args)
-        if rc != 0 or data is None:
-            self.module.fail_json(
-                msg="lava-deploy %s failed (exit %d): %s" % (what, rc, last_line(err) or out.strip()),
-                rc=rc,
-                stdout=out,
-                stderr=err,
-            )
-        return data
+    def __init__(self, msg, **result):
+        Exception.__init__(self, msg)
+        self.msg = msg
+        self.result = result
+
+
+def common_args(params):
+    """The global options every call of the binary shares."""
+    args = []
+    if params.get("root"):
+        args += ["--root", params["root"]]
+    if params.get("no_hooks"):
+        args.append("--no-hooks")
+    if params.get("wait") is not None:
+        args.append("--wait=%d" % params["wait"])
+    return args
+
+
+def source_args(params):
+    """Which manifest to read, as the binary's options."""
+    args = []
+    for option, flag in SOURCE_OPTIONS:
+        if params.get(option):
+            args += [flag, params[option]]
+    return args
 
 
 def last_line(text):
@@ -314,19 +347,48 @@ def last_line(text):
     return lines[-1] if lines else ""
 
 
-def source_args(params, branch=None):
-    args = []
-    branch = params["manifest_branch"] or branch
-    if branch:
-        args += ["--manifest-branch", branch]
-    if params["cfg"]:
-        args += ["--cfg", params["cfg"]]
-    return args
+def parse_json(text):
+    """The binary's JSON output, or None when it printed none."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+class Binary(object):
+    """The lava-deploy program with the options every call shares."""
+
+    def __init__(self, module, path):
+        self.module = module
+        self.path = path
+        self.common = common_args(module.params)
+
+    def run(self, args, data=None):
+        """(rc, parsed JSON or None, stdout, stderr); `data` (bytes) goes
+        to the program's standard input as it is."""
+        rc, out, err = self.module.run_command([self.path] + self.common + args, data=data, binary_data=True)
+        return rc, parse_json(out), out, err
+
+    def run_json(self, args, what):
+        """A read-only call that must succeed and print JSON."""
+        rc, data, out, err = self.run(args)
+        if rc != 0 or data is None:
+            raise Failure(
+                "lava-deploy %s failed (exit %d): %s" % (what, rc, last_line(err) or out.strip()),
+                rc=rc,
+                stdout=out,
+                stderr=err,
+            )
+        return data
 
 
 def find_instance(binary, name):
     """The `list --json` entry of `name`, or None when there is none."""
-    for entry in binary.run_json(["list", "--json"], "list"):
+    return instance_entry(binary.run_json(["list", "--json"], "list"), name)
+
+
+def instance_entry(entries, name):
+    for entry in entries:
         if entry.get("name") == name:
             return entry
     return None
@@ -370,60 +432,6 @@ def diff_from_plan(plan, path):
     }
 
 
-def secret_lines(changes):
-    """`~ secret KEY changed` (or `+`/`-` for added and removed) per key,
-    the way lava-deploy's plan shows them: never a value."""
-    signs = {"added": "+", "removed": "-"}
-    return "".join(
-        "%s secret %s %s\n" % (signs.get(c["change"], "~"), c["key"], c["change"]) for c in changes
-    )
-
-
-def merge_secret_changes(first, second):
-    """One entry per key, sorted; an earlier entry for a key wins (what the
-    module set is more precise than the release's difference)."""
-    merged = {}
-    for change in list(first) + list(second):
-        merged.setdefault(change["key"], {"key": change["key"], "change": change["change"]})
-    return [merged[key] for key in sorted(merged)]
-
-
-def with_secret_diff(diff, changes):
-    """The component diff, followed by a prepared diff of the secrets
-    (Ansible shows a list of diffs one after the other)."""
-    if not changes:
-        return diff
-    secrets = {"prepared": secret_lines(changes)}
-    if diff.get("before") or diff.get("after"):
-        return [diff, secrets]
-    return [secrets]
-
-
-def set_secrets(binary, name, secrets, check_mode):
-    """`secret set NAME KEY --json` per key, the value on standard input
-    (with `--check` in check mode: compared, nothing written). Returns the
-    keys that changed, or would, as `{"key", "change"}`."""
-    changes = []
-    for key in sorted(secrets or {}):
-        value = secrets[key]
-        if value is None:
-            binary.module.fail_json(msg="secret %s of %s has no value (null): give one, or leave the key out" % (key, name))
-        args = ["secret", "set", name, key, "--json"]
-        if check_mode:
-            args.append("--check")
-        rc, report, out, err = binary.run(args, data=to_text(value).encode("utf-8"))
-        if rc != 0 or report is None:
-            # The binary never prints a value; its error names the key.
-            binary.module.fail_json(
-                msg="lava-deploy secret set %s %s failed (exit %d): %s" % (name, key, rc, last_line(err) or out.strip()),
-                rc=rc,
-                stderr=err,
-            )
-        if report.get("changed"):
-            changes.append({"key": key, "change": "changed"})
-    return changes
-
-
 def diff_from_report(report, path):
     """The components the run changed, old and new pin."""
     before = [(c["component"], c["old"]) for c in report.get("changes", []) if c.get("old") is not None]
@@ -436,20 +444,82 @@ def diff_from_report(report, path):
     }
 
 
-def check(module, binary, entry, action):
-    """What install or upgrade would do, from the binary's plan (which also
-    answers for an instance that does not exist yet). `changed` includes a
-    change of what the instance follows, as the run would record it, and
-    any secret of O(secrets) that differs from the stored one."""
-    name = module.params["name"]
-    secret_changes = set_secrets(binary, name, module.params["secrets"], check_mode=True)
-    plan = binary.run_json(["plan", name, "--json"] + source_args(module.params), "plan")
-    secret_changes = merge_secret_changes(secret_changes, plan.get("secrets", []))
-    changed = bool(plan.get("changed")) or bool(secret_changes)
+def secret_args(name, key, check_mode):
+    """`secret set` of one key; the value goes on standard input."""
+    args = ["secret", "set", name, key, "--json"]
+    if check_mode:
+        args.append("--check")
+    return args
+
+
+def secret_lines(changes):
+    """`~ secret KEY changed` (`+`/`-` for added and removed) per key, the
+    way lava-deploy's plan shows them: never a value."""
+    signs = {"added": "+", "removed": "-"}
+    return "".join("%s secret %s %s\n" % (signs.get(c["change"], "~"), c["key"], c["change"]) for c in changes)
+
+
+def merge_secret_changes(first, second):
+    """One entry per key, sorted by key; an entry of `first` wins (what the
+    module set is said before what the release's lock differs by)."""
+    merged = {}
+    for change in list(first) + list(second):
+        merged.setdefault(change["key"], {"key": change["key"], "change": change["change"]})
+    return [merged[key] for key in sorted(merged)]
+
+
+def with_secret_diff(diff, changes):
+    """The component diff, then a prepared diff of the secrets (Ansible
+    shows a list of diffs one after the other); an empty component diff is
+    left out."""
+    if not changes:
+        return diff
+    secrets = {"prepared": secret_lines(changes)}
+    if diff and (diff.get("before") or diff.get("after")):
+        return [diff, secrets]
+    return [secrets]
+
+
+def set_secrets(binary, name, secrets, check_mode):
+    """`secret set NAME KEY --json` per key, sorted, the value on standard
+    input (`--check` in check mode: compared, nothing written). Returns the
+    keys that changed, or would, as `{"key", "change"}`."""
     changes = []
-    for change in plan.get("components", []):
-        if change.get("change") != "unchanged":
-            changes.append({"component": change["component"], "old": change.get("old"), "new": change.get("new")})
+    for key in sorted(secrets or {}):
+        value = secrets[key]
+        if value is None:
+            raise Failure("secret %s of %s has no value (null): give one, or leave the key out" % (key, name))
+        rc, report, out, err = binary.run(secret_args(name, key, check_mode), data=to_text(value).encode("utf-8"))
+        if rc != 0 or report is None:
+            # The binary never prints a value; its error names the key.
+            raise Failure(
+                "lava-deploy secret set %s %s failed (exit %d): %s" % (name, key, rc, last_line(err) or out.strip()),
+                rc=rc,
+                stderr=err,
+            )
+        if report.get("changed"):
+            changes.append({"key": key, "change": "changed"})
+    return changes
+
+
+def action_for(entry):
+    """An instance whose first install did not finish has no current
+    release: `install` resumes it, `upgrade` would refuse it."""
+    return "upgrade" if entry and entry.get("current") else "install"
+
+
+def plan_result(plan, entry, action, name, secret_changes=()):
+    """The check-mode result of install or upgrade, from the binary's plan
+    (which also answers for an instance that does not exist yet). `changed`
+    includes a change of what the instance follows, as the run would
+    record it, and the secrets `set_secrets` would change."""
+    secrets = merge_secret_changes(secret_changes, plan.get("secrets", []))
+    changed = bool(plan.get("changed")) or bool(secrets)
+    changes = [
+        {"component": c["component"], "old": c.get("old"), "new": c.get("new")}
+        for c in plan.get("components", [])
+        if c.get("change") != "unchanged"
+    ]
     result = dict(
         changed=changed,
         instance=name,
@@ -458,103 +528,113 @@ def check(module, binary, entry, action):
         changes=changes,
         service=plan.get("service", []),
         manifest=plan.get("manifest"),
-        secrets=secret_changes,
+        secrets=secrets,
     )
     if changed:
-        result["diff"] = with_secret_diff(diff_from_plan(plan, plan.get("path", name)), secret_changes)
-    module.exit_json(**result)
+        result["diff"] = with_secret_diff(diff_from_plan(plan, plan.get("path", name)), secrets)
+    return result
 
 
-def present(module, binary):
-    params = module.params
-    name = params["name"]
-    entry = find_instance(binary, name)
-    # An instance whose first install did not finish has no current release:
-    # `install` resumes it, `upgrade` would refuse it.
-    action = "upgrade" if entry and entry.get("current") else "install"
-    if module.check_mode:
-        check(module, binary, entry, action)
-    # Before the build: a required secret must be there, and a changed one
-    # is what makes the upgrade build.
-    secret_changes = set_secrets(binary, name, params["secrets"], check_mode=False)
+def run_args(action, name, params):
+    """The binary's command line for install or upgrade."""
     args = [action, name, "--json"] + source_args(params)
-    if action == "upgrade" and params["retry_failed"]:
+    if action == "upgrade" and params.get("retry_failed"):
         args.append("--retry-failed")
-    rc, report, out, err = binary.run(args)
+    return args
+
+
+def run_result(action, name, rc, report, out, err, secret_changes=()):
+    """The result of an install or upgrade from the binary's exit code and
+    `--json` report, with the secrets set before it; raises Failure when
+    it failed."""
     if report is None:
-        module.fail_json(
-            msg="lava-deploy %s printed no report (exit %d): %s" % (action, rc, last_line(err)),
+        raise Failure(
+            "lava-deploy %s printed no report (exit %d): %s" % (action, rc, last_line(err)),
             rc=rc,
             stdout=out,
             stderr=err,
         )
-    changed = bool(report.pop("changed", False)) or bool(secret_changes)
     result = dict(report)
+    changed = bool(result.pop("changed", False)) or bool(secret_changes)
     result["secrets"] = merge_secret_changes(secret_changes, report.get("secrets", []))
     if rc != 0:
-        module.fail_json(
-            msg=report.get("error") or last_line(err) or "lava-deploy %s failed (exit %d)" % (action, rc),
-            changed=changed,
-            rc=rc,
-            stderr=err,
-            **result
-        )
+        msg = report.get("error") or last_line(err) or "lava-deploy %s failed (exit %d)" % (action, rc)
+        result.update(changed=changed, rc=rc, stderr=err)
+        raise Failure(msg, **result)
     # The report also says where the instance now stands (the manifest
     # commit of its release, what it follows): what a lab compares across
     # hosts.
     path = result.pop("path", None) or name
     if changed:
         result["diff"] = with_secret_diff(diff_from_report(report, path), result["secrets"])
-    module.exit_json(changed=changed, **result)
+    result["changed"] = changed
+    return result
+
+
+def present(module, binary):
+    params = module.params
+    name = params["name"]
+    entry = find_instance(binary, name)
+    action = action_for(entry)
+    # Before the build: a required secret must be there, and a changed one
+    # is what makes the upgrade build.
+    secret_changes = set_secrets(binary, name, params.get("secrets"), module.check_mode)
+    if module.check_mode:
+        plan = binary.run_json(["plan", name, "--json"] + source_args(params), "plan")
+        return plan_result(plan, entry, action, name, secret_changes)
+    rc, report, out, err = binary.run(run_args(action, name, params))
+    return run_result(action, name, rc, report, out, err, secret_changes)
 
 
 def absent(module, binary):
     name = module.params["name"]
     entry = find_instance(binary, name)
     if entry is None:
-        module.exit_json(changed=False, instance=name, action="none", changes=[])
-    result = dict(instance=name, action="remove", release=entry.get("current"), changes=[])
-    diff = {"before": "instance %s (release %s)\n" % (name, entry.get("current")), "after": ""}
+        return dict(changed=False, instance=name, action="none", changes=[])
+    result = dict(
+        changed=True,
+        instance=name,
+        action="remove",
+        release=entry.get("current"),
+        changes=[],
+        diff={"before": "instance %s (release %s)\n" % (name, entry.get("current")), "after": ""},
+    )
     if module.check_mode:
-        module.exit_json(changed=True, diff=diff, **result)
+        return result
     rc, dummy, out, err = binary.run(["remove", name, "--yes"])
     if rc != 0:
-        module.fail_json(
-            msg="lava-deploy remove failed (exit %d): %s" % (rc, last_line(err)), rc=rc, stdout=out, stderr=err, **result
-        )
-    module.exit_json(changed=True, diff=diff, **result)
+        del result["changed"], result["diff"]
+        raise Failure("lava-deploy remove failed (exit %d): %s" % (rc, last_line(err)), rc=rc, stdout=out, stderr=err, **result)
+    return result
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-            manifest_branch=dict(type="str"),
-            cfg=dict(type="str"),
-            root=dict(type="path"),
-            binary=dict(type="path", default="lava-deploy"),
-            retry_failed=dict(type="bool", default=False),
-            no_hooks=dict(type="bool", default=False),
-            wait=dict(type="int"),
-            secrets=dict(type="dict", no_log=True),
-        ),
-        supports_check_mode=True,
-    )
-    path = module.params["binary"]
+def deploy(module):
+    """The task's result; raises Failure."""
+    params = module.params
+    path = params["binary"]
     if os.sep not in path:
         path = module.get_bin_path(path, opt_dirs=["/usr/local/bin"])
     if not path or not os.access(path, os.X_OK):
-        if module.check_mode and module.params["state"] == "present":
+        if module.check_mode and params["state"] == "present":
             # A first check run on a fresh host: the binary would be copied
             # by an earlier task that check mode did not run.
             module.warn("lava-deploy is not on the host yet; assuming a first install")
-            module.exit_json(changed=True, instance=module.params["name"], action="install", changes=[])
-        module.fail_json(msg="lava-deploy binary not found on the host: %s" % module.params["binary"])
+            return dict(changed=True, instance=params["name"], action="install", changes=[])
+        raise Failure("lava-deploy binary not found on the host: %s" % params["binary"])
     binary = Binary(module, path)
-    if module.params["state"] == "absent":
-        absent(module, binary)
-    present(module, binary)
+    if params["state"] == "absent":
+        return absent(module, binary)
+    return present(module, binary)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        result = deploy(module)
+    except Failure as failure:
+        module.fail_json(msg=failure.msg, **failure.result)
+    else:
+        module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ pub fn prune(ctx: &Context, name: &str, keep: usize) -> Result<()> {
 }
 
 pub fn remove(ctx: &Context, name: &str, yes: bool) -> Result<()> {
-    let (instance, _) = ctx.existing_instance(name)?;
+    // Also an instance that has only its secrets so far.
+    let instance = crate::ops::secrets::known_instance(ctx, name)?;
     if !yes {
         if !std::io::stdin().is_terminal() {
             return Err(invalid!(

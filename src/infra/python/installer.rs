@@ -162,13 +162,18 @@ pub fn run(mut cmd: Command, what: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// The newest version of each package, asked of the installer without
-/// installing anything.
+/// The newest version of each package (name, specifiers it must satisfy,
+/// empty for any), asked of the installer without installing anything.
 pub fn resolve_latest(
     tools: &Tools,
     settings: &PythonSettings,
-    names: &[String],
+    wanted: &[(String, String)],
 ) -> Result<BTreeMap<String, String>> {
+    let requirements: Vec<String> = wanted
+        .iter()
+        .map(|(name, range)| format!("{name}{range}"))
+        .collect();
+    let names: Vec<&String> = wanted.iter().map(|(name, _)| name).collect();
     let installer = Installer::choose(tools.forced)?;
     let python = interpreter(settings)?;
     let index = index_args(settings, installer, tools.offline);
@@ -176,7 +181,7 @@ pub fn resolve_latest(
         Installer::Uv => {
             let uv = find_program("uv").context("uv is not on PATH")?;
             let input = tempfile::NamedTempFile::new()?;
-            std::fs::write(input.path(), names.join("\n"))?;
+            std::fs::write(input.path(), requirements.join("\n"))?;
             let mut cmd = command(tools, installer, &uv);
             cmd.args([
                 "pip",
@@ -206,7 +211,7 @@ pub fn resolve_latest(
                 "-",
             ])
             .args(&index)
-            .args(names);
+            .args(&requirements);
             let report = run(cmd, "pip install --dry-run (resolving \"latest\")")?;
             PipReport::parse(&report)?
                 .install
@@ -231,7 +236,7 @@ pub fn resolve_latest(
                         installer.name()
                     )
                 })?;
-            Ok((name.clone(), version.clone()))
+            Ok(((*name).clone(), version.clone()))
         })
         .collect()
 }

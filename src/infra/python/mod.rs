@@ -79,17 +79,17 @@ pub(crate) struct Resolved {
     hashes: Vec<String>,
 }
 
-/// Builds `staged/env` and `staged/bin`. Paths inside the environment are
-/// rewritten from `staged` to `final_dir`, where the release will live.
+/// Builds `release/env` and `release/bin`. The release is built in place,
+/// so the paths a virtualenv holds (script shebangs, `pyvenv.cfg`) are its
+/// final ones already.
 pub fn build_env(
     tools: &Tools,
     plan: &EnvPlan,
-    staged: &Path,
-    final_dir: &Path,
+    release: &Path,
 ) -> Result<LockedEnvironment, Error> {
     let installer = Installer::choose(tools.forced)?;
     let python = interpreter(plan.settings)?;
-    let env = staged.join("env");
+    let env = release.join("env");
     tracing::info!(
         "building the python environment with {} ({} packages, {} source trees, {} editable overrides)",
         installer.name(),
@@ -102,7 +102,7 @@ pub fn build_env(
     // inside an incomplete release, which the next run removes.
     let scratch = tempfile::Builder::new()
         .prefix(".lava-env-")
-        .tempdir_in(staged)?;
+        .tempdir_in(release)?;
     // The installers' own temporary files (build environments, and the lock
     // files uv leaves behind) go there too.
     let temp = scratch.path().join("tmp");
@@ -208,8 +208,7 @@ pub fn build_env(
             picked.join(", ")
         );
     }
-    link_console_scripts(&env, &staged.join("bin"), &baseline_bins)?;
-    relocate(&env, &final_dir.join("env"))?;
+    link_console_scripts(&env, &release.join("bin"), &baseline_bins)?;
     Ok(LockedEnvironment {
         installer: installer.name().to_owned(),
         packages,
@@ -391,63 +390,4 @@ fn write_python_wrapper(path: &Path) -> Result<()> {
     fs::write(path, script)?;
     fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
         .with_context(|| format!("cannot make {} executable", path.display()))
-}
-
-/// Virtualenvs hold their own absolute path (script shebangs, activate
-/// scripts, pyvenv.cfg). The env is built under the staged release's name;
-/// point those paths at the final one before the release is renamed there.
-fn relocate(env: &Path, final_env: &Path) -> Result<()> {
-    let from = env.as_os_str().as_encoded_bytes();
-    let to = final_env.as_os_str().as_encoded_bytes();
-    let mut files: Vec<PathBuf> = crate::infra::fs::dir_names(&env.join("bin"))?
-        .into_iter()
-        .map(|n| env.join("bin").join(n))
-        .collect();
-    files.push(env.join("pyvenv.cfg"));
-    for file in files {
-        let Ok(meta) = fs::symlink_metadata(&file) else {
-            continue;
-        };
-        if !meta.is_file() || meta.len() > 1 << 20 {
-            continue;
-        }
-        let content = fs::read(&file)?;
-        if let Some(replaced) = replace_bytes(&content, from, to) {
-            fs::write(&file, replaced)?;
-        }
-    }
-    Ok(())
-}
-
-fn replace_bytes(haystack: &[u8], from: &[u8], to: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(haystack.len());
-    let mut rest = haystack;
-    let mut changed = false;
-    while let Some(at) = rest.windows(from.len()).position(|w| w == from) {
-        out.extend_from_slice(&rest[..at]);
-        out.extend_from_slice(to);
-        rest = &rest[at + from.len()..];
-        changed = true;
-    }
-    out.extend_from_slice(rest);
-    changed.then_some(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replaces_every_occurrence() {
-        assert_eq!(
-            replace_bytes(
-                b"#!/a/.tmp-1/env/bin/python\nx /a/.tmp-1/env",
-                b"/a/.tmp-1/env",
-                b"/a/1/env"
-            )
-            .unwrap(),
-            b"#!/a/1/env/bin/python\nx /a/1/env"
-        );
-        assert_eq!(replace_bytes(b"nothing", b"/a", b"/b"), None);
-    }
 }

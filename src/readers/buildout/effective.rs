@@ -12,11 +12,11 @@ use serde::Serialize;
 use super::config::{normalize, parent, Config};
 use super::omap::py_split;
 use super::parse::{Section, Sections, Value};
-use super::requirement;
 use super::session::{Fail, Session};
 use crate::core::model::Location;
 use crate::core::names::normalize_project;
 use crate::core::pep440::{canonical_set, set_contains};
+use crate::core::pep508;
 
 /// zc.buildout's `${buildout:directory}` is where it runs, the checkout of
 /// the manifest branch; lava-deploy makes no checkout, so the branch root
@@ -425,7 +425,7 @@ fn view(session: &mut Session, parts: Vec<String>, versions_name: &str) -> Resul
 /// One egg line, with the versions section applied as zc.buildout's
 /// `_constrained_requirement` does.
 fn egg(line: &str, versions: &BTreeMap<String, String>) -> Result<Egg, String> {
-    let parsed = requirement::parse_line(line)
+    let parsed = pep508::parse_line(line)
         .map_err(|why| format!("is not a requirement zc.buildout accepts: {why}"))?;
     let mut specs = parsed.specs.clone();
     let pin = versions

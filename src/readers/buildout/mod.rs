@@ -6,8 +6,8 @@
 //!   `+=`/`-=`; `session`: sections loaded on use, with `<=` macros and
 //!   `${section:option}`; `effective`: what `bin/buildout` computes before
 //!   installing (parts, their eggs, versions, develop, …);
-//! - `requirement`: egg lines and version pins as packaging reads them
-//!   (over `core::pep440`); `develop`: develop directories and local overrides;
+//! - `develop`: develop directories and local overrides (egg lines are
+//!   read by `core::pep508`, as packaging reads them);
 //! - here: the mapping to components. Recipes are not run; what is ignored
 //!   is listed in one warning.
 
@@ -16,7 +16,6 @@ mod develop;
 mod effective;
 mod omap;
 mod parse;
-mod requirement;
 mod session;
 
 use std::collections::BTreeMap;
@@ -33,7 +32,7 @@ pub use effective::{Effective, DIRECTORY as BUILDOUT_DIRECTORY};
 /// A PEP 508 environment marker in packaging's canonical text, or why it
 /// is not one (native manifests take `marker` too).
 pub fn canonical_marker(marker: &str) -> std::result::Result<String, String> {
-    let parsed = requirement::parse(&format!("x; {marker}"))?;
+    let parsed = crate::core::pep508::parse(&format!("x; {marker}"))?;
     Ok(parsed.marker.unwrap_or_default())
 }
 
@@ -202,32 +201,51 @@ impl Mapper<'_> {
             if used.contains(name) || version.is_empty() {
                 continue;
             }
-            if crate::core::pep440::is_valid(version) {
-                constraints.insert(name.clone(), version.clone());
+            // zc.buildout reads `1.1` and `==1.1` alike: both are exact.
+            let exact = version.strip_prefix("==").unwrap_or(version).trim();
+            if crate::core::pep440::is_valid(exact) {
+                constraints.insert(name.clone(), exact.to_owned());
             } else {
                 tracing::warn!("[versions] {name} = {version}: lava-deploy applies exact pins only; this one is ignored");
             }
         }
-        for link in view.find_links.iter().chain(&view.index) {
-            if link.contains(BUILDOUT_DIRECTORY) {
-                let where_ = if view.find_links.contains(link) {
-                    &at.find_links
-                } else {
-                    &at.index
-                };
-                self.error(where_, format!("{link} is inside ${{buildout:directory}}, the checkout of the manifest branch, which lava-deploy does not make: serve these files from a URL"));
-            }
-        }
+        let find_links = view
+            .find_links
+            .iter()
+            .filter_map(|link| self.link(link, &at.find_links))
+            .collect();
+        let index_url = view
+            .index
+            .as_ref()
+            .map(|i| i.trim())
+            .filter(|i| !i.is_empty())
+            .and_then(|index| self.link(index, &at.index));
         PythonSettings {
             interpreter: None,
-            index_url: view
-                .index
-                .as_ref()
-                .map(|i| i.trim().to_owned())
-                .filter(|i| !i.is_empty()),
-            find_links: view.find_links.clone(),
+            index_url,
+            find_links,
             constraints,
         }
+    }
+
+    /// A `find-links`/`index` entry: one inside `${buildout:directory}`
+    /// becomes the directory of the branch it names (relative to its root),
+    /// which lava-deploy serves from the branch as it exports `path`
+    /// components; URLs and other paths stay as they are.
+    fn link(&mut self, link: &str, at: &Location) -> Option<String> {
+        if !link.contains(BUILDOUT_DIRECTORY) {
+            return Some(link.to_owned());
+        }
+        let normalized = config::normalize(link);
+        let inside = match normalized.strip_prefix(BUILDOUT_DIRECTORY) {
+            Some("") => Some(".".to_owned()),
+            Some(rest) => rest.strip_prefix('/').map(str::to_owned),
+            None => None,
+        };
+        if inside.is_none() {
+            self.error(at, format!("{link}: only a directory inside ${{buildout:directory}} (the manifest branch) can be read from it"));
+        }
+        inside
     }
 
     /// One egg of a part: a python component at its pin, or extras and a
@@ -247,13 +265,15 @@ impl Mapper<'_> {
                 return;
             }
             None => {
-                if !egg.specifier.is_empty() {
-                    tracing::warn!("[{part}] eggs: {}{} is a range, not a pin: lava-deploy installs the newest version and does not apply the range", egg.name, egg.specifier);
-                }
                 if !self.view.allow_picked_versions && existing.is_none() {
                     self.error(&egg.at, format!("egg {} has no pin in the versions section, and allow-picked-versions = false", egg.name));
                 }
-                Some(LATEST.to_owned())
+                // A range goes to the installer, which picks within it.
+                Some(if egg.specifier.is_empty() {
+                    LATEST.to_owned()
+                } else {
+                    egg.specifier.clone()
+                })
             }
         };
         let name = match existing {
@@ -273,12 +293,15 @@ impl Mapper<'_> {
         };
         let component = self.components.get_mut(&name).expect("just found or added");
         if let (ComponentSource::Python { version: had }, Some(version)) =
-            (&component.source, &version)
+            (&mut component.source, &version)
         {
-            if had != version {
-                let message = format!("egg {} is pinned to {had} in one part and to {version} in [{part}]; one environment holds one version", egg.name);
-                self.error(&egg.at, message);
-                return;
+            match merge_versions(had, version) {
+                Some(merged) => *had = merged,
+                None => {
+                    let message = format!("egg {} is pinned to {had} in one part and to {version} in [{part}]; one environment holds one version", egg.name);
+                    self.error(&egg.at, message);
+                    return;
+                }
             }
         }
         for extra in &egg.extras {
@@ -295,5 +318,47 @@ impl Mapper<'_> {
             (Some(a), Some(b)) => Some(format!("({a}) or ({b})")),
             _ => None,
         };
+    }
+}
+
+/// What one environment installs for an egg two parts ask for: the same
+/// exact pin, or, for ranges (`latest` is any version), a version within
+/// both; `None` when one part pins it and the other does not ask for that
+/// pin alone (zc.buildout would install two versions, one per part).
+fn merge_versions(a: &str, b: &str) -> Option<String> {
+    use crate::core::model::python_range;
+    match (python_range(a), python_range(b)) {
+        (Some(x), Some(y)) => {
+            let specs = crate::core::pep440::canonical_set(&format!("{x},{y}"))?;
+            Some(if specs.is_empty() {
+                LATEST.to_owned()
+            } else {
+                specs.join(",")
+            })
+        }
+        _ => (a == b).then(|| a.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_versions;
+
+    #[test]
+    fn one_environment_takes_one_version_for_all_parts() {
+        let cases: &[(&str, &str, Option<&str>)] = &[
+            ("1.0", "1.0", Some("1.0")),
+            ("1.0", "2.0", None),
+            ("1.0", "latest", None),
+            ("1.0", "<2", None),
+            ("latest", "latest", Some("latest")),
+            ("latest", "<2", Some("<2")),
+            ("<2", ">=1.0", Some("<2,>=1.0")),
+            ("<2", "<2", Some("<2")),
+        ];
+        for (a, b, merged) in cases {
+            assert_eq!(merge_versions(a, b).as_deref(), *merged, "{a} + {b}");
+            assert_eq!(merge_versions(b, a).as_deref(), *merged, "{b} + {a}");
+        }
     }
 }

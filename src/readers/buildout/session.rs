@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use super::config::update_section;
 use super::omap::{py_split, py_strip, OMap};
 use super::parse::{Section, Sections};
-use super::requirement;
 use crate::core::model::{Location, ManifestError};
+use crate::core::pep508;
 
 pub type Fail = ManifestError;
 
@@ -152,7 +152,7 @@ impl Session {
     /// The recipe spec as zc.buildout's loader parses it: `egg[:entry]`.
     fn check_recipe(&self, name: &str, recipe: &str) -> Result<(), Fail> {
         let problem = match recipe.split(':').collect::<Vec<_>>().as_slice() {
-            [egg] | [egg, _] => requirement::parse_line(egg).err(),
+            [egg] | [egg, _] => pep508::parse_line(egg).err(),
             _ => Some("it has more than one ':'".to_owned()),
         };
         match problem {

@@ -3,11 +3,11 @@
 //! worker (`lava-worker.toml`) and a device host whose sshd is the `ssh`
 //! device of the branch's `devices/`, each host a network namespace with
 //! its own sshd and lava-deploy root, all on one bridge. LAVA 2026.07 comes
-//! from the fixture, committed into a git repository the hosts read through
-//! the shared filesystem (as the service of the other lab test does); its
-//! Python dependencies come from the package index through a CONNECT proxy
-//! this test runs on the bridge (the namespaces have no other way out), into
-//! one installer cache both hosts share. Opt-in (`--ignored`), as every test
+//! from the fixture, committed into a git repository (`support::lava`) the
+//! hosts read through the shared filesystem (as the service of the other lab
+//! test does); its Python dependencies come from the package index through
+//! a CONNECT proxy this test runs on the bridge (the namespaces have no
+//! other way out), into one cache both hosts share, kept between runs. Opt-in (`--ignored`), as every test
 //! that needs the index; `.ci/run` runs it.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -19,34 +19,18 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{missing_for_hosts, run_ok, Host, Lab, INSTANCE};
-use crate::support::GitRepo;
+use crate::support::lava;
 
-const UPSTREAM: &str = "https://gitlab.com/lava/lava.git";
 const HOSTS: [(&str, &str); 3] = [
     ("server1", "servers"),
     ("worker1", "workers"),
     ("dut1", "devices"),
 ];
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/lava-2026.07.tar.gz")
-}
-
 fn missing() -> Option<String> {
-    if !fixture().is_file() {
-        return Some(format!("{} is not there", fixture().display()));
-    }
-    let postgresql = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|e| e.path().join("bin/initdb").is_file());
-    if !postgresql {
-        return Some(
-            "PostgreSQL's server binaries are not installed (apt-get install postgresql)".into(),
-        );
-    }
-    missing_for_hosts()
+    lava::missing()
+        .or_else(lava::missing_postgresql)
+        .or_else(missing_for_hosts)
 }
 
 /// A CONNECT proxy on `addr` (the bridge): the hosts' only way to the
@@ -125,52 +109,11 @@ fn uv_dir(tmp: &Path) -> Option<PathBuf> {
     Some(dir)
 }
 
-/// The fixture's tree in a git repository tagged as upstream tags it.
-fn lava_repo(tmp: &Path) -> GitRepo {
-    let source = tmp.join("lava");
-    std::fs::create_dir_all(&source).unwrap();
-    run_ok(
-        "tar",
-        &[
-            "xzf",
-            fixture().to_str().unwrap(),
-            "-C",
-            source.to_str().unwrap(),
-            "--strip-components=1",
-        ],
-    );
-    let repo = GitRepo::init(&source);
-    repo.git(&["add", "-A"]);
-    repo.commit("LAVA 2026.07");
-    repo.tag("2026.07");
-    repo
-}
-
-fn builtin(name: &str, lava: &GitRepo) -> String {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("manifests")
-            .join(name),
-    )
-    .unwrap();
-    assert!(text.contains(UPSTREAM), "{name} does not name {UPSTREAM}");
-    text.replace(UPSTREAM, &lava.url())
-}
-
-fn example(path: &str) -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples")
-            .join(path),
-    )
-    .unwrap()
-}
-
 /// The example device, pointed at the device host's sshd: the worker logs
 /// in with the controller's key (which every host's sshd lets in), and the
 /// test shell runs under `results`.
 fn device(dut: &Host, key: &Path, results: &Path) -> String {
-    let mut text = example("devices/ssh01.jinja2");
+    let mut text = lava::example("devices/ssh01.jinja2");
     for (from, to) in [
         ("'127.0.0.1'", format!("'{}'", dut.addr)),
         ("'/root/.ssh/id_ed25519'", format!("'{}'", key.display())),
@@ -289,15 +232,15 @@ fn the_lab_playbook_makes_a_lab_that_runs_a_job_across_hosts() {
     eprintln!("hosts up in {:.1?}", started.elapsed());
     // The server's PostgreSQL runs as user postgres, who must reach its
     // cluster in the server's root.
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+    lava::open_to_postgres(&lab.env);
     let server = lab.host("server1");
     let worker = lab.host("worker1");
     let dut = lab.host("dut1");
 
-    // One installer and git cache for both hosts (the cache is safe to
-    // share), so LAVA's dependencies come through the proxy once.
-    let cache = tmp.join("shared-cache");
+    // One installer and git cache for both hosts, kept between runs (the
+    // cache is safe to share), so LAVA's dependencies come through the
+    // proxy once.
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lab-lava-cache");
     for host in [server, worker] {
         std::fs::create_dir_all(&host.root).unwrap();
         std::fs::create_dir_all(&cache).unwrap();
@@ -317,7 +260,6 @@ fn the_lab_playbook_makes_a_lab_that_runs_a_job_across_hosts() {
     // The lab's branch: the built-in manifests with LAVA from the fixture,
     // the lab's own files extending them with the server's address, and the
     // device host as an ssh device of worker1.
-    let lava = lava_repo(&tmp);
     let results = tmp.join("hosts/dut1/results");
     std::fs::create_dir_all(&results).unwrap();
     // The ssh deploy unpacks its overlay with `tar -C dirname(results dir)`
@@ -325,8 +267,8 @@ fn the_lab_playbook_makes_a_lab_that_runs_a_job_across_hosts() {
     let top = tmp.components().nth(1).unwrap();
     std::os::unix::fs::symlink(Path::new("/").join(top), results.join(top.as_os_str())).unwrap();
     let branch = &lab.manifest;
-    branch.write("lava-server.toml", &builtin("lava-server.toml", &lava));
-    branch.write("lava-worker.toml", &builtin("lava-worker.toml", &lava));
+    branch.write("lava-server.toml", &lava::builtin("lava-server.toml"));
+    branch.write("lava-worker.toml", &lava::builtin("lava-worker.toml"));
     branch.write(
         "lab-server.toml",
         &format!(
@@ -427,7 +369,7 @@ fn the_lab_playbook_makes_a_lab_that_runs_a_job_across_hosts() {
     // A job for the branch's device runs on the worker, over the network of
     // the hosts, to Complete.
     let submitted = Instant::now();
-    let id = api.submit(&example("jobs/ssh-smoke.yaml"));
+    let id = api.submit(&lava::example("jobs/ssh-smoke.yaml"));
     let job = api.finished(id);
     let job_seconds = submitted.elapsed();
     if job["health"] != "Complete" {

@@ -7,6 +7,7 @@ pub mod faults;
 pub mod git;
 pub mod http;
 pub mod index;
+pub mod lava;
 pub mod oracle;
 pub mod serve;
 pub mod signing;

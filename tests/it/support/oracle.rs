@@ -90,10 +90,14 @@ impl BranchFiles for DiskTree {
     }
 }
 
-/// The python that has zc.buildout, or why there is none. With
-/// `LAVA_TEST_REQUIRE_ORACLE=1` (set by `tools/test`) a missing oracle
-/// fails the test instead of skipping it.
+/// The python that has zc.buildout (`LAVA_TEST_PYTHON`, else `python3`:
+/// `tools/test` puts its venv, which has it, first on PATH). Without it the
+/// test skips through `support::require` (fails under `CI=true`).
 pub fn python() -> Option<String> {
+    super::skip::available(find_python())
+}
+
+fn find_python() -> Result<String, String> {
     let python = std::env::var("LAVA_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let probe = Command::new(&python)
         .args([
@@ -105,18 +109,16 @@ pub fn python() -> Option<String> {
         Ok(out) if out.status.success() => {
             let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
             if version == ZC_BUILDOUT {
-                return Some(python);
+                return Ok(python);
             }
             format!("{python} has zc.buildout {version}, the oracle is {ZC_BUILDOUT}")
         }
-        Ok(_) => format!("{python} has no zc.buildout (pip install 'zc.buildout=={ZC_BUILDOUT}', as tools/test does)"),
+        Ok(_) => format!(
+            "{python} has no zc.buildout (tools/test installs zc.buildout=={ZC_BUILDOUT} into its venv)"
+        ),
         Err(err) => format!("no {python}: {err}"),
     };
-    if std::env::var("LAVA_TEST_REQUIRE_ORACLE").is_ok_and(|v| v == "1") {
-        panic!("the zc.buildout oracle is required: {problem}");
-    }
-    eprintln!("SKIPPED: the zc.buildout oracle is unavailable: {problem}");
-    None
+    Err(format!("the zc.buildout oracle is unavailable: {problem}"))
 }
 
 /// `buildout_oracle.py` running, answering batches of cases.
@@ -305,3 +307,127 @@ pub fn minimise(oracle: &mut Oracle, dir: &Path, mut case: Case) -> Case {
         return case;
     }
 }
+
+/// What zc.buildout would install for an accepted configuration, against
+/// the manifest lava-deploy maps it to: every exact pin of the versions
+/// section applied (to an egg, else as a constraint), every egg's range
+/// given to the installer, every `find-links`/`index` kept (those inside
+/// `${buildout:directory}` as directories of the branch). `Err` says what
+/// differs; a configuration lava-deploy refuses is `Err` too, unless the
+/// refusal is one of `REFUSALS`.
+pub fn installs_alike(theirs: &Value, dir: &Path, cfg: &str) -> Result<(), String> {
+    let tree = DiskTree {
+        root: dir.to_owned(),
+        extra: BTreeMap::new(),
+    };
+    let manifest = match readers::load(&tree, cfg) {
+        Ok(manifest) => manifest,
+        Err(err) => {
+            let text = format!("{err:#}");
+            if REFUSALS.iter().any(|r| text.contains(r)) {
+                return Ok(());
+            }
+            return Err(format!(
+                "zc.buildout accepts it, lava-deploy refuses: {text}"
+            ));
+        }
+    };
+    let normalize = lava_deploy::core::names::normalize_project;
+    let component = |name: &str| {
+        manifest
+            .components
+            .iter()
+            .find(|(c, _)| normalize(c) == normalize(name))
+            .map(|(_, c)| c)
+    };
+    let mut problems = Vec::new();
+    for (name, value) in theirs["versions"].as_object().into_iter().flatten() {
+        let value = value.as_str().unwrap_or_default().trim();
+        let exact = value.strip_prefix("==").unwrap_or(value).trim();
+        if value.is_empty() || value.starts_with(['<', '>', '!', '~']) || exact.starts_with('=') {
+            continue;
+        }
+        // Not a version at all: zc.buildout fails on it when it installs.
+        if component(name).is_some() || !lava_deploy::core::pep440::is_valid(exact) {
+            continue;
+        }
+        let got = manifest.python.constraints.get(name.as_str());
+        if got.map(String::as_str) != Some(exact) {
+            problems.push(format!(
+                "[versions] {name} = {value}: zc.buildout pins {exact}, lava-deploy's constraint is {got:?}"
+            ));
+        }
+    }
+    for egg in theirs["eggs"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(_, eggs)| eggs.as_array().into_iter().flatten())
+    {
+        let name = egg["name"].as_str().unwrap_or_default();
+        let Some(ComponentSource::Python { version }) = component(name).map(|c| &c.source) else {
+            continue;
+        };
+        let wanted: Vec<&str> = match egg["pin"].as_str() {
+            Some(pin) => vec![pin],
+            None => egg["specifier"]
+                .as_str()
+                .unwrap_or_default()
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .collect(),
+        };
+        let has: Vec<&str> = version.split(',').collect();
+        if let Some(missing) = wanted.iter().find(|w| !has.contains(w)) {
+            problems.push(format!(
+                "egg {name}: zc.buildout installs it within {missing}, lava-deploy asks for {version:?}"
+            ));
+        }
+    }
+    let in_branch = |link: &str| match link.strip_prefix("<DIR>") {
+        Some("") => ".".to_owned(),
+        Some(rest) => rest.trim_start_matches('/').to_owned(),
+        None => link.to_owned(),
+    };
+    for link in theirs["find-links"].as_array().into_iter().flatten() {
+        let link = in_branch(link.as_str().unwrap_or_default());
+        if !manifest.python.find_links.contains(&link) {
+            problems.push(format!(
+                "find-links {link}: zc.buildout looks there, lava-deploy has {:?}",
+                manifest.python.find_links
+            ));
+        }
+    }
+    let index = theirs["index"]
+        .as_str()
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .map(in_branch);
+    if index != manifest.python.index_url {
+        problems.push(format!(
+            "index: zc.buildout uses {index:?}, lava-deploy {:?}",
+            manifest.python.index_url
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// What lava-deploy refuses although zc.buildout reads it, on purpose: one
+/// environment per release (one version of an egg), pins it can check
+/// before installing, sources it can fetch.
+pub const REFUSALS: &[&str] = &[
+    "allow-picked-versions = false",
+    "one environment holds one version",
+    "is both in [git-repos]",
+    "[git-heads]",
+    "not a URL or absolute path of a git repository",
+    "not from a URL",
+    "is not one exact version",
+    "declares no project name",
+    "is outside the manifest branch",
+    "is not a valid component name",
+];

@@ -1,8 +1,10 @@
-//! One line of `eggs`: a PEP 508 requirement as packaging (which zc.buildout
-//! uses) parses it: `name [extras] specifiers ; marker` or `name @ url`.
-//! The marker is kept in packaging's canonical text, for the installer to
-//! evaluate against the release's Python, as zc.buildout evaluates it
-//! against its own.
+//! PEP 508 requirements and environment markers, as packaging (which
+//! zc.buildout and pip use) parses them: `name [extras] specifiers ; marker`
+//! or `name @ url` (over `pep440` for the specifiers). A zc.buildout `eggs`
+//! line is one (`parse_line`); a native manifest's `marker` is the marker
+//! part. The marker is kept in packaging's canonical text, for the
+//! installer to evaluate against the release's Python, as zc.buildout
+//! evaluates it against its own.
 
 use crate::core::names::normalize_project;
 use crate::core::pep440;

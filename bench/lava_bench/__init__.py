@@ -1,0 +1,1 @@
+"""lava-deploy's benchmark harness; `bench/run.py` is its command line (see bench/README.md)."""
