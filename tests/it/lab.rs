@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use crate::support::{self, read_toml, Env, GitRepo};
 
 mod lava;
+mod registration;
 
 const SERVER: &str = r#"import http.server, pathlib, sys
 version = (pathlib.Path(__file__).parent / "VERSION").read_text().strip()

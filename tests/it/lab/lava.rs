@@ -188,7 +188,11 @@ impl Api {
 }
 
 /// Every file under `dir` but those `skip` says, holding `needle`.
-fn files_holding(dir: &Path, needle: &str, skip: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
+pub(super) fn files_holding(
+    dir: &Path,
+    needle: &str,
+    skip: &dyn Fn(&Path) -> bool,
+) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(dir) = stack.pop() {
