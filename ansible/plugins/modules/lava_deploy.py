@@ -140,8 +140,8 @@ notes:
     install would deploy (the binary's plan resolves them).
   - With O(state=absent) the binary runs the C(stop) hooks of the current
     release first; when they fail nothing is removed and the task fails.
-  - Secrets are set even when the install or upgrade then fails: they are
-    the instance's, and the next run finds them unchanged.
+  - Secrets are set even when the install or upgrade then fails (they are
+    the instance's), and the next run finds them unchanged.
 """
 
 EXAMPLES = r"""
