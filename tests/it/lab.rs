@@ -1165,12 +1165,15 @@ echo "$* token=$token" >> "$FAKE_LAVA_WORKER_ARGS"
 exec sleep 600
 "#;
 
+/// Running, that is: there and not a zombie (a killed daemon whose parent,
+/// init here, has not reaped it yet).
 fn alive(pid: &str) -> bool {
-    Command::new("kill")
-        .args(["-0", pid.trim()])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("State:"))
+            .is_some_and(|state| !state.trim_start().starts_with('Z'))
+    })
 }
 
 #[test]

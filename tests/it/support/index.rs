@@ -18,7 +18,7 @@ pub struct WheelSpec<'a> {
 
 /// Builds a wheel into `dir`; returns its path.
 pub fn build_wheel(dir: &Path, spec: &WheelSpec) -> PathBuf {
-    let mut cmd = Command::new("python3");
+    let mut cmd = Command::new(super::test_python());
     cmd.arg(helper())
         .args(["wheel"])
         .arg(dir)
@@ -44,7 +44,7 @@ fn run_helper(cmd: Command) -> PathBuf {
 
 /// The helper's wheels, one path a line.
 fn run_helper_many(mut cmd: Command) -> Vec<PathBuf> {
-    let output = cmd.output().expect("python3 runs");
+    let output = cmd.output().expect("the test python runs");
     assert!(
         output.status.success(),
         "wheel helper failed: {}",
@@ -63,7 +63,7 @@ fn setuptools_scm_wheels() -> &'static Vec<PathBuf> {
     static WHEELS: OnceLock<Vec<PathBuf>> = OnceLock::new();
     WHEELS.get_or_init(|| {
         let dir = run_dir("wheels-scm");
-        let mut cmd = Command::new("python3");
+        let mut cmd = Command::new(super::test_python());
         cmd.arg(helper())
             .arg("installed-with-deps")
             .arg(&dir)
@@ -123,7 +123,7 @@ fn standard_wheels() -> &'static Vec<PathBuf> {
         // setuptools, repackaged from this machine's python, so source
         // trees build with no network (.ci/run makes sure it is >= 71,
         // which needs no `wheel` package).
-        let mut cmd = Command::new("python3");
+        let mut cmd = Command::new(super::test_python());
         cmd.arg(helper())
             .arg("installed")
             .arg(&dir)

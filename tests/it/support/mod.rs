@@ -25,6 +25,14 @@ pub use http::HttpServer;
 pub use serve::free_port;
 pub use skip::require;
 
+/// The python the tests' helpers run and take tools from (the wheel helper
+/// repackaging setuptools and setuptools-scm, the zc.buildout oracle, the
+/// SBOM validators): `LAVA_TEST_PYTHON`, which `tools/test` points at its
+/// venv (tools/test-requirements.txt), else `python3` on PATH.
+pub fn test_python() -> String {
+    std::env::var("LAVA_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}
+
 /// Environment variables of the product, removed from every test run so the
 /// developer's own shell cannot leak in.
 const PRODUCT_VARS: &[&str] = &[

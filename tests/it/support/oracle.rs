@@ -90,15 +90,15 @@ impl BranchFiles for DiskTree {
     }
 }
 
-/// The python that has zc.buildout (`LAVA_TEST_PYTHON`, else `python3`:
-/// `tools/test` puts its venv, which has it, first on PATH). Without it the
-/// test skips through `support::require` (fails under `CI=true`).
+/// The tests' python (`support::test_python`) when it has zc.buildout, as
+/// the venv of `tools/test` does. Without it the test skips through
+/// `support::require` (fails under `CI=true`).
 pub fn python() -> Option<String> {
     super::skip::available(find_python())
 }
 
 fn find_python() -> Result<String, String> {
-    let python = std::env::var("LAVA_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let python = super::test_python();
     let probe = Command::new(&python)
         .args([
             "-c",

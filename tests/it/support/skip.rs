@@ -8,7 +8,15 @@
 ///
 ///     if !support::require(missing_fixture()) { return; }
 pub fn require(missing: Option<String>) -> bool {
-    decide(missing, in_ci())
+    let why = missing.as_deref().unwrap_or_default();
+    match decide(missing.is_some(), in_ci()) {
+        Verdict::Go => true,
+        Verdict::Skip => {
+            eprintln!("SKIPPED: {why}");
+            false
+        }
+        Verdict::Fail => panic!("CI must run this test, but {why}"),
+    }
 }
 
 /// `require` for a probe that finds a thing or says why not: the thing, or
@@ -30,34 +38,36 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
 
-/// The policy itself, apart from the environment so it can be tested.
-fn decide(missing: Option<String>, in_ci: bool) -> bool {
-    let Some(why) = missing else {
-        return true;
-    };
-    assert!(!in_ci, "CI must run this test, but {why}");
-    eprintln!("SKIPPED: {why}");
-    false
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    Go,
+    Skip,
+    Fail,
+}
+
+/// The policy itself, apart from the environment and the output, so it
+/// can be tested (a test printing the skip line would trip `.ci/run`).
+fn decide(missing: bool, in_ci: bool) -> Verdict {
+    match (missing, in_ci) {
+        (false, _) => Verdict::Go,
+        (true, false) => Verdict::Skip,
+        (true, true) => Verdict::Fail,
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::decide;
+    use super::{decide, Verdict};
 
     #[test]
     fn nothing_missing_goes_on_locally_and_in_ci() {
-        assert!(decide(None, false));
-        assert!(decide(None, true));
+        assert_eq!(decide(false, false), Verdict::Go);
+        assert_eq!(decide(false, true), Verdict::Go);
     }
 
     #[test]
-    fn something_missing_skips_locally() {
-        assert!(!decide(Some("no tool".into()), false));
-    }
-
-    #[test]
-    #[should_panic(expected = "CI must run this test, but no tool")]
-    fn something_missing_fails_in_ci() {
-        decide(Some("no tool".into()), true);
+    fn something_missing_skips_locally_and_fails_in_ci() {
+        assert_eq!(decide(true, false), Verdict::Skip);
+        assert_eq!(decide(true, true), Verdict::Fail);
     }
 }

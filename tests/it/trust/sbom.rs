@@ -13,26 +13,29 @@ use crate::support::{sha256_hex, stdout_of, tar_gz, Env};
 
 const ALICE: &str = "alice@example.org";
 
-/// `python3 -c CODE ARGS…` (the venv of `tools/test` is first on PATH):
+/// `PYTHON -c CODE ARGS…` with the tests' python (`support::test_python`):
 /// whether it exited 0, and its output; `None` when `probe` cannot be
 /// imported (the validator is not installed): skipped through
 /// `support::require`, a failure under `CI=true`.
 fn python(probe: &str, wanted: &str, code: &str, args: &[&Path]) -> Option<(bool, String)> {
-    let available = Command::new("python3")
+    let available = Command::new(crate::support::test_python())
         .args(["-c", &format!("import {probe}")])
         .output()
         .is_ok_and(|o| o.status.success());
     if !crate::support::require((!available).then(|| {
-        format!("{wanted} is not installed for python3 (tools/test installs it into its venv)")
+        format!(
+            "{wanted} is not installed for {} (tools/test installs it into its venv)",
+            crate::support::test_python()
+        )
     })) {
         return None;
     }
-    let output = Command::new("python3")
+    let output = Command::new(crate::support::test_python())
         .arg("-c")
         .arg(code)
         .args(args)
         .output()
-        .expect("python3 runs");
+        .expect("the test python runs");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
