@@ -1070,6 +1070,11 @@ fn the_module_sets_secrets_before_it_deploys_and_never_shows_them() {
         serde_json::json!([{"key": "TOKEN", "change": "changed"}])
     );
     assert!(!instance.exists(), "check mode wrote the instance");
+    assert!(
+        !run.shown().contains("would be refused"),
+        "the secret the module sets is not missing: {}",
+        run.shown()
+    );
 
     // The run: set before the install (which requires it), deployed.
     let (run, result) = local.module_run(with_token(&first), &["--diff", "-vvv"]);

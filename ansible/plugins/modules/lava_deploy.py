@@ -542,6 +542,10 @@ def plan_result(plan, entry, action, name, secret_changes=()):
         secrets=secrets,
     )
     refusal = plan.get("refusal")
+    missing = set(plan.get("missing_secrets") or [])
+    if refusal and missing and missing <= set(c["key"] for c in secret_changes):
+        # Missing secrets the module sets before the run: not refused then.
+        refusal = None
     if refusal:
         # The real run would fail with this message (and change nothing,
         # which the plan's `changed` already says).

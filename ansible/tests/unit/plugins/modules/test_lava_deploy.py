@@ -275,3 +275,19 @@ def test_run_result_of_a_changed_secret_alone_is_a_change():
 
 def test_secrets_option_is_no_log():
     assert lava_deploy.ARGUMENT_SPEC["secrets"] == {"type": "dict", "no_log": True}
+
+
+def test_plan_refused_for_missing_secrets_the_module_sets_is_no_refusal():
+    plan = {
+        "changed": False,
+        "components": [],
+        "refusal": {"exit_code": 2, "error": "instance w needs the secret LAVA_WORKER_TOKEN"},
+        "missing_secrets": ["LAVA_WORKER_TOKEN"],
+    }
+    given = [{"key": "LAVA_WORKER_TOKEN", "change": "changed"}]
+    result = lava_deploy.plan_result(plan, None, "install", "w", given)
+    assert "refusal" not in result and "warnings" not in result
+    assert result["changed"] is True
+    refused = lava_deploy.plan_result(plan, None, "install", "w", [])
+    assert refused["refusal"]["exit_code"] == 2
+    assert "would be refused" in refused["warnings"][0]
