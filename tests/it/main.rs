@@ -8,6 +8,7 @@ mod buildout;
 mod buildout_generated;
 mod buildout_linaro;
 mod buildout_oracle;
+mod completions;
 mod faults;
 mod https;
 mod install;
