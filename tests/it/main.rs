@@ -9,6 +9,7 @@ mod buildout_generated;
 mod buildout_linaro;
 mod buildout_oracle;
 mod completions;
+mod debian;
 mod faults;
 mod https;
 mod install;
