@@ -6,12 +6,12 @@
 //! locks, cache, git, http, archives, python) ← `store` (instances and
 //! releases on disk) ← `ops` (the operations) ← `cli`.
 
-pub mod cli;
+pub(crate) mod cli;
 pub mod core;
-pub mod infra;
-pub mod ops;
+pub(crate) mod infra;
+pub(crate) mod ops;
 pub mod readers;
-pub mod store;
+pub(crate) mod store;
 
 pub use crate::core::error::{Error, Result};
 

@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::core::env_vars;
+use crate::core::names::InstanceName;
 use crate::infra::lock::Wait;
 use crate::infra::python::installer::Installer;
 use crate::infra::tree::LinkMode;
@@ -33,8 +34,8 @@ pub struct GlobalArgs {
     #[arg(long, short = 'j', global = true, env = env_vars::LAVA_JOBS, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: Option<u16>,
     /// Python installer: uv or pip [default: uv when on PATH, else pip]
-    #[arg(long, global = true, env = env_vars::LAVA_PYTHON_INSTALLER, value_name = "NAME", value_parser = ["uv", "pip"])]
-    pub python_installer: Option<String>,
+    #[arg(long, global = true, env = env_vars::LAVA_PYTHON_INSTALLER, value_name = "NAME")]
+    pub python_installer: Option<InstallerArg>,
     /// Wait for a busy instance instead of failing: for SECONDS, or as long as it takes
     #[arg(long, global = true, num_args = 0..=1, default_missing_value = "0", value_name = "SECONDS")]
     pub wait: Option<u64>,
@@ -55,12 +56,34 @@ pub struct GlobalArgs {
     pub no_progress: bool,
     /// How unchanged trees are reused from the current release: clone
     /// (copy-on-write, else copy), copy, or hardlink (shares files between releases)
-    #[arg(long, global = true, env = env_vars::LAVA_LINK_MODE, value_name = "MODE", value_parser = ["clone", "copy", "hardlink"], default_value = "clone")]
-    pub link_mode: String,
+    #[arg(long, global = true, env = env_vars::LAVA_LINK_MODE, value_name = "MODE", default_value = "clone")]
+    pub link_mode: LinkModeArg,
     /// Do not run the manifest's hooks (setup, build, pre-switch,
     /// post-switch, check, rollback, stop); said loudly
     #[arg(long, global = true)]
     pub no_hooks: bool,
+}
+
+/// `--python-installer` (the infra type knows no clap).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum InstallerArg {
+    Uv,
+    Pip,
+}
+
+/// `--link-mode`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LinkModeArg {
+    Clone,
+    Copy,
+    Hardlink,
+}
+
+/// `sbom --format`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SbomFormat {
+    Cyclonedx,
+    Spdx,
 }
 
 /// Which manifest to use: the branch and the file inside it.
@@ -87,7 +110,8 @@ pub enum Command {
     /// Create an instance and its first release
     Install {
         /// Instance name
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         #[command(flatten)]
         source: SourceArgs,
         /// One JSON object on stdout (also on failure)
@@ -96,7 +120,8 @@ pub enum Command {
     },
     /// Re-read the manifest branch and switch to a new release if anything changed
     Upgrade {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         #[command(flatten)]
         source: SourceArgs,
         /// Build the pins of a release that failed its post-switch or check again
@@ -108,16 +133,21 @@ pub enum Command {
     },
     /// Show what `upgrade` would change, without changing anything
     Plan {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         #[command(flatten)]
         source: SourceArgs,
+        /// Plan as `upgrade --retry-failed` would run
+        #[arg(long)]
+        retry_failed: bool,
         /// Machine-readable output
         #[arg(long)]
         json: bool,
     },
     /// What is deployed: one instance in detail, or every instance
     Status {
-        name: Option<String>,
+        #[arg(value_parser = InstanceName::parse)]
+        name: Option<InstanceName>,
         #[arg(long)]
         json: bool,
     },
@@ -128,14 +158,16 @@ pub enum Command {
     },
     /// New release from the current release's lock plus the overrides now in local/
     Rebuild {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// One JSON object on stdout (also on failure)
         #[arg(long)]
         json: bool,
     },
     /// Link a checkout into local/ under its component's name, and rebuild
     Develop {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// The checkout (it is linked, never moved or changed)
         dir: PathBuf,
         /// One JSON object on stdout (also on failure)
@@ -144,7 +176,8 @@ pub enum Command {
     },
     /// Remove a component's link from local/, and rebuild
     Undevelop {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         component: String,
         /// One JSON object on stdout (also on failure)
         #[arg(long)]
@@ -152,22 +185,28 @@ pub enum Command {
     },
     /// Remove old releases, keeping the newest N, current and the one before it
     Prune {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         #[arg(long, default_value_t = DEFAULT_KEEP)]
         keep: usize,
     },
     /// Delete an instance (never the shared cache)
     Remove {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// Do not ask (required when stdin is not a terminal)
         #[arg(long)]
         yes: bool,
     },
     /// Check the current release against its lava.lock and report every difference
-    Verify { name: String },
+    Verify {
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
+    },
     /// Point `current` back at the previous (or the named) release
     Rollback {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// Release to switch to [default: the one before current that did not fail]
         release: Option<String>,
         /// One JSON object on stdout (also on failure)
@@ -176,10 +215,11 @@ pub enum Command {
     },
     /// Print a software bill of materials of a release (from its lava.lock) as JSON
     Sbom {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// cyclonedx (CycloneDX 1.5) or spdx (SPDX 2.3)
-        #[arg(long, value_parser = ["cyclonedx", "spdx"], default_value = "cyclonedx")]
-        format: String,
+        #[arg(long, default_value = "cyclonedx")]
+        format: SbomFormat,
         /// Release (full name or number) [default: current]
         #[arg(long)]
         release: Option<String>,
@@ -192,21 +232,24 @@ pub enum Command {
     Secret(SecretCommand),
     /// Run a command in the current release as its hooks run (no instance lock)
     Exec {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// The command and its arguments, after `--`
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<std::ffi::OsString>,
     },
     /// Stop the current release's services (its `stop` hooks); nothing is deleted
     Stop {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// One JSON object on stdout (also on failure)
         #[arg(long)]
         json: bool,
     },
     /// Start the current release's services again (its `post-switch`, then its `check`)
     Start {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// One JSON object on stdout (also on failure)
         #[arg(long)]
         json: bool,
@@ -232,7 +275,8 @@ pub enum SecretCommand {
     /// trailing newline of a one-line value is dropped), or from --from-file.
     /// Works before the first install.
     Set {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         /// An environment variable name (the hooks get it as one)
         key: String,
         /// Read the value from this file instead of standard input
@@ -244,13 +288,15 @@ pub enum SecretCommand {
     },
     /// The keys of an instance's secrets (never their values)
     List {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         #[arg(long)]
         json: bool,
     },
     /// Remove a secret
     Rm {
-        name: String,
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
         key: String,
         /// `{"instance", "key", "changed"}` on stdout
         #[arg(long)]
@@ -298,7 +344,10 @@ impl GlobalArgs {
             .unwrap_or_else(|_| PathBuf::from(DEFAULT_ROOT)),
             offline: self.offline,
             jobs: self.jobs.map(usize::from).unwrap_or(DEFAULT_JOBS),
-            python_installer: self.python_installer.as_deref().and_then(Installer::parse),
+            python_installer: self.python_installer.map(|arg| match arg {
+                InstallerArg::Uv => Installer::Uv,
+                InstallerArg::Pip => Installer::Pip,
+            }),
             wait: match self.wait {
                 None => Wait::No,
                 Some(0) => Wait::Forever,
@@ -306,7 +355,11 @@ impl GlobalArgs {
             },
             retries: self.retries,
             http_timeout: std::time::Duration::from_secs(self.http_timeout.max(1)),
-            link_mode: LinkMode::parse(&self.link_mode).unwrap_or_default(),
+            link_mode: match self.link_mode {
+                LinkModeArg::Clone => LinkMode::Clone,
+                LinkModeArg::Copy => LinkMode::Copy,
+                LinkModeArg::Hardlink => LinkMode::Hardlink,
+            },
             no_hooks: self.no_hooks,
             verbose: self.verbose > 0,
         }

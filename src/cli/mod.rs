@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod completion;
 mod logging;
+mod render;
 
 use std::process::ExitCode;
 
@@ -55,8 +56,13 @@ fn run(ctx: Context, command: &Command) -> Result<()> {
             retry_failed,
             json,
         } => upgrade::run(&ctx, name, &source.request(), *retry_failed, *json),
-        Command::Plan { name, source, json } => plan::run(&ctx, name, &source.request(), *json),
-        Command::Status { name, json } => status::run(&ctx, name.as_deref(), *json),
+        Command::Plan {
+            name,
+            source,
+            retry_failed,
+            json,
+        } => plan::run(&ctx, name, &source.request(), *retry_failed, *json),
+        Command::Status { name, json } => status::run(&ctx, name.as_ref(), *json),
         Command::List { json } => status::list(&ctx, *json),
         Command::Prune { name, keep } => maintain::prune(&ctx, name, *keep),
         Command::Remove { name, yes } => maintain::remove(&ctx, name, *yes),
@@ -77,7 +83,7 @@ fn run(ctx: Context, command: &Command) -> Result<()> {
             name,
             format,
             release,
-        } => sbom::run(&ctx, name, format, release.as_deref()),
+        } => sbom::run(&ctx, name, *format, release.as_deref()),
         Command::Manifest(ManifestCommand::Convert { file }) => manifest::convert(&ctx, file),
         Command::Manifest(ManifestCommand::Show { source, json }) => {
             manifest::show(&ctx, &source.request(), *json)

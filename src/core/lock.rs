@@ -221,50 +221,6 @@ impl LockedComponent {
         self.tree_build()?.version.as_deref()
     }
 
-    /// The pin, short enough for a table.
-    pub fn short_pin(&self) -> String {
-        let pin = match self {
-            LockedComponent::Git { commit, rev, .. } => match rev {
-                Some(rev) if rev != commit => format!("{rev} ({:.12})", commit),
-                _ => format!("{:.12}", commit),
-            },
-            LockedComponent::Url { sha256, .. } => format!("sha256:{:.12}", sha256),
-            LockedComponent::Path { tree, .. } => format!("{:.16}", tree),
-            LockedComponent::Python {
-                version, python, ..
-            } if python != version => {
-                format!("{version} ({python})")
-            }
-            LockedComponent::Python { version, .. } => version.clone(),
-        };
-        // What else changes the build, so that a change of extras or
-        // version alone still shows in `plan`. A version that only repeats
-        // the tag pinned is left out.
-        let mut details = Vec::new();
-        if let Some(version) = self.tree_version() {
-            let repeats_rev = matches!(self, LockedComponent::Git { rev: Some(rev), .. }
-                if rev.trim_start_matches(['v', 'V']) == version);
-            if !repeats_rev {
-                details.push(format!("version {version}"));
-            }
-        }
-        if !self.extras().is_empty() {
-            details.push(format!("[{}]", self.extras().join(",")));
-        }
-        if let LockedComponent::Python {
-            marker: Some(marker),
-            ..
-        } = self
-        {
-            details.push(format!("; {marker}"));
-        }
-        if details.is_empty() {
-            pin
-        } else {
-            format!("{pin} {}", details.join(" "))
-        }
-    }
-
     pub fn kind(&self) -> &'static str {
         match self {
             LockedComponent::Git { .. } => "git",
@@ -298,66 +254,131 @@ impl LockFile {
         )
     }
 
-    /// Whether a release built from `self` would equal one built from
-    /// `other`: the manifest's own commit does not matter, only what it pins.
-    ///
-    /// The environment is left out: it follows from the pins.
-    pub fn same_build(&self, other: &LockFile) -> bool {
-        let override_dirs = |lock: &LockFile| -> Vec<(ComponentName, String)> {
-            lock.overrides
-                .iter()
-                .map(|(c, o)| (c.clone(), o.dir.clone()))
-                .collect()
-        };
-        self.components == other.components
-            && self.python == other.python
-            && self.service == other.service
-            && override_dirs(self) == override_dirs(other)
+    /// What a release is built from: two locks with equal identities build
+    /// equal releases.
+    fn identity(&self) -> BuildIdentity<'_> {
+        BuildIdentity {
+            components: &self.components,
+            overrides: self.overrides.iter().map(|(c, o)| (c, &o.dir)).collect(),
+            python: &self.python,
+            service: &self.service,
+        }
     }
 
-    /// A digest of what `same_build` compares: equal for two locks exactly
-    /// when they would build the same release. Recorded per release so a
-    /// lock whose release failed is recognised without that release.
+    /// Whether a release built from `self` would equal one built from
+    /// `other`: the manifest's own commit does not matter, only what it pins.
+    pub fn same_build(&self, other: &LockFile) -> bool {
+        self.identity() == other.identity()
+    }
+
+    /// A digest of the build identity: equal for two locks exactly when
+    /// they would build the same release. Recorded per release so a lock
+    /// whose release failed is recognised without that release.
     pub fn build_id(&self) -> String {
         use sha2::{Digest, Sha256};
-        let overrides: Vec<(&ComponentName, &String)> =
-            self.overrides.iter().map(|(c, o)| (c, &o.dir)).collect();
-        let identity = serde_json::to_string(&serde_json::json!({
-            "components": &self.components,
-            "python": &self.python,
-            "service": &self.service,
-            "overrides": overrides,
-        }))
-        .expect("a lock is JSON");
+        // Through `Value`, whose maps sort their keys: the digest does not
+        // depend on the order of fields in the code.
+        let identity = serde_json::to_value(self.identity())
+            .expect("a lock is JSON")
+            .to_string();
         format!(
             "sha256:{}",
             hex::encode(Sha256::digest(identity.as_bytes()))
         )
     }
 
-    /// A component's pin for display, or its override.
-    pub fn effective_pin(&self, name: &str) -> Option<String> {
-        if let Some(o) = self.overrides.get(name) {
-            return Some(format!("{} (override)", o.describe()));
+    /// A component as this lock's release has it.
+    pub fn state(&self, name: &ComponentName) -> Option<ComponentState> {
+        Some(ComponentState {
+            pinned: self.components.get(name)?.clone(),
+            overridden: self.overrides.get(name).cloned(),
+        })
+    }
+}
+
+/// What [`LockFile::same_build`] compares and [`LockFile::build_id`]
+/// digests, and nothing else: the environment follows from the pins, the
+/// manifest's commit and an override's HEAD do not change what is built
+/// (the override's files are read at build time).
+#[derive(Debug, PartialEq, Serialize)]
+struct BuildIdentity<'a> {
+    components: &'a BTreeMap<ComponentName, LockedComponent>,
+    overrides: Vec<(&'a ComponentName, &'a String)>,
+    python: &'a PythonSettings,
+    service: &'a Service,
+}
+
+/// One component as a release has it: its pin, and the directory under
+/// `local/` that stands in for it, if one does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ComponentState {
+    pub pinned: LockedComponent,
+    pub overridden: Option<LockedOverride>,
+}
+
+impl ComponentState {
+    /// Whether a release would build this component alike from both (what
+    /// `same_build` compares of it).
+    pub fn builds_as(&self, other: &ComponentState) -> bool {
+        self.pinned == other.pinned
+            && self.overridden.as_ref().map(|o| &o.dir) == other.overridden.as_ref().map(|o| &o.dir)
+    }
+
+    /// The keys that differ from `other`: the lock's own keys of the pin
+    /// (`commit`, `install`, `hashes`, …; only `kind` for another kind of
+    /// source), then `override` when another `local/` entry stands in for
+    /// it, or one appeared or went.
+    pub fn differences(&self, other: &ComponentState) -> Vec<String> {
+        let mut keys = Vec::new();
+        let as_table = |c: &LockedComponent| match serde_json::to_value(c) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        let (before, after) = (as_table(&self.pinned), as_table(&other.pinned));
+        if before.get("kind") != after.get("kind") {
+            keys.push("kind".to_owned());
+        } else {
+            let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
+            names.sort();
+            names.dedup();
+            keys.extend(
+                names
+                    .into_iter()
+                    .filter(|k| before.get(*k) != after.get(*k))
+                    .cloned(),
+            );
         }
-        self.components.get(name).map(LockedComponent::short_pin)
+        let dir = |s: &ComponentState| s.overridden.as_ref().map(|o| o.dir.clone());
+        if dir(self) != dir(other) {
+            keys.push("override".to_owned());
+        }
+        keys
     }
 }
 
 /// How one component differs between two locks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase", tag = "change")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    Added { new: String },
-    Removed { old: String },
-    Changed { old: String, new: String },
-    Unchanged { pin: String },
+    Added {
+        new: ComponentState,
+    },
+    Removed {
+        old: ComponentState,
+    },
+    Changed {
+        old: Box<ComponentState>,
+        new: Box<ComponentState>,
+        /// [`ComponentState::differences`]: never empty.
+        keys: Vec<String>,
+    },
+    Unchanged {
+        state: ComponentState,
+    },
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentChange {
     pub component: ComponentName,
-    #[serde(flatten)]
     pub change: Change,
 }
 
@@ -365,17 +386,6 @@ impl ComponentChange {
     /// Anything but unchanged.
     pub fn is_change(&self) -> bool {
         !matches!(self.change, Change::Unchanged { .. })
-    }
-
-    /// `name: old -> new`, one line.
-    pub fn describe(&self) -> String {
-        let name = &self.component;
-        match &self.change {
-            Change::Added { new } => format!("+ {name}: {new} (new)"),
-            Change::Removed { old } => format!("- {name}: {old} (removed)"),
-            Change::Changed { old, new } => format!("~ {name}: {old} -> {new}"),
-            Change::Unchanged { pin } => format!("  {name}: {pin}"),
-        }
     }
 }
 
@@ -451,7 +461,9 @@ pub fn secret_diff(old: Option<&LockFile>, new: &LockFile) -> Vec<SecretChange> 
         .collect()
 }
 
-/// Component by component, old → new.
+/// Component by component, old → new. A component is unchanged exactly
+/// when a release would build it alike (so an up-to-date lock has no
+/// change).
 pub fn diff(old: Option<&LockFile>, new: &LockFile) -> Vec<ComponentChange> {
     let empty = BTreeMap::new();
     let old_components = old.map(|l| &l.components).unwrap_or(&empty);
@@ -462,22 +474,16 @@ pub fn diff(old: Option<&LockFile>, new: &LockFile) -> Vec<ComponentChange> {
     names
         .into_iter()
         .map(|name| {
-            let before = old.and_then(|l| l.effective_pin(name));
-            let change = match (before, new.effective_pin(name)) {
-                (None, Some(after)) => Change::Added { new: after },
-                (Some(before), None) => Change::Removed { old: before },
-                (Some(before), Some(after)) if before != after => Change::Changed {
-                    old: before,
-                    new: after,
+            let before = old.and_then(|l| l.state(name));
+            let change = match (before, new.state(name)) {
+                (None, Some(new)) => Change::Added { new },
+                (Some(old), None) => Change::Removed { old },
+                (Some(old), Some(new)) if old.builds_as(&new) => Change::Unchanged { state: new },
+                (Some(old), Some(new)) => Change::Changed {
+                    keys: old.differences(&new),
+                    old: Box::new(old),
+                    new: Box::new(new),
                 },
-                // Still overridden, but the pin underneath moved.
-                (Some(_), Some(_)) if old_components.get(name) != new.components.get(name) => {
-                    Change::Changed {
-                        old: old_components[name].short_pin(),
-                        new: format!("{} (still overridden)", new.components[name].short_pin()),
-                    }
-                }
-                (Some(_), Some(after)) => Change::Unchanged { pin: after },
                 (None, None) => unreachable!("name comes from one of the maps"),
             };
             ComponentChange {
@@ -578,29 +584,107 @@ extras = [\"x\"]
         assert_eq!(lock.components["pkg"].extras(), ["yaml"]);
     }
 
+    /// Every kind of thing a build identity holds, after [`HEADER`].
+    const BASE_BODY: &str = "
+[components.app]
+kind = \"git\"
+git = \"/srv/app.git\"
+rev = \"v1\"
+commit = \"0123456789012345678901234567890123456789\"
+[components.pkg]
+kind = \"python\"
+python = \"1.0\"
+version = \"1.0\"
+hashes = [\"sha256:aa\"]
+[overrides.app]
+dir = \"app\"
+path = \"/home/dev/app\"
+matched-by = \"git origin\"
+[service.environment]
+A = \"1\"
+";
+
+    fn base() -> String {
+        format!("{HEADER}{BASE_BODY}")
+    }
+
+    fn base_with(from: &str, to: &str) -> LockFile {
+        assert!(base().contains(from), "{from}");
+        LockFile::parse(&base().replacen(from, to, 1)).unwrap()
+    }
+
+    /// The digest recorded in `instance.toml` by releases built before the
+    /// identity was a struct: a failed release must still be recognised.
     #[test]
-    fn short_pins_show_extras_and_versions_that_are_not_the_tag() {
-        let git = |rev: &str, version: Option<&str>, extras: &[&str]| LockedComponent::Git {
-            git: "/srv/app.git".into(),
-            rev: Some(rev.into()),
-            commit: "0123456789abcdef".into(),
-            build: TreeBuild {
-                install: Some("python".into()),
-                extras: extras.iter().map(|e| e.to_string()).collect(),
-                version: version.map(str::to_owned),
-            },
+    fn build_ids_stay_those_recorded_before() {
+        assert_eq!(
+            LockFile::parse(&base()).unwrap().build_id(),
+            "sha256:0a6ffc16769c4a1094025c0b042be58032d22e769a250ff8b2142ba3518a4d2f"
+        );
+    }
+
+    /// `same_build` and equal `build_id`s agree on every row.
+    #[test]
+    fn same_build_is_what_build_id_digests() {
+        let base = LockFile::parse(&base()).unwrap();
+        #[rustfmt::skip]
+        let table: [(&str, &str, &str, bool); 9] = [
+            ("manifest commit", "commit = \"abc\"", "commit = \"other\"", true),
+            ("manifest file", "file = \"lava.toml\"", "file = \"x.toml\"", true),
+            ("override path", "path = \"/home/dev/app\"", "path = \"/elsewhere\"", true),
+            ("override head", "matched-by = \"git origin\"", "matched-by = \"git origin\"\nhead = \"abc\"", true),
+            ("environment installed", "[service.environment]", "[environment]\ninstaller = \"uv\"\n[service.environment]", true),
+            ("component pin", "rev = \"v1\"", "rev = \"v2\"", false),
+            ("package hashes", "sha256:aa", "sha256:bb", false),
+            ("override dir", "dir = \"app\"", "dir = \"app2\"", false),
+            ("service", "A = \"1\"", "A = \"2\"", false),
+        ];
+        for (what, from, to, same) in table {
+            let other = base_with(from, to);
+            assert_eq!(base.same_build(&other), same, "{what}");
+            assert_eq!(base.build_id() == other.build_id(), same, "{what}");
+        }
+    }
+
+    #[test]
+    fn diffs_compare_what_is_built() {
+        let base = LockFile::parse(&base()).unwrap();
+        let kinds = |old: Option<&LockFile>, new: &LockFile| -> Vec<(String, String)> {
+            diff(old, new)
+                .into_iter()
+                .map(|c| {
+                    let what = match c.change {
+                        Change::Added { .. } => "added".to_owned(),
+                        Change::Removed { .. } => "removed".to_owned(),
+                        Change::Unchanged { .. } => "unchanged".to_owned(),
+                        Change::Changed { keys, .. } => format!("changed {}", keys.join(",")),
+                    };
+                    (c.component.to_string(), what)
+                })
+                .collect()
         };
-        assert_eq!(
-            git("2026.07", Some("2026.07"), &[]).short_pin(),
-            "2026.07 (0123456789ab)"
-        );
-        assert_eq!(
-            git("v1.0", Some("1.0"), &["server", "x"]).short_pin(),
-            "v1.0 (0123456789ab) [server,x]"
-        );
-        assert_eq!(
-            git("main", Some("1.0.post2+g0123456"), &[]).short_pin(),
-            "main (0123456789ab) version 1.0.post2+g0123456"
-        );
+        let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        let no_override = base_with("[overrides.app]\ndir = \"app\"\npath = \"/home/dev/app\"\nmatched-by = \"git origin\"\n", "");
+        #[rustfmt::skip]
+        type Row<'a> = (&'a str, Option<&'a LockFile>, LockFile, Vec<(String, String)>);
+        let table: Vec<Row> = vec![
+            ("first", None, base.clone(), vec![pair("app", "added"), pair("pkg", "added")]),
+            ("same", Some(&base), base.clone(), vec![pair("app", "unchanged"), pair("pkg", "unchanged")]),
+            ("override head only", Some(&base), base_with("matched-by = \"git origin\"", "matched-by = \"git origin\"\nhead = \"abc\""),
+                vec![pair("app", "unchanged"), pair("pkg", "unchanged")]),
+            ("hashes", Some(&base), base_with("sha256:aa", "sha256:bb"),
+                vec![pair("app", "unchanged"), pair("pkg", "changed hashes")]),
+            ("install", Some(&base), base_with("rev = \"v1\"", "rev = \"v1\"\ninstall = \"python\""),
+                vec![pair("app", "changed install"), pair("pkg", "unchanged")]),
+            ("kind", Some(&base), base_with("kind = \"python\"\npython = \"1.0\"", "kind = \"url\"\nurl = \"u\"\nsha256 = \"0\"\npython = \"1.0\""),
+                vec![pair("app", "unchanged"), pair("pkg", "changed kind")]),
+            ("override gone", Some(&base), no_override.clone(),
+                vec![pair("app", "changed override"), pair("pkg", "unchanged")]),
+            ("removed", Some(&base), base_with("[components.pkg]\nkind = \"python\"\npython = \"1.0\"\nversion = \"1.0\"\nhashes = [\"sha256:aa\"]\n", ""),
+                vec![pair("app", "unchanged"), pair("pkg", "removed")]),
+        ];
+        for (what, old, new, expected) in table {
+            assert_eq!(kinds(old, &new), expected, "{what}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! touches the filesystem, the network or another process.
 
 pub mod archive_format;
+pub mod decision;
 pub mod env_vars;
 pub mod error;
 pub mod lock;

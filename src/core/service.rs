@@ -138,12 +138,53 @@ pub struct Hooks {
     pub stop: Vec<String>,
     /// Per command (humantime: `10m`, `90s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<String>,
+    pub timeout: Option<HookDuration>,
     /// The check is retried every `check-interval` until this passes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check_timeout: Option<String>,
+    pub check_timeout: Option<HookDuration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check_interval: Option<String>,
+    pub check_interval: Option<HookDuration>,
+}
+
+/// A duration of `[hooks]` as the manifest writes it (`"90s"`, `"10m"`,
+/// kept as written in the lock), parsed once, when it is read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct HookDuration {
+    text: String,
+    value: Duration,
+}
+
+impl HookDuration {
+    /// A positive humantime duration, or why not.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match humantime::parse_duration(text.trim()) {
+            Ok(value) if !value.is_zero() => Ok(HookDuration {
+                text: text.to_owned(),
+                value,
+            }),
+            _ => Err(format!(
+                "{text:?} is not a duration like \"90s\" or \"10m\""
+            )),
+        }
+    }
+
+    pub fn value(&self) -> Duration {
+        self.value
+    }
+}
+
+impl TryFrom<String> for HookDuration {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        HookDuration::parse(&text)
+    }
+}
+
+impl From<HookDuration> for String {
+    fn from(duration: HookDuration) -> Self {
+        duration.text
+    }
 }
 
 /// Defaults of the contract.
@@ -186,21 +227,18 @@ impl Hooks {
     }
 
     pub fn timeout(&self) -> Duration {
-        parse_duration(self.timeout.as_deref()).unwrap_or(DEFAULT_TIMEOUT)
+        self.timeout
+            .as_ref()
+            .map_or(DEFAULT_TIMEOUT, HookDuration::value)
     }
 
     pub fn check_timeout(&self) -> Duration {
-        parse_duration(self.check_timeout.as_deref()).unwrap_or(DEFAULT_CHECK_TIMEOUT)
+        (self.check_timeout.as_ref()).map_or(DEFAULT_CHECK_TIMEOUT, HookDuration::value)
     }
 
     pub fn check_interval(&self) -> Duration {
-        parse_duration(self.check_interval.as_deref()).unwrap_or(DEFAULT_CHECK_INTERVAL)
+        (self.check_interval.as_ref()).map_or(DEFAULT_CHECK_INTERVAL, HookDuration::value)
     }
-}
-
-/// A duration as written in a manifest (`10m`, `90s`, `1h 30m`).
-pub fn parse_duration(text: Option<&str>) -> Option<Duration> {
-    humantime::parse_duration(text?.trim()).ok()
 }
 
 /// The variables every hook gets besides `[environment]`.

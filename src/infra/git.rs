@@ -105,6 +105,7 @@ impl GitCache {
         Ok(Mirror {
             url: url.to_owned(),
             path,
+            offline: self.offline,
             retries: self.retries,
             local: local_path(url).is_some(),
             jobs: self.jobs,
@@ -248,6 +249,8 @@ fn local_path(url: &str) -> Option<&str> {
 pub struct Mirror {
     pub url: String,
     pub path: PathBuf,
+    /// `--offline`: only what the mirror holds.
+    offline: bool,
     /// Retries of a fetch that failed on the network (`--retries`).
     retries: u32,
     /// A repository on this machine: mirrored whole (libgit2's local
@@ -263,12 +266,12 @@ impl Mirror {
 
     /// Finds `rev` (tag, branch, commit; `None`: default branch), fetching
     /// only when the answer may have changed or is not here yet.
-    pub fn resolve(&self, rev: Option<&str>, offline: bool) -> Result<ResolvedRev> {
+    pub fn resolve(&self, rev: Option<&str>) -> Result<ResolvedRev> {
         let repo = self.open()?;
         if let Some(found) = lookup_immutable(&repo, rev) {
             return Ok(found);
         }
-        if offline {
+        if self.offline {
             if repo.references()?.next().is_none() {
                 bail!(
                     "{} is not in the cache, and --offline forbids fetching it; \
@@ -355,37 +358,33 @@ impl Mirror {
         let repo = self.open()?;
         tracing::debug!("fetching {}", self.url);
         let started = std::time::Instant::now();
-        let mut attempt: u32 = 0;
-        loop {
-            attempt = attempt.saturating_add(1);
-            match fetch(&repo) {
-                Ok(done) => {
-                    tracing::debug!("{}: fetched in {:.0?}", self.url, started.elapsed());
-                    return Ok(done);
+        let outcome = super::retry::with_retry(
+            self.retries,
+            || fetch(&repo),
+            |failure| match failure {
+                FetchError::Git(err) if is_transient(err) => {
+                    Some(format!("cannot fetch {}: {}", self.url, err.message()))
                 }
-                Err(FetchError::Git(err)) if is_transient(&err) && attempt <= self.retries => {
-                    let wait = super::retry::retry_delay(attempt);
-                    tracing::warn!(
-                        "cannot fetch {}: {}; trying again in {wait:?}",
-                        self.url,
-                        err.message()
-                    );
-                    std::thread::sleep(wait);
-                }
-                Err(FetchError::Git(err)) if err.code() == git2::ErrorCode::Certificate => {
-                    bail!(
-                        "cannot fetch {}: {}; {}",
-                        self.url,
-                        err.message(),
-                        crate::infra::http::UNTRUSTED_HINT
-                    )
-                }
-                Err(FetchError::Git(err)) => {
-                    return Err(anyhow::Error::new(err))
-                        .with_context(|| format!("cannot fetch {}", self.url))
-                }
-                Err(FetchError::Auth(message)) => bail!(message),
+                _ => None,
+            },
+        );
+        match outcome {
+            Ok(done) => {
+                tracing::debug!("{}: fetched in {:.0?}", self.url, started.elapsed());
+                Ok(done)
             }
+            Err(FetchError::Git(err)) if err.code() == git2::ErrorCode::Certificate => {
+                bail!(
+                    "cannot fetch {}: {}; {}",
+                    self.url,
+                    err.message(),
+                    crate::infra::http::UNTRUSTED_HINT
+                )
+            }
+            Err(FetchError::Git(err)) => {
+                Err(anyhow::Error::new(err)).with_context(|| format!("cannot fetch {}", self.url))
+            }
+            Err(FetchError::Auth(message)) => bail!(message),
         }
     }
 

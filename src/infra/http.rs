@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
 use crate::infra::cache::{self, Bucket, Cache};
@@ -17,6 +17,13 @@ pub struct Downloader {
     client: reqwest::blocking::Client,
     dir: PathBuf,
     retries: u32,
+    /// `--offline`: only the cache.
+    offline: bool,
+}
+
+/// What `--offline` says of a download it forbids.
+fn offline_miss(url: &str) -> anyhow::Error {
+    anyhow::anyhow!("{url} is not in the cache, and --offline forbids downloading it")
 }
 
 /// A verified file in the cache.
@@ -34,7 +41,7 @@ struct Attempt {
 }
 
 impl Downloader {
-    pub fn new(cache: &Cache, retries: u32, timeout: Duration) -> Result<Self> {
+    pub fn new(cache: &Cache, retries: u32, timeout: Duration, offline: bool) -> Result<Self> {
         let client = reqwest::blocking::Client::builder()
             .connect_timeout(timeout)
             // blocking: applies to each connect, read and write, not the whole body
@@ -46,7 +53,17 @@ impl Downloader {
             client,
             dir: cache.bucket(Bucket::Downloads).join("sha256"),
             retries,
+            offline,
         })
+    }
+
+    /// Offline, fails now, as [`Downloader::fetch`] would later, when the
+    /// file of `url` with this hash is not in the cache.
+    pub fn ensure_cached_if_offline(&self, url: &str, sha256: &str) -> Result<()> {
+        if self.offline && self.cached(sha256).is_none() {
+            return Err(offline_miss(url));
+        }
+        Ok(())
     }
 
     /// The cached file with this hash, if a run already downloaded it.
@@ -59,29 +76,21 @@ impl Downloader {
     }
 
     /// Downloads `url` (unless the expected hash is cached) and verifies it.
-    pub fn fetch(&self, url: &str, expected: Option<&str>, offline: bool) -> Result<Download> {
+    pub fn fetch(&self, url: &str, expected: Option<&str>) -> Result<Download> {
         if let Some(found) = expected.and_then(|sha| self.cached(sha)) {
             return Ok(found);
         }
-        if offline {
-            bail!("{url} is not in the cache and --offline forbids downloading it");
+        if self.offline {
+            return Err(offline_miss(url));
         }
         fs::create_dir_all(&self.dir)?;
         cache::remove_stale_temps(&self.dir);
-        let mut attempt: u32 = 0;
-        loop {
-            // Saturating: `--retries 4294967295` means "keep trying".
-            attempt = attempt.saturating_add(1);
-            match self.try_fetch(url, expected) {
-                Ok(download) => return Ok(download),
-                Err(failure) if failure.transient && attempt <= self.retries => {
-                    let wait = super::retry::retry_delay(attempt);
-                    tracing::warn!("{:#}; trying again in {:?}", failure.error, wait);
-                    std::thread::sleep(wait);
-                }
-                Err(failure) => return Err(failure.error),
-            }
-        }
+        super::retry::with_retry(
+            self.retries,
+            || self.try_fetch(url, expected),
+            |failure| failure.transient.then(|| format!("{:#}", failure.error)),
+        )
+        .map_err(|failure| failure.error)
     }
 
     fn try_fetch(

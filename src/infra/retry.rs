@@ -1,4 +1,6 @@
-//! How long to wait before retrying a transient network failure.
+//! Trying a network operation again after a transient failure: the one
+//! loop of git fetches and downloads (cargo's `with_retry`), and how long
+//! it waits.
 
 use std::time::Duration;
 
@@ -22,9 +24,70 @@ pub fn retry_delay(attempt: u32) -> Duration {
     Duration::from_millis(base - jitter)
 }
 
+/// Runs `attempt` until it succeeds, fails for good, or `retries` retries
+/// were made. `spurious` says whether a failure is worth trying again (a
+/// connection refused, a timeout, a 5xx), as the warning's text; `None`:
+/// it is not (a 404, a refused login), and it is returned at once.
+/// Saturating: `--retries 4294967295` means "keep trying".
+pub fn with_retry<T, E>(
+    retries: u32,
+    mut attempt: impl FnMut() -> Result<T, E>,
+    spurious: impl Fn(&E) -> Option<String>,
+) -> Result<T, E> {
+    let mut made: u32 = 0;
+    loop {
+        made = made.saturating_add(1);
+        match attempt() {
+            Err(err) if made <= retries => match spurious(&err) {
+                Some(what) => {
+                    let wait = retry_delay(made);
+                    tracing::warn!("{what}; trying again in {wait:?}");
+                    std::thread::sleep(wait);
+                }
+                None => return Err(err),
+            },
+            outcome => return outcome,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_retry_tries_again_only_what_is_spurious_and_only_so_often() {
+        let count = |retries: u32, spurious: bool| {
+            let mut calls = 0;
+            let result: Result<(), &str> = with_retry(
+                retries,
+                || {
+                    calls += 1;
+                    Err("down")
+                },
+                |_| spurious.then(|| "down".to_owned()),
+            );
+            assert_eq!(result, Err("down"));
+            calls
+        };
+        assert_eq!(count(0, true), 1);
+        assert_eq!(count(2, true), 3);
+        assert_eq!(count(2, false), 1);
+        let mut calls = 0;
+        let done = with_retry(
+            3,
+            || {
+                calls += 1;
+                if calls < 2 {
+                    Err("once")
+                } else {
+                    Ok(calls)
+                }
+            },
+            |e: &&str| Some(e.to_string()),
+        );
+        assert_eq!(done, Ok(2));
+    }
 
     #[test]
     fn retry_delay_doubles_then_stays_capped() {

@@ -23,25 +23,6 @@ pub enum LinkMode {
     Hardlink,
 }
 
-impl LinkMode {
-    pub fn name(self) -> &'static str {
-        match self {
-            LinkMode::Clone => "clone",
-            LinkMode::Copy => "copy",
-            LinkMode::Hardlink => "hardlink",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.trim() {
-            "clone" => Some(LinkMode::Clone),
-            "copy" => Some(LinkMode::Copy),
-            "hardlink" => Some(LinkMode::Hardlink),
-            _ => None,
-        }
-    }
-}
-
 /// What a copy did, for the log and the benchmark.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CopyStats {

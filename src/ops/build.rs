@@ -239,14 +239,12 @@ pub fn fetch_component(
             let oid = Oid::from_str(commit)?;
             // The commit is in the mirror after resolution; a rebuild from an
             // old lock may need to fetch it again.
-            mirror.resolve(Some(commit), ctx.settings.offline)?;
+            mirror.resolve(Some(commit))?;
             mirror.export(oid, dest)
         }
         LockedComponent::Url { url, sha256, .. } => {
             crate::infra::failpoint::hit("fetch");
-            let download = ctx
-                .downloader()?
-                .fetch(url, Some(sha256), ctx.settings.offline)?;
+            let download = ctx.downloader()?.fetch(url, Some(sha256))?;
             let format = ArchiveFormat::from_url(url)
                 .with_context(|| format!("{url} is not a known archive type"))?;
             crate::infra::failpoint::hit("extract");

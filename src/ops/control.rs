@@ -2,12 +2,12 @@
 //! (its `stop` hooks) or started again (its `post-switch`, then its
 //! `check`), under the instance lock. Nothing is built, switched or deleted.
 
-use super::deploy::{recover_interrupted, require_current};
+use super::deploy::require_current;
 use super::hooks::{HookTarget, Hooks};
-use super::report::Report;
+use super::outcome::{tracked, Tracked, Trail};
 use super::Context;
 use crate::core::error::Result;
-use crate::core::names::ReleaseName;
+use crate::core::names::{InstanceName, ReleaseName};
 use crate::core::service::Phase;
 use crate::store::Instance;
 
@@ -18,35 +18,30 @@ pub struct Controlled {
     pub release: ReleaseName,
 }
 
-pub fn stop(ctx: &Context, name: &str, report: &mut Report) -> Result<Controlled> {
-    run(ctx, name, "stop", &[Phase::Stop], report)
+pub fn stop(ctx: &Context, name: &InstanceName) -> Tracked<Controlled> {
+    tracked(ctx, name, |trail| {
+        run(ctx, name, "stop", &[Phase::Stop], trail)
+    })
 }
 
-pub fn start(ctx: &Context, name: &str, report: &mut Report) -> Result<Controlled> {
-    run(
-        ctx,
-        name,
-        "start",
-        &[Phase::PostSwitch, Phase::Check],
-        report,
-    )
+pub fn start(ctx: &Context, name: &InstanceName) -> Tracked<Controlled> {
+    let phases = [Phase::PostSwitch, Phase::Check];
+    tracked(ctx, name, |trail| run(ctx, name, "start", &phases, trail))
 }
 
 fn run(
     ctx: &Context,
-    name: &str,
+    name: &InstanceName,
     command: &str,
     phases: &[Phase],
-    report: &mut Report,
+    trail: &mut Trail,
 ) -> Result<Controlled> {
-    let (instance, _) = ctx.existing_instance(name)?;
-    let _lock = instance.lock(command, ctx.settings.wait)?;
-    let mut record = instance.read_record()?;
-    recover_interrupted(ctx, &instance, &mut record, report)?;
-    let (release, lock) = require_current(&instance)?;
-    report.release = Some(release.to_string());
-    report.previous = report.release.clone();
-    let hooks = Hooks::new(ctx, &instance);
+    let locked = ctx.lock_existing(name, command, trail)?;
+    let instance = &locked.instance;
+    let (release, lock) = require_current(instance)?;
+    trail.release = Some(release.to_string());
+    trail.previous = trail.release.clone();
+    let hooks = Hooks::new(ctx, instance);
     let target = HookTarget {
         release: &release,
         service: &lock.service,
@@ -56,9 +51,12 @@ fn run(
     };
     let outcome = phases
         .iter()
-        .try_for_each(|phase| hooks.run_phase(&target, *phase, report));
+        .try_for_each(|phase| hooks.run_phase(&target, *phase, trail));
     // Services were stopped or started: a change, even when a hook failed.
-    report.changed = !report.hooks.is_empty();
+    trail.changed = !trail.hooks.is_empty();
     outcome?;
-    Ok(Controlled { instance, release })
+    Ok(Controlled {
+        instance: instance.clone(),
+        release,
+    })
 }

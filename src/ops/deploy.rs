@@ -12,7 +12,7 @@
 
 use super::build::build_release;
 use super::hooks::{HookTarget, Hooks};
-use super::report::Report;
+use super::outcome::Trail;
 use super::source::ManifestBranch;
 use super::Context;
 use crate::core::error::{Error, Result};
@@ -31,7 +31,7 @@ pub fn deploy(
     lock: &LockFile,
     branch: &ManifestBranch,
     command: &str,
-    report: &mut Report,
+    trail: &mut Trail,
 ) -> Result<ReleaseName> {
     // Numbered before leftovers go, so not even a failed attempt's number is reused.
     let release = instance.next_release_name(record.max_release_number(), &branch.describe)?;
@@ -41,7 +41,7 @@ pub fn deploy(
     fs_err::create_dir_all(instance.local_dir())?;
     instance.prepare_shared(&lock.service.shared)?;
     let previous = instance.current_release();
-    report.previous = previous.as_ref().map(ToString::to_string);
+    trail.previous = previous.as_ref().map(ToString::to_string);
     let hooks = Hooks::new(ctx, instance);
     let target = HookTarget {
         release: &release,
@@ -56,15 +56,15 @@ pub fn deploy(
             cwd: instance.dir.clone(),
             ..target
         };
-        hooks.run_phase(&setup, Phase::Setup, report)?;
+        hooks.run_phase(&setup, Phase::Setup, trail)?;
         record.setup_done = true;
         instance.write_record(record)?;
     }
     tracing::info!("building release {release}");
     let (staged, lock) = build_release(ctx, instance, &release, lock, branch, || {
-        hooks.run_phase(&target, Phase::Build, report)
+        hooks.run_phase(&target, Phase::Build, trail)
     })?;
-    hooks.run_phase(&target, Phase::PreSwitch, report)?;
+    hooks.run_phase(&target, Phase::PreSwitch, trail)?;
     record.releases.push(ReleaseEntry {
         name: release.clone(),
         created: crate::core::time::rfc3339(std::time::SystemTime::now()),
@@ -86,10 +86,10 @@ pub fn deploy(
     crate::infra::failpoint::hit("before-switch");
     instance.switch_current(&release)?;
     staged.keep();
-    report.changed = true;
-    report.release = Some(release.to_string());
+    trail.changed = true;
+    trail.release = Some(release.to_string());
     crate::infra::failpoint::hit("after-switch");
-    finish_switch(ctx, instance, record, &release, previous.as_ref(), report)?;
+    finish_switch(ctx, instance, record, &release, previous.as_ref(), trail)?;
     Ok(release)
 }
 
@@ -102,7 +102,7 @@ pub fn finish_switch(
     record: &mut InstanceRecord,
     release: &ReleaseName,
     previous: Option<&ReleaseName>,
-    report: &mut Report,
+    trail: &mut Trail,
 ) -> Result<()> {
     let outcome = run_phases(
         ctx,
@@ -110,7 +110,7 @@ pub fn finish_switch(
         release,
         previous,
         &[Phase::PostSwitch, Phase::Check],
-        report,
+        trail,
     );
     let Err(failure) = outcome else {
         record.pending = None;
@@ -120,12 +120,12 @@ pub fn finish_switch(
     if let Some(entry) = record.entry_mut(release) {
         entry.failed = Some(first_line(&failure.to_string()));
     }
-    report.failed_release = Some(release.to_string());
-    let back = roll_back_after_failure(ctx, instance, release, previous, report);
+    trail.failed_release = Some(release.to_string());
+    let back = roll_back_after_failure(ctx, instance, release, previous, trail);
     record.pending = None;
     instance.write_record(record)?;
-    report.changed = true;
-    report.release = instance.current_release().map(|r| r.to_string());
+    trail.changed = true;
+    trail.release = instance.current_release().map(|r| r.to_string());
     Err(Error::Failed(anyhow::anyhow!(
         "{failure}\n{back}; release {release} is marked failed and `upgrade` will not build \
          the same pins again unless given --retry-failed"
@@ -139,11 +139,11 @@ fn roll_back_after_failure(
     instance: &Instance,
     failed: &ReleaseName,
     previous: Option<&ReleaseName>,
-    report: &mut Report,
+    trail: &mut Trail,
 ) -> String {
     let Some(previous) = previous else {
         // Nothing takes over: what the failed release started is stopped.
-        let stopped = match stop_release(ctx, instance, failed, report) {
+        let stopped = match stop_release(ctx, instance, failed, trail) {
             Ok(()) => String::new(),
             Err(err) => format!(" (its stop hook failed too: {err})"),
         };
@@ -158,8 +158,8 @@ fn roll_back_after_failure(
     if let Err(err) = instance.switch_current(previous) {
         return format!("ROLLBACK FAILED: cannot switch back to {previous} ({err:#})");
     }
-    report.rolled_back = true;
-    match run_return_hooks(ctx, instance, previous, Some(failed), report) {
+    trail.rolled_back = true;
+    match run_return_hooks(ctx, instance, previous, Some(failed), trail) {
         Ok(()) => format!("rolled back to release {previous} (its check passed)"),
         Err(err) => format!("rolled back to release {previous}, but its hooks failed too: {err}"),
     }
@@ -172,10 +172,10 @@ pub fn run_return_hooks(
     instance: &Instance,
     release: &ReleaseName,
     leaving: Option<&ReleaseName>,
-    report: &mut Report,
+    trail: &mut Trail,
 ) -> Result<()> {
     let phases = [Phase::Rollback, Phase::PostSwitch, Phase::Check];
-    run_phases(ctx, instance, release, leaving, &phases, report)
+    run_phases(ctx, instance, release, leaving, &phases, trail)
 }
 
 /// The `stop` hooks of a release whose services nothing takes over
@@ -184,9 +184,9 @@ pub fn stop_release(
     ctx: &Context,
     instance: &Instance,
     release: &ReleaseName,
-    report: &mut Report,
+    trail: &mut Trail,
 ) -> Result<()> {
-    run_phases(ctx, instance, release, None, &[Phase::Stop], report)
+    run_phases(ctx, instance, release, None, &[Phase::Stop], trail)
 }
 
 /// `phases` of a release that exists (its own lock says what they are), in
@@ -197,7 +197,7 @@ fn run_phases(
     release: &ReleaseName,
     previous: Option<&ReleaseName>,
     phases: &[Phase],
-    report: &mut Report,
+    trail: &mut Trail,
 ) -> Result<()> {
     let lock = instance.read_lock(release)?;
     let hooks = Hooks::new(ctx, instance);
@@ -208,7 +208,7 @@ fn run_phases(
         cwd: instance.release_dir(release),
     };
     for phase in phases {
-        hooks.run_phase(&target, *phase, report)?;
+        hooks.run_phase(&target, *phase, trail)?;
     }
     Ok(())
 }
@@ -220,7 +220,7 @@ pub fn recover_interrupted(
     ctx: &Context,
     instance: &Instance,
     record: &mut InstanceRecord,
-    report: &mut Report,
+    trail: &mut Trail,
 ) -> Result<()> {
     let Some(pending) = record.pending.clone() else {
         return Ok(());
@@ -246,14 +246,14 @@ pub fn recover_interrupted(
         pending.started,
         pending.release
     );
-    report.changed = true;
+    trail.changed = true;
     finish_switch(
         ctx,
         instance,
         record,
         &pending.release,
         pending.previous.as_ref(),
-        report,
+        trail,
     )
     .map_err(|err| err.context("finishing the interrupted deployment"))
 }

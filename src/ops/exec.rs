@@ -7,10 +7,11 @@ use std::ffi::{OsStr, OsString};
 use super::deploy::require_current;
 use super::Context;
 use crate::core::error::Result;
+use crate::core::names::InstanceName;
 use crate::infra::shell::run_foreground;
 
 /// Runs the command and returns its exit status (`128 + N` for signal N).
-pub fn exec(ctx: &Context, name: &str, program: &OsStr, args: &[OsString]) -> Result<i32> {
+pub fn exec(ctx: &Context, name: &InstanceName, program: &OsStr, args: &[OsString]) -> Result<i32> {
     let (instance, _) = ctx.existing_instance(name)?;
     let (release, lock) = require_current(&instance)?;
     let (env, redactor) =

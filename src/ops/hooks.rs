@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::report::{HookRun, Report};
+use super::outcome::{HookRun, Trail};
 use super::Context;
 use crate::core::error::{Error, Result};
 use crate::core::names::ReleaseName;
@@ -75,16 +75,16 @@ impl<'a> Hooks<'a> {
     }
 
     /// Runs every command of `phase`, in order; the first failure stops it.
-    pub fn run_phase(&self, target: &HookTarget, phase: Phase, report: &mut Report) -> Result<()> {
+    pub fn run_phase(&self, target: &HookTarget, phase: Phase, trail: &mut Trail) -> Result<()> {
         if phase == Phase::Check {
-            return self.run_check(target, report);
+            return self.run_check(target, trail);
         }
         if !self.enabled(target, phase) {
             return Ok(());
         }
         for command in target.service.hooks.commands(phase) {
             let timeout = target.service.hooks.timeout();
-            let outcome = self.run_one(target, phase, command, timeout, report)?;
+            let outcome = self.run_one(target, phase, command, timeout, trail)?;
             if let Err(message) = outcome {
                 return Err(Error::Failed(anyhow::anyhow!(message)));
             }
@@ -99,7 +99,7 @@ impl<'a> Hooks<'a> {
         phase: Phase,
         command: &str,
         timeout: Duration,
-        report: &mut Report,
+        trail: &mut Trail,
     ) -> Result<std::result::Result<(), String>> {
         let secrets = super::secrets::values(self.instance)?;
         let redactor = secrets.redactor();
@@ -123,7 +123,7 @@ impl<'a> Hooks<'a> {
             redactor: &redactor,
         })?;
         let command = shown.as_str();
-        report.hooks.push(HookRun {
+        trail.hooks.push(HookRun {
             phase,
             release: target.release.to_string(),
             command: command.to_owned(),
@@ -149,7 +149,7 @@ impl<'a> Hooks<'a> {
 
     /// The health check: every `check` command and `check-url` must pass,
     /// tried again every `check-interval` until `check-timeout`.
-    fn run_check(&self, target: &HookTarget, report: &mut Report) -> Result<()> {
+    fn run_check(&self, target: &HookTarget, trail: &mut Trail) -> Result<()> {
         if !self.enabled(target, Phase::Check) {
             return Ok(());
         }
@@ -164,7 +164,7 @@ impl<'a> Hooks<'a> {
             let mut runs = Vec::new();
             for command in &hooks.check {
                 let timeout = hooks.timeout().min(left.max(Duration::from_secs(1)));
-                let mut attempt = Report::default();
+                let mut attempt = Trail::default();
                 let outcome = self.run_one(target, Phase::Check, command, timeout, &mut attempt)?;
                 runs.extend(attempt.hooks);
                 if let Err(message) = outcome {
@@ -195,11 +195,11 @@ impl<'a> Hooks<'a> {
                 }
             }
             let Some(failure) = failure else {
-                report.hooks.extend(runs);
+                trail.hooks.extend(runs);
                 return Ok(());
             };
             if Instant::now() + hooks.check_interval() >= deadline {
-                report.hooks.extend(runs);
+                trail.hooks.extend(runs);
                 return Err(Error::Failed(anyhow::anyhow!(
                     "the health check of release {} did not pass within {} ({attempts} {}); last failure: {failure}",
                     target.release,

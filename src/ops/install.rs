@@ -2,10 +2,12 @@
 //! install that failed or was killed.
 
 use super::deploy::{deploy, recover_interrupted};
-use super::report::Report;
-use super::source::{load, Selection, SourceRequest};
+use super::outcome::{tracked, Tracked, Trail};
+use super::prepare::{prepare, Mode, Request};
+use super::source::SourceRequest;
 use super::Context;
-use crate::core::error::{Error, Result};
+use crate::core::decision::{Action, Decision};
+use crate::core::error::Result;
 use crate::core::names::{InstanceName, ReleaseName};
 use crate::core::record::InstanceRecord;
 use crate::infra::fs::remove_path;
@@ -19,14 +21,17 @@ pub struct Installed {
     pub release: ReleaseName,
 }
 
-pub fn install(
+pub fn install(ctx: &Context, name: &InstanceName, asked: &SourceRequest) -> Tracked<Installed> {
+    tracked(ctx, name, |trail| install_tracked(ctx, name, asked, trail))
+}
+
+fn install_tracked(
     ctx: &Context,
-    name: &str,
+    name: &InstanceName,
     asked: &SourceRequest,
-    report: &mut Report,
+    trail: &mut Trail,
 ) -> Result<Installed> {
-    let name = InstanceName::parse(name).map_err(Error::Invalid)?;
-    let instance = ctx.root.instance(&name);
+    let instance = ctx.instance(name);
     refuse_healthy(&instance)?;
     ctx.root.ensure_writable()?;
     // Nothing existed before this run, or only the secrets (`secret set`
@@ -44,28 +49,32 @@ pub fn install(
         } else {
             InstanceRecord::default()
         };
-        recover_interrupted(ctx, &instance, &mut record, report)?;
+        recover_interrupted(ctx, &instance, &mut record, trail)?;
         // The interrupted install may have finished just now.
         refuse_healthy(&instance)?;
-        let selection = Selection::choose(asked, instance.exists().then_some(&record.source))?;
-        let loaded = load(ctx, &selection)?;
-        super::secrets::require(ctx, &instance, &loaded.manifest.service.secrets.required)?;
-        let mut lock_file = super::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
-        super::overrides::apply(&instance, &mut lock_file)?;
-        super::secrets::stamp(&instance, &mut lock_file)?;
-        report.set_changes(&crate::core::lock::diff(None, &lock_file));
-        report.secrets = crate::core::lock::secret_diff(None, &lock_file);
+        let recorded = instance.exists().then_some(&record);
+        let request = Request {
+            action: Action::Install,
+            source: asked,
+            retry_failed: false,
+        };
+        let prepared = prepare(ctx, &instance, recorded, request, Mode::Write)?;
+        if let Decision::Refused(refusal) = &prepared.decision {
+            return Err(refusal.to_error());
+        }
+        trail.set_changes(&prepared.changes);
+        trail.secrets = prepared.secrets;
         record.name = name.to_string();
-        record.source = selection.to_record();
+        record.source = prepared.selection.to_record();
         instance.write_record(&record)?;
         deploy(
             ctx,
             &instance,
             &mut record,
-            &lock_file,
-            &loaded.branch,
+            &prepared.lock,
+            &prepared.branch,
             "install",
-            report,
+            trail,
         )
     })();
     match result {
@@ -75,7 +84,7 @@ pub fn install(
             // keeping (the failure); anything less is removed.
             if (created || only_secrets)
                 && instance.current_release().is_none()
-                && report.failed_release.is_none()
+                && trail.failed_release.is_none()
             {
                 let cleanup = if created {
                     // Nothing existed before this run: leave nothing behind.

@@ -3,19 +3,20 @@
 use anyhow::Context as _;
 
 use super::deploy::stop_release;
-use super::report::Report;
+use super::outcome::Trail;
 use super::Context;
 use crate::core::error::Result;
+use crate::core::names::InstanceName;
 use crate::store::Instance;
 
 /// Removes old releases (see `Instance::prune`) and leftovers of killed
 /// runs. Returns the releases removed.
-pub fn prune(ctx: &Context, name: &str, keep: usize) -> Result<(Instance, Vec<String>)> {
-    let (instance, _) = ctx.existing_instance(name)?;
-    let _lock = instance.lock("prune", ctx.settings.wait)?;
+pub fn prune(ctx: &Context, name: &InstanceName, keep: usize) -> Result<(Instance, Vec<String>)> {
+    let locked = ctx.lock_existing_as_is(name, "prune")?;
+    let instance = &locked.instance;
     instance.remove_leftovers()?;
     let removed = instance.prune(keep)?;
-    Ok((instance, removed))
+    Ok((instance.clone(), removed))
 }
 
 /// Deletes an instance (never the shared cache), after the `stop` hooks of
@@ -24,8 +25,9 @@ pub fn prune(ctx: &Context, name: &str, keep: usize) -> Result<(Instance, Vec<St
 pub fn remove(ctx: &Context, instance: &Instance) -> Result<()> {
     let lock = instance.lock("remove", ctx.settings.wait)?;
     if let Some(current) = instance.current_release() {
-        let mut report = Report::new(instance.name.as_str(), "remove");
-        stop_release(ctx, instance, &current, &mut report).map_err(|err| {
+        // `remove` has no report: what its hooks did is not shown.
+        let mut trail = Trail::default();
+        stop_release(ctx, instance, &current, &mut trail).map_err(|err| {
             err.context(format!(
                 "instance {} is not removed: the stop hook of release {current} failed \
                  (stop its services by hand, then `lava-deploy remove {} --no-hooks`)",

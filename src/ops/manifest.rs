@@ -48,16 +48,12 @@ pub fn convert(ctx: &Context, file: &Path) -> Result<Manifest> {
         } = &mut component.source
         {
             if rev.len() < 40 && rev.len() >= 4 && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
-                let resolved = ctx
-                    .git
-                    .mirror(url)?
-                    .resolve(Some(rev), ctx.settings.offline)
-                    .with_context(|| {
-                        format!(
-                            "component {}: cannot resolve [git-heads] {rev} of {url}",
-                            component.name
-                        )
-                    })?;
+                let resolved = ctx.git.mirror(url)?.resolve(Some(rev)).with_context(|| {
+                    format!(
+                        "component {}: cannot resolve [git-heads] {rev} of {url}",
+                        component.name
+                    )
+                })?;
                 *rev = resolved.commit.to_string();
             }
         }

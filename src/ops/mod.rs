@@ -13,8 +13,9 @@ pub mod hooks;
 pub mod install;
 pub mod maintain;
 pub mod manifest;
+pub mod outcome;
 pub mod overrides;
-pub mod report;
+pub mod prepare;
 pub mod resolve;
 pub mod rollback;
 pub mod sbom;
@@ -40,7 +41,7 @@ use crate::infra::lock::Wait;
 use crate::infra::python::installer::{Installer, Tools};
 use crate::infra::tree::LinkMode;
 use crate::invalid;
-use crate::store::{Instance, Root};
+use crate::store::{Instance, InstanceLock, Root};
 
 /// Settings every operation shares (the CLI builds them from its flags).
 #[derive(Debug, Clone)]
@@ -106,6 +107,7 @@ impl Context {
             &self.cache,
             self.settings.retries,
             self.settings.http_timeout,
+            self.settings.offline,
         )?;
         Ok(self.downloader.get_or_init(|| downloader))
     }
@@ -121,17 +123,16 @@ impl Context {
     }
 
     /// The instance of that name, whether it exists or not.
-    pub fn instance(&self, name: &str) -> crate::core::error::Result<Instance> {
-        let name = InstanceName::parse(name).map_err(crate::core::error::Error::Invalid)?;
-        Ok(self.root.instance(&name))
+    pub fn instance(&self, name: &InstanceName) -> Instance {
+        self.root.instance(name)
     }
 
     /// An instance that must already exist; checked before anything is written.
     pub fn existing_instance(
         &self,
-        name: &str,
+        name: &InstanceName,
     ) -> crate::core::error::Result<(Instance, InstanceRecord)> {
-        let instance = self.instance(name)?;
+        let instance = self.instance(name);
         let name = &instance.name;
         if !instance.exists() {
             let known = self.root.instance_names().unwrap_or_default();
@@ -156,4 +157,43 @@ impl Context {
         let record = instance.read_record()?;
         Ok((instance, record))
     }
+
+    /// An existing instance under its lock, with its record as it stands
+    /// once whatever an interrupted run left is finished (or rolled back):
+    /// the prologue of every command that changes a release.
+    pub fn lock_existing(
+        &self,
+        name: &InstanceName,
+        command: &str,
+        trail: &mut outcome::Trail,
+    ) -> crate::core::error::Result<Locked> {
+        let mut locked = self.lock_existing_as_is(name, command)?;
+        deploy::recover_interrupted(self, &locked.instance, &mut locked.record, trail)?;
+        Ok(locked)
+    }
+
+    /// The same without the recovery (`rollback` decides `current` itself;
+    /// `prune` leaves the pending marker to the next deployment).
+    pub fn lock_existing_as_is(
+        &self,
+        name: &InstanceName,
+        command: &str,
+    ) -> crate::core::error::Result<Locked> {
+        let (instance, _) = self.existing_instance(name)?;
+        let lock = instance.lock(command, self.settings.wait)?;
+        // Read again under the lock: another command may have changed it.
+        let record = instance.read_record()?;
+        Ok(Locked {
+            instance,
+            record,
+            _lock: lock,
+        })
+    }
+}
+
+/// An instance whose lock this run holds (released on drop).
+pub struct Locked {
+    pub instance: Instance,
+    pub record: InstanceRecord,
+    _lock: InstanceLock,
 }

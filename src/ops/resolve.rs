@@ -140,7 +140,7 @@ fn resolve_component(
     let locked = match &component.source {
         ComponentSource::Git { url, rev } => {
             let mirror = ctx.git.mirror(url)?;
-            let resolved = mirror.resolve(rev.as_deref(), ctx.settings.offline)?;
+            let resolved = mirror.resolve(rev.as_deref())?;
             let short_ok = manifest.short_commits_pin && resolved.kind == RevKind::ShortCommit;
             if !manifest.allow_unpinned && !resolved.kind.is_pinned() && !short_ok {
                 let what = match resolved.kind {
@@ -194,18 +194,12 @@ fn resolve_component(
             let sha256 = match sha256 {
                 // Offline, a missing download is reported now, with every
                 // other missing piece, rather than in the middle of the build.
-                Some(sha256)
-                    if ctx.settings.offline && ctx.downloader()?.cached(sha256).is_none() =>
-                {
-                    anyhow::bail!("{url} is not in the cache, and --offline forbids downloading it")
+                Some(sha256) => {
+                    ctx.downloader()?.ensure_cached_if_offline(url, sha256)?;
+                    sha256.clone()
                 }
-                Some(sha256) => sha256.clone(),
                 // Unpinned (allowed): the pin is whatever the server has now.
-                None => {
-                    ctx.downloader()?
-                        .fetch(url, None, ctx.settings.offline)?
-                        .sha256
-                }
+                None => ctx.downloader()?.fetch(url, None)?.sha256,
             };
             LockedComponent::Url {
                 url: url.clone(),

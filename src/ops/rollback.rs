@@ -1,10 +1,10 @@
 //! `rollback NAME [RELEASE]`: point `current` back at an earlier release.
 
 use super::deploy::run_return_hooks;
-use super::report::Report;
-use super::Context;
+use super::outcome::{tracked, Tracked, Trail};
+use super::{Context, Locked};
 use crate::core::error::Result;
-use crate::core::names::ReleaseName;
+use crate::core::names::{InstanceName, ReleaseName};
 use crate::invalid;
 use crate::store::Instance;
 
@@ -20,15 +20,23 @@ pub struct RolledBack {
 /// Points `current` at `release` (default: the newest earlier release that
 /// did not fail) and runs that release's `rollback`, `post-switch` and
 /// `check` hooks.
-pub fn rollback(
+pub fn rollback(ctx: &Context, name: &InstanceName, release: Option<&str>) -> Tracked<RolledBack> {
+    tracked(ctx, name, |trail| {
+        rollback_tracked(ctx, name, release, trail)
+    })
+}
+
+fn rollback_tracked(
     ctx: &Context,
-    name: &str,
+    name: &InstanceName,
     release: Option<&str>,
-    report: &mut Report,
+    trail: &mut Trail,
 ) -> Result<RolledBack> {
-    let (instance, _) = ctx.existing_instance(name)?;
-    let _lock = instance.lock("rollback", ctx.settings.wait)?;
-    let mut record = instance.read_record()?;
+    let Locked {
+        instance,
+        mut record,
+        _lock,
+    } = ctx.lock_existing_as_is(name, "rollback")?;
     let releases = instance.releases()?;
     let current = instance.current_release();
     let listing = || {
@@ -64,8 +72,8 @@ pub fn rollback(
         }
     };
     let switched = current.as_ref() != Some(&target);
-    report.previous = current.as_ref().map(ToString::to_string);
-    report.release = Some(target.to_string());
+    trail.previous = current.as_ref().map(ToString::to_string);
+    trail.release = Some(target.to_string());
     if switched {
         // A pending marker of an interrupted run no longer applies: current
         // is decided here.
@@ -73,8 +81,8 @@ pub fn rollback(
             instance.write_record(&record)?;
         }
         instance.switch_current(&target)?;
-        report.changed = true;
-        run_return_hooks(ctx, &instance, &target, current.as_ref(), report)
+        trail.changed = true;
+        run_return_hooks(ctx, &instance, &target, current.as_ref(), trail)
             .map_err(|err| err.context(format!("rolled back to release {target}, but")))?;
     }
     Ok(RolledBack {

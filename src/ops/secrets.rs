@@ -4,18 +4,19 @@
 //! changed secret is a change `upgrade` deploys.
 
 use super::Context;
+use crate::core::decision::Refusal;
 use crate::core::error::{Error, Result};
 use crate::core::lock::LockFile;
+use crate::core::names::InstanceName;
 use crate::core::secrets::{validate_key, validate_value, SecretValues};
-use crate::invalid;
 use crate::store::Instance;
 
 /// `secret set NAME KEY`: stores `value` (the bytes read, as
 /// `core::secrets::value_from_input` left them). Works before the first
 /// install: the instance directory then holds only its secrets. Returns
 /// whether the stored value changed.
-pub fn set(ctx: &Context, name: &str, key: &str, value: &[u8]) -> Result<bool> {
-    let instance = ctx.instance(name)?;
+pub fn set(ctx: &Context, name: &InstanceName, key: &str, value: &[u8]) -> Result<bool> {
+    let instance = ctx.instance(name);
     validate_key(key).map_err(Error::Invalid)?;
     let value = validate_value(key, value).map_err(Error::Invalid)?;
     ctx.root.ensure_writable()?;
@@ -32,7 +33,7 @@ pub fn set(ctx: &Context, name: &str, key: &str, value: &[u8]) -> Result<bool> {
 }
 
 /// `secret rm NAME KEY`: whether there was such a secret.
-pub fn remove(ctx: &Context, name: &str, key: &str) -> Result<bool> {
+pub fn remove(ctx: &Context, name: &InstanceName, key: &str) -> Result<bool> {
     let instance = known_instance(ctx, name)?;
     validate_key(key).map_err(Error::Invalid)?;
     let _lock = instance.lock("secret rm", ctx.settings.wait)?;
@@ -45,15 +46,15 @@ pub fn remove(ctx: &Context, name: &str, key: &str) -> Result<bool> {
 }
 
 /// `secret list NAME`: the keys, sorted.
-pub fn list(ctx: &Context, name: &str) -> Result<Vec<String>> {
+pub fn list(ctx: &Context, name: &InstanceName) -> Result<Vec<String>> {
     let instance = known_instance(ctx, name)?;
     Ok(instance.read_secrets()?.values.into_keys().collect())
 }
 
 /// An instance that is installed or has secrets set (`secret list|rm`,
 /// `remove`); otherwise the error of an unknown instance.
-pub fn known_instance(ctx: &Context, name: &str) -> Result<Instance> {
-    let instance = ctx.instance(name)?;
+pub fn known_instance(ctx: &Context, name: &InstanceName) -> Result<Instance> {
+    let instance = ctx.instance(name);
     if instance.exists() || instance.secrets_path().is_file() {
         return Ok(instance);
     }
@@ -70,28 +71,34 @@ pub fn missing(instance: &Instance, required: &[String]) -> Result<Vec<String>> 
         .collect())
 }
 
-/// Exit 2 unless every key of `required` is set, naming the command that
-/// sets each missing one. Called before anything is fetched or built.
-pub fn require(ctx: &Context, instance: &Instance, required: &[String]) -> Result<()> {
-    let missing = missing(instance, required)?;
-    if missing.is_empty() {
-        return Ok(());
+/// The refusal for the `required` keys the instance does not have, with
+/// the command that sets each.
+pub fn missing_refusal(
+    ctx: &Context,
+    instance: &Instance,
+    required: &[String],
+) -> Result<Option<Refusal>> {
+    let keys = missing(instance, required)?;
+    if keys.is_empty() {
+        return Ok(None);
     }
-    let commands: Vec<String> = missing
-        .iter()
-        .map(|key| format!("`{}`", set_command(ctx, instance, key)))
-        .collect();
-    Err(invalid!(
-        "instance {} needs the secret{} {} (the manifest's [secrets] required), which {} not \
-         set; nothing was built. Set {} with {} (the value is read from standard input, or \
-         --from-file FILE)",
-        instance.name,
-        if missing.len() == 1 { "" } else { "s" },
-        missing.join(", "),
-        if missing.len() == 1 { "is" } else { "are" },
-        if missing.len() == 1 { "it" } else { "them" },
-        commands.join(" and ")
-    ))
+    Ok(Some(Refusal::MissingSecrets {
+        instance: instance.name.to_string(),
+        commands: keys
+            .iter()
+            .map(|key| set_command(ctx, instance, key))
+            .collect(),
+        keys,
+    }))
+}
+
+/// Exit 2 unless every key of `required` is set. Called before anything is
+/// fetched or built.
+pub fn require(ctx: &Context, instance: &Instance, required: &[String]) -> Result<()> {
+    match missing_refusal(ctx, instance, required)? {
+        Some(refusal) => Err(refusal.to_error()),
+        None => Ok(()),
+    }
 }
 
 /// `lava-deploy [--root DIR] secret set NAME KEY`, runnable as it is.

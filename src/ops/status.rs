@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::Context;
 use crate::core::error::Result;
 use crate::core::lock::{LockedComponent, LockedManifest, LockedOverride};
-use crate::core::names::{ComponentName, ReleaseName};
+use crate::core::names::{ComponentName, InstanceName, ReleaseName};
 use crate::core::record::SourceRecord;
 use crate::store::Instance;
 
@@ -63,7 +63,7 @@ impl InstanceStatus {
 }
 
 /// One instance, which must exist.
-pub fn status(ctx: &Context, name: &str) -> Result<InstanceStatus> {
+pub fn status(ctx: &Context, name: &InstanceName) -> Result<InstanceStatus> {
     let (instance, _) = ctx.existing_instance(name)?;
     InstanceStatus::read(&instance)
 }

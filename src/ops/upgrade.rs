@@ -4,15 +4,18 @@
 
 use serde::Serialize;
 
-use super::deploy::{deploy, recover_interrupted, require_current};
-use super::report::Report;
-use super::source::{load, recorded_branch, Selection, SourceRequest};
-use super::{Context, DEFAULT_KEEP};
+use super::deploy::{deploy, require_current};
+use super::outcome::{tracked, Tracked, Trail};
+use super::prepare::{prepare, Mode, Request};
+use super::source::{recorded_branch, SourceRequest};
+use super::{Context, Locked, DEFAULT_KEEP};
+use crate::core::decision::{Action, Decision, Refusal};
 use crate::core::error::Result;
 use crate::core::lock::{
-    diff, secret_diff, service_diff, ComponentChange, LockedManifest, SecretChange, SettingChange,
+    diff, secret_diff, ComponentChange, LockedManifest, SecretChange, SettingChange,
 };
-use crate::core::names::ReleaseName;
+use crate::core::names::{InstanceName, ReleaseName};
+use crate::core::record::InstanceRecord;
 use crate::store::Instance;
 
 /// What an upgrade did.
@@ -21,16 +24,14 @@ pub struct Upgraded {
     pub instance: Instance,
     /// The release current now.
     pub release: Option<ReleaseName>,
-    pub previous: Option<ReleaseName>,
     /// Whether a new release was built and switched to.
     pub built: bool,
     /// The instance now follows another manifest source.
     pub source_changed: bool,
     /// The manifest source it follows.
     pub follows: String,
+    /// The components the new release changed (none when not built).
     pub changes: Vec<ComponentChange>,
-    /// Old releases removed afterwards.
-    pub pruned: Vec<String>,
 }
 
 /// What `upgrade` may do beyond the usual.
@@ -42,83 +43,78 @@ pub struct UpgradeOptions {
 
 pub fn upgrade(
     ctx: &Context,
-    name: &str,
+    name: &InstanceName,
     asked: &SourceRequest,
     options: UpgradeOptions,
-    report: &mut Report,
-) -> Result<Upgraded> {
-    let (instance, _) = ctx.existing_instance(name)?;
-    let _lock = instance.lock("upgrade", ctx.settings.wait)?;
-    let mut record = instance.read_record()?;
-    recover_interrupted(ctx, &instance, &mut record, report)?;
-    let selection = Selection::choose(asked, Some(&record.source))?;
-    let loaded = load(ctx, &selection)?;
-    super::secrets::require(ctx, &instance, &loaded.manifest.service.secrets.required)?;
-    let mut lock = super::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
-    super::overrides::apply(&instance, &mut lock)?;
-    super::secrets::stamp(&instance, &mut lock)?;
-    let source_changed = record.source != selection.to_record();
-    record.source = selection.to_record();
+) -> Tracked<Upgraded> {
+    tracked(ctx, name, |trail| {
+        upgrade_tracked(ctx, name, asked, options, trail)
+    })
+}
 
-    let current = instance.current_lock()?;
-    let changes = diff(current.as_ref().map(|(_, l)| l), &lock);
-    let previous = current.as_ref().map(|(release, _)| release.clone());
-    report.previous = previous.as_ref().map(ToString::to_string);
-    report.release = report.previous.clone();
-    report.set_changes(&changes);
-    report.secrets = secret_diff(current.as_ref().map(|(_, l)| l), &lock);
-    if let Some((_, current_lock)) = &current {
-        if current_lock.same_build(&lock) {
-            report.changes.clear();
-            report.secrets.clear();
-            if source_changed {
-                instance.write_record(&record)?;
-                report.changed = true;
-            }
-            return Ok(Upgraded {
-                instance,
-                release: previous.clone(),
-                previous,
-                built: false,
-                source_changed,
-                follows: record.source.branch.clone(),
-                changes,
-                pruned: Vec::new(),
-            });
+fn upgrade_tracked(
+    ctx: &Context,
+    name: &InstanceName,
+    asked: &SourceRequest,
+    options: UpgradeOptions,
+    trail: &mut Trail,
+) -> Result<Upgraded> {
+    let Locked {
+        instance,
+        mut record,
+        _lock,
+    } = ctx.lock_existing(name, "upgrade", trail)?;
+    let request = Request {
+        action: Action::Upgrade,
+        source: asked,
+        retry_failed: options.retry_failed,
+    };
+    let prepared = prepare(ctx, &instance, Some(&record), request, Mode::Write)?;
+    let previous = prepared.current_release().cloned();
+    trail.previous = previous.as_ref().map(ToString::to_string);
+    trail.release = trail.previous.clone();
+    record.source = prepared.selection.to_record();
+    let source_changed = prepared.source_changed;
+    if !matches!(prepared.decision, Decision::Build { .. }) {
+        // A build says so itself, once `current` moved.
+        trail.changed = prepared.changes_anything();
+    }
+    let not_built = |record: &InstanceRecord| -> Result<Upgraded> {
+        if source_changed {
+            instance.write_record(record)?;
         }
-    }
-    if let Some(failed) = record.failed_build(&lock.build_id()) {
-        if !options.retry_failed {
-            if source_changed {
-                instance.write_record(&record)?;
-                report.changed = true;
+        Ok(Upgraded {
+            instance: instance.clone(),
+            release: previous.clone(),
+            built: false,
+            source_changed,
+            follows: record.source.branch.clone(),
+            changes: Vec::new(),
+        })
+    };
+    match &prepared.decision {
+        Decision::UpToDate => return not_built(&record),
+        Decision::Refused(refusal) => {
+            if refusal.records_source() {
+                not_built(&record)?;
             }
-            return Err(crate::core::error::Error::Failed(anyhow::anyhow!(
-                "release {} had exactly these pins and failed ({}); upgrade does not build \
-                 them again: change the manifest, or pass --retry-failed to try once more",
-                failed.name,
-                failed.failed.as_deref().unwrap_or("failed")
-            )));
+            return Err(refusal.to_error());
         }
-        tracing::info!(
-            "building the pins of failed release {} again (--retry-failed)",
-            failed.name
-        );
+        Decision::Build {
+            retrying: Some(failed),
+        } => tracing::info!("building the pins of failed release {failed} again (--retry-failed)"),
+        Decision::Build { retrying: None } => {}
     }
-    for change in changes.iter().filter(|c| c.is_change()) {
-        tracing::info!("{}", change.describe());
-    }
-    for change in &report.secrets {
-        tracing::info!("{}", change.describe());
-    }
+    trail.set_changes(&prepared.changes);
+    trail.secrets = prepared.secrets.clone();
     let release = deploy(
         ctx,
         &instance,
         &mut record,
-        &lock,
-        &loaded.branch,
+        &prepared.lock,
+        &prepared.branch,
         "upgrade",
-        report,
+        trail,
     )?;
     let pruned = instance.prune(DEFAULT_KEEP)?;
     if !pruned.is_empty() {
@@ -127,12 +123,10 @@ pub fn upgrade(
     Ok(Upgraded {
         instance,
         release: Some(release),
-        previous,
         built: true,
         source_changed,
         follows: record.source.branch.clone(),
-        changes,
-        pruned,
+        changes: prepared.changes,
     })
 }
 
@@ -154,6 +148,8 @@ pub struct Plan {
     pub changed: bool,
     /// The instance would follow another manifest branch or file.
     pub source_changed: bool,
+    /// Every component, changed or not (the CLI renders them).
+    #[serde(skip)]
     pub components: Vec<ComponentChange>,
     /// `[shared]`, `[environment]`, `[hooks]` and `[secrets] required`
     /// settings that would change.
@@ -165,6 +161,32 @@ pub struct Plan {
     pub missing_secrets: Vec<String>,
     /// The command that sets each missing secret.
     pub missing_secret_commands: Vec<String>,
+    /// The command `plan` answers for: `install` while the instance has
+    /// no current release, else `upgrade`.
+    pub action: Action,
+    /// Why that command would stop without building, with the exit code
+    /// and the message it would exit with; `null`: it would not.
+    pub refusal: Option<PlanRefusal>,
+}
+
+/// A refusal as `plan` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanRefusal {
+    /// `missing-secrets` or `failed-before`.
+    pub kind: &'static str,
+    pub exit_code: u8,
+    /// The command's error message, word for word.
+    pub error: String,
+}
+
+impl From<&Refusal> for PlanRefusal {
+    fn from(refusal: &Refusal) -> Self {
+        PlanRefusal {
+            kind: refusal.kind(),
+            exit_code: refusal.exit_code(),
+            error: refusal.message(),
+        }
+    }
 }
 
 impl Plan {
@@ -174,59 +196,69 @@ impl Plan {
     }
 }
 
-pub fn plan(ctx: &Context, name: &str, asked: &SourceRequest) -> Result<Plan> {
-    let instance = ctx.instance(name)?;
+pub fn plan(
+    ctx: &Context,
+    name: &InstanceName,
+    asked: &SourceRequest,
+    retry_failed: bool,
+) -> Result<Plan> {
+    let instance = ctx.instance(name);
     let record = instance
         .exists()
         .then(|| instance.read_record())
         .transpose()?;
-    let selection = Selection::choose(asked, record.as_ref().map(|r| &r.source))?;
-    let loaded = load(ctx, &selection)?;
-    let missing_secrets =
-        super::secrets::missing(&instance, &loaded.manifest.service.secrets.required)?;
-    let mut lock = super::resolve::resolve(ctx, &loaded.branch, &loaded.manifest)?;
-    super::overrides::apply(&instance, &mut lock)?;
-    super::secrets::stamp(&instance, &mut lock)?;
-    let current = instance.current_lock()?;
-    let up_to_date = current.as_ref().is_some_and(|(_, l)| l.same_build(&lock));
-    let source_changed = record
-        .as_ref()
-        .is_some_and(|r| r.source != selection.to_record());
+    // The command that would run: what the Ansible module runs too.
+    let action = match instance.current_release() {
+        Some(_) => Action::Upgrade,
+        None => Action::Install,
+    };
+    let request = Request {
+        action,
+        source: asked,
+        retry_failed,
+    };
+    let prepared = prepare(ctx, &instance, record.as_ref(), request, Mode::DryRun)?;
+    let (missing_secrets, missing_secret_commands) = match prepared.refusal() {
+        Some(Refusal::MissingSecrets { keys, commands, .. }) => (keys.clone(), commands.clone()),
+        _ => Default::default(),
+    };
     Ok(Plan {
         instance: instance.name.to_string(),
         path: instance.dir.display().to_string(),
         installed: record.is_some(),
-        up_to_date,
-        changed: !up_to_date || source_changed,
-        source_changed,
-        current: current.as_ref().map(|(r, _)| r.clone()),
-        components: diff(current.as_ref().map(|(_, l)| l), &lock),
-        service: service_diff(current.as_ref().map(|(_, l)| l), &lock),
-        secrets: secret_diff(current.as_ref().map(|(_, l)| l), &lock),
-        missing_secret_commands: missing_secrets
-            .iter()
-            .map(|key| super::secrets::set_command(ctx, &instance, key))
-            .collect(),
+        action,
+        up_to_date: prepared.decision == Decision::UpToDate,
+        changed: prepared.changes_anything(),
+        source_changed: prepared.source_changed,
+        refusal: prepared.refusal().map(PlanRefusal::from),
+        current: prepared.current_release().cloned(),
+        components: prepared.changes,
+        service: prepared.service,
+        secrets: prepared.secrets,
         missing_secrets,
-        manifest: lock.manifest,
+        missing_secret_commands,
+        manifest: prepared.lock.manifest,
     })
 }
 
-pub fn rebuild(ctx: &Context, name: &str, report: &mut Report) -> Result<ReleaseName> {
-    let (instance, _) = ctx.existing_instance(name)?;
-    let _lock = instance.lock("rebuild", ctx.settings.wait)?;
-    rebuild_locked(ctx, &instance, "rebuild", report)
+pub fn rebuild(ctx: &Context, name: &InstanceName) -> Tracked<ReleaseName> {
+    tracked(ctx, name, |trail| {
+        let mut locked = ctx.lock_existing(name, "rebuild", trail)?;
+        rebuild_locked(ctx, &mut locked, "rebuild", trail)
+    })
 }
 
-/// Rebuilds while the caller holds the instance lock.
+/// Rebuilds while the caller holds the instance lock (and has recovered
+/// what an interrupted run left).
 pub fn rebuild_locked(
     ctx: &Context,
-    instance: &Instance,
+    locked: &mut Locked,
     command: &str,
-    report: &mut Report,
+    trail: &mut Trail,
 ) -> Result<ReleaseName> {
-    let mut record = instance.read_record()?;
-    recover_interrupted(ctx, instance, &mut record, report)?;
+    let Locked {
+        instance, record, ..
+    } = locked;
     let (current, mut lock) = require_current(instance)?;
     super::secrets::require(ctx, instance, &lock.service.secrets.required)?;
     tracing::info!("rebuilding from release {current}");
@@ -240,7 +272,7 @@ pub fn rebuild_locked(
     super::overrides::apply(instance, &mut lock)?;
     // The secrets as they are now.
     super::secrets::stamp(instance, &mut lock)?;
-    report.set_changes(&diff(Some(&before), &lock));
-    report.secrets = secret_diff(Some(&before), &lock);
-    deploy(ctx, instance, &mut record, &lock, &branch, command, report)
+    trail.set_changes(&diff(Some(&before), &lock));
+    trail.secrets = secret_diff(Some(&before), &lock);
+    deploy(ctx, instance, record, &lock, &branch, command, trail)
 }

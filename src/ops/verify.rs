@@ -7,7 +7,7 @@ use super::source::recorded_branch;
 use super::Context;
 use crate::core::error::Result;
 use crate::core::lock::LockedComponent;
-use crate::core::names::ReleaseName;
+use crate::core::names::{InstanceName, ReleaseName};
 
 #[derive(Debug, Clone)]
 pub struct Verified {
@@ -22,7 +22,7 @@ pub struct Verified {
     pub differences: Vec<String>,
 }
 
-pub fn verify(ctx: &Context, name: &str) -> Result<Verified> {
+pub fn verify(ctx: &Context, name: &InstanceName) -> Result<Verified> {
     let (instance, _) = ctx.existing_instance(name)?;
     let (release, lock) = require_current(&instance)?;
     let release_dir = instance.release_dir(&release);

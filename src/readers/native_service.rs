@@ -8,7 +8,7 @@ use super::normalize_branch_path;
 use super::raw::{RawHooks, RawSecrets, RawShared, StringOrList};
 use crate::core::model::{Location, ManifestError};
 use crate::core::service::{
-    expand, expand_all, parse_duration, Hooks, Phase, Secrets, Service, HOOK_VARIABLES,
+    expand, expand_all, HookDuration, Hooks, Phase, Secrets, Service, HOOK_VARIABLES,
 };
 
 /// What one file says about the service; `None`: not said, inherited.
@@ -21,9 +21,9 @@ pub struct ServiceLayer {
     check_url: Option<(String, Location)>,
     /// `[secrets] required`: the union over the `extends` chain.
     required_secrets: BTreeSet<String>,
-    timeout: Option<String>,
-    check_timeout: Option<String>,
-    check_interval: Option<String>,
+    timeout: Option<HookDuration>,
+    check_timeout: Option<HookDuration>,
+    check_interval: Option<HookDuration>,
 }
 
 /// Names a release already has: shared paths may not replace them.
@@ -104,21 +104,16 @@ impl ServiceLayer {
                     ));
                 }
             }
-            for (key, value) in [
-                ("timeout", &hooks.timeout),
-                ("check-timeout", &hooks.check_timeout),
-                ("check-interval", &hooks.check_interval),
-            ] {
-                if let Some(text) = value {
-                    if parse_duration(Some(text)).is_none_or(|d| d.is_zero()) {
-                        errors.push(error(&at, format!("[hooks] {key} = {text:?} is not a duration like \"90s\" or \"10m\"")));
-                    }
-                }
-            }
+            let mut duration = |key: &str, text: Option<String>| {
+                let parsed = HookDuration::parse(text.as_deref()?);
+                parsed
+                    .map_err(|why| errors.push(error(&at, format!("[hooks] {key} = {why}"))))
+                    .ok()
+            };
+            layer.timeout = duration("timeout", hooks.timeout);
+            layer.check_timeout = duration("check-timeout", hooks.check_timeout);
+            layer.check_interval = duration("check-interval", hooks.check_interval);
             layer.check_url = hooks.check_url.map(|url| (url, at.clone()));
-            layer.timeout = hooks.timeout;
-            layer.check_timeout = hooks.check_timeout;
-            layer.check_interval = hooks.check_interval;
         }
         layer
     }

@@ -132,6 +132,29 @@ impl Api {
         serde_json::from_slice(&answer.bytes().unwrap()).unwrap()
     }
 
+    fn text(&self, path: &str) -> String {
+        let answer = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .unwrap();
+        assert!(
+            answer.status().is_success(),
+            "GET {path}: {}",
+            answer.status()
+        );
+        answer.text().unwrap()
+    }
+
+    fn status(&self, path: &str) -> u16 {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     fn submit(&self, definition: &str) -> u64 {
         let body = self
             .client
@@ -188,6 +211,26 @@ impl Api {
     }
 }
 
+/// The `/static/` paths a page links (`href="…"`, `src="…"`).
+fn static_links(html: &str) -> Vec<String> {
+    let mut links = Vec::new();
+    for attribute in ["href=\"", "src=\""] {
+        for (at, _) in html.match_indices(attribute) {
+            let rest = &html[at + attribute.len()..];
+            let link = &rest[..rest.find('"').unwrap_or(0)];
+            // LAVA's manual (/static/docs/) is built by Debian's
+            // packaging, not by an install from source: pages, not assets.
+            if link.starts_with("/static/")
+                && !link.starts_with("/static/docs/")
+                && !links.iter().any(|l| l == link)
+            {
+                links.push(link.to_owned());
+            }
+        }
+    }
+    links
+}
+
 fn pid_in(path: &Path) -> String {
     std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -196,10 +239,6 @@ fn pid_in(path: &Path) -> String {
         .unwrap_or_default()
         .trim()
         .to_owned()
-}
-
-fn alive(pid: &str) -> bool {
-    Path::new("/proc").join(pid).exists()
 }
 
 fn listening(port: u16) -> bool {
@@ -415,6 +454,21 @@ fn lava_lab_on_one_host_runs_a_job_on_a_device_of_the_branch() {
         ]
     );
 
+    // The UI is styled: every stylesheet, script and image the home page
+    // and the job's page link answers (issue 19: all of them were 404).
+    for page in ["/".to_owned(), format!("/scheduler/job/{id}")] {
+        let html = api.text(&page);
+        let assets = static_links(&html);
+        assert!(
+            assets.iter().any(|a| a.ends_with(".css")),
+            "{page} links no stylesheet: {assets:?}"
+        );
+        for asset in assets {
+            let status = api.status(&asset);
+            assert_eq!(status, 200, "{asset} (linked from {page})");
+        }
+    }
+
     // A device added appears and takes the next job; one removed is retired.
     branch.write("devices/ssh02.jinja2", &device(ports.sshd, &key, &results));
     branch.git(&["rm", "-q", "devices/ssh01.jinja2"]);
@@ -478,6 +532,14 @@ fn lava_lab_on_one_host_runs_a_job_on_a_device_of_the_branch() {
     .failure();
     branch.git(&["rm", "-q", "devices/broken.jinja2"]);
     branch.commit("no broken dictionary");
+
+    // stop and start (a reboot, say): everything down, then up again.
+    let postmaster = pid_in(&shared.join("var/lib/postgresql/postmaster.pid"));
+    run(&["stop", "lab"]).success();
+    assert!(!listening(ports.http) && !listening(ports.publisher) && !listening(ports.events));
+    assert!(!lava::running(&postmaster), "PostgreSQL runs after stop");
+    run(&["start", "lab"]).success();
+    assert_eq!(api.get("/api/v0.2/system/version/")["version"], "2026.07");
 
     // A database that does not answer (a secret wins over the manifest):
     // named, its password not shown, the serving release untouched.
@@ -569,11 +631,13 @@ fn lava_lab_on_one_host_runs_a_job_on_a_device_of_the_branch() {
     pids.push(pid_in(&shared.join("var/lib/postgresql/postmaster.pid")));
     for name in ["worker", "w-token", "w-unreachable", "lab"] {
         if env.instance_dir(name).exists() {
+            let removing = Instant::now();
             run(&["remove", name, "--yes"]).success();
+            eprintln!("lava_lab: remove {name} took {:.1?}", removing.elapsed());
         }
     }
     for pid in &pids {
-        assert!(!alive(pid), "process {pid} outlived remove");
+        assert!(!lava::running(pid), "process {pid} outlived remove");
     }
     for port in [ports.http, ports.publisher, ports.events] {
         assert!(!listening(port), "port {port} is still open after remove");

@@ -21,6 +21,7 @@ mod lifecycle;
 mod local;
 mod manifests;
 mod network;
+mod plan;
 mod python;
 mod releases;
 mod safety;

@@ -28,7 +28,9 @@ description:
     changes nothing in the instance (the binary may fill its shared cache
     under the root while resolving). Diff mode shows every component's pin
     before and after, one line per component, and every changed service
-    setting.
+    setting. When the run would be refused (pins whose release failed, a
+    required secret not set), check mode reports no change, warns with the
+    binary's message and returns RV(refusal).
 version_added: "0.1.0"
 author:
   - lava-deploy authors (!UNKNOWN)
@@ -193,6 +195,15 @@ service:
   type: list
   elements: dict
   sample: [{"key": "hooks.check", "old": "true", "new": "curl -fs http://127.0.0.1/"}]
+refusal:
+  description:
+    - Check mode only, when install or upgrade would stop without building
+      (C(lava-deploy plan --json)'s C(refusal)) - C(kind)
+      (C(failed-before) or C(missing-secrets)), C(exit_code) and C(error),
+      the message the run would fail with.
+  returned: check mode, when the run would be refused
+  type: dict
+  sample: {"kind": "failed-before", "exit_code": 1, "error": "release 0005-2026.08 had exactly these pins and failed (...)"}
 hooks:
   description: Every hook command the binary ran, with its phase, release, result and duration.
   returned: install and upgrade, not in check mode
@@ -432,9 +443,25 @@ def plan_result(plan, entry, action, name):
         service=plan.get("service", []),
         manifest=plan.get("manifest"),
     )
+    refusal = plan.get("refusal")
+    if refusal:
+        # The real run would fail with this message (and change nothing,
+        # which the plan's `changed` already says).
+        result["refusal"] = refusal
+        result["warnings"] = [
+            "%s would be refused (exit %s): %s" % (action, refusal.get("exit_code"), refusal.get("error"))
+        ]
     if changed:
         result["diff"] = diff_from_plan(plan, plan.get("path", name))
     return result
+
+
+def plan_args(name, params):
+    """The binary's command line for check mode: the plan of the run."""
+    args = ["plan", name, "--json"] + source_args(params)
+    if params.get("retry_failed"):
+        args.append("--retry-failed")
+    return args
 
 
 def run_args(action, name, params):
@@ -477,7 +504,7 @@ def present(module, binary):
     entry = find_instance(binary, name)
     action = action_for(entry)
     if module.check_mode:
-        plan = binary.run_json(["plan", name, "--json"] + source_args(params), "plan")
+        plan = binary.run_json(plan_args(name, params), "plan")
         return plan_result(plan, entry, action, name)
     rc, report, out, err = binary.run(run_args(action, name, params))
     return run_result(action, name, rc, report, out, err)

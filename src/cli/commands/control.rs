@@ -2,13 +2,12 @@
 
 use super::finish;
 use crate::core::error::Result;
-use crate::ops::report::Report;
+use crate::core::names::InstanceName;
 use crate::ops::Context;
 
-pub fn stop(ctx: &Context, name: &str, json: bool) -> Result<()> {
-    let mut report = Report::new(name, "stop");
-    let result = crate::ops::control::stop(ctx, name, &mut report);
-    finish(ctx, json, report, result, |done| {
+pub fn stop(ctx: &Context, name: &InstanceName, json: bool) -> Result<()> {
+    let result = crate::ops::control::stop(ctx, name);
+    finish(json, name, "stop", result, |done| {
         println!(
             "stopped {} (release {} stays current; `lava-deploy start {}` starts it again)",
             done.instance.name, done.release, done.instance.name
@@ -16,10 +15,9 @@ pub fn stop(ctx: &Context, name: &str, json: bool) -> Result<()> {
     })
 }
 
-pub fn start(ctx: &Context, name: &str, json: bool) -> Result<()> {
-    let mut report = Report::new(name, "start");
-    let result = crate::ops::control::start(ctx, name, &mut report);
-    finish(ctx, json, report, result, |done| {
+pub fn start(ctx: &Context, name: &InstanceName, json: bool) -> Result<()> {
+    let result = crate::ops::control::start(ctx, name);
+    finish(json, name, "start", result, |done| {
         println!(
             "started {} (release {}; its post-switch and check hooks passed)",
             done.instance.name, done.release

@@ -4,13 +4,12 @@ use std::path::Path;
 
 use super::finish;
 use crate::core::error::Result;
-use crate::ops::report::Report;
+use crate::core::names::InstanceName;
 use crate::ops::Context;
 
-pub fn develop(ctx: &Context, name: &str, dir: &Path, json: bool) -> Result<()> {
-    let mut report = Report::new(name, "develop");
-    let result = crate::ops::develop::develop(ctx, name, dir, &mut report);
-    finish(ctx, json, report, result, |done| {
+pub fn develop(ctx: &Context, name: &InstanceName, dir: &Path, json: bool) -> Result<()> {
+    let result = crate::ops::develop::develop(ctx, name, dir);
+    finish(json, name, "develop", result, |done| {
         println!(
             "{} now uses {} ({}); release {} is current",
             done.instance.name,
@@ -21,10 +20,9 @@ pub fn develop(ctx: &Context, name: &str, dir: &Path, json: bool) -> Result<()> 
     })
 }
 
-pub fn undevelop(ctx: &Context, name: &str, component: &str, json: bool) -> Result<()> {
-    let mut report = Report::new(name, "undevelop");
-    let result = crate::ops::develop::undevelop(ctx, name, component, &mut report);
-    finish(ctx, json, report, result, |done| {
+pub fn undevelop(ctx: &Context, name: &InstanceName, component: &str, json: bool) -> Result<()> {
+    let result = crate::ops::develop::undevelop(ctx, name, component);
+    finish(json, name, "undevelop", result, |done| {
         println!(
             "{} uses the pinned {component} again (removed {}); release {} is current",
             done.instance.name,

@@ -3,10 +3,11 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use crate::core::error::Result;
+use crate::core::names::InstanceName;
 use crate::invalid;
 use crate::ops::Context;
 
-pub fn prune(ctx: &Context, name: &str, keep: usize) -> Result<()> {
+pub fn prune(ctx: &Context, name: &InstanceName, keep: usize) -> Result<()> {
     let (instance, removed) = crate::ops::maintain::prune(ctx, name, keep)?;
     if removed.is_empty() {
         println!("{}: nothing to prune", instance.name);
@@ -16,7 +17,7 @@ pub fn prune(ctx: &Context, name: &str, keep: usize) -> Result<()> {
     Ok(())
 }
 
-pub fn remove(ctx: &Context, name: &str, yes: bool) -> Result<()> {
+pub fn remove(ctx: &Context, name: &InstanceName, yes: bool) -> Result<()> {
     // Also an instance that has only its secrets so far.
     let instance = crate::ops::secrets::known_instance(ctx, name)?;
     if !yes {
@@ -44,7 +45,7 @@ pub fn remove(ctx: &Context, name: &str, yes: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn verify(ctx: &Context, name: &str) -> Result<()> {
+pub fn verify(ctx: &Context, name: &InstanceName) -> Result<()> {
     let report = crate::ops::verify::verify(ctx, name)?;
     for (component, found) in &report.overridden {
         println!("{component}: overridden by {found} (not checked)");

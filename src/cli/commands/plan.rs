@@ -1,13 +1,24 @@
 //! `plan NAME`: what `upgrade` would change, component by component.
 
+use crate::cli::render::{change_line, PlannedChange};
 use crate::core::error::Result;
+use crate::core::names::InstanceName;
 use crate::ops::source::SourceRequest;
 use crate::ops::Context;
 
-pub fn run(ctx: &Context, name: &str, asked: &SourceRequest, json: bool) -> Result<()> {
-    let plan = crate::ops::upgrade::plan(ctx, name, asked)?;
+pub fn run(
+    ctx: &Context,
+    name: &InstanceName,
+    asked: &SourceRequest,
+    retry_failed: bool,
+    json: bool,
+) -> Result<()> {
+    let plan = crate::ops::upgrade::plan(ctx, name, asked, retry_failed)?;
     if json {
-        return super::print_json(&plan);
+        return super::print_json(&PlanJson {
+            components: plan.components.iter().map(PlannedChange::from).collect(),
+            plan: &plan,
+        });
     }
     let not_installed = if plan.installed {
         ""
@@ -19,7 +30,7 @@ pub fn run(ctx: &Context, name: &str, asked: &SourceRequest, json: bool) -> Resu
         plan.instance, plan.manifest.file, plan.manifest.source, plan.manifest.describe
     );
     for change in &plan.components {
-        println!("  {}", change.describe());
+        println!("  {}", change_line(change));
     }
     for setting in &plan.service {
         println!(
@@ -32,10 +43,14 @@ pub fn run(ctx: &Context, name: &str, asked: &SourceRequest, json: bool) -> Resu
     for secret in &plan.secrets {
         println!("  {}", secret.describe());
     }
-    for command in &plan.missing_secret_commands {
-        println!("  ! required secret not set: `{command}` sets it (install and upgrade stop until then)");
-    }
-    if !plan.installed {
+    if let Some(refusal) = &plan.refusal {
+        println!(
+            "{} would refuse (exit {}): {}",
+            plan.action.name(),
+            refusal.exit_code,
+            refusal.error
+        );
+    } else if !plan.installed {
         println!(
             "install would build the first release ({} components)",
             plan.change_count()
@@ -51,4 +66,12 @@ pub fn run(ctx: &Context, name: &str, asked: &SourceRequest, json: bool) -> Resu
         );
     }
     Ok(())
+}
+
+/// `plan --json`: the plan with its components rendered.
+#[derive(serde::Serialize)]
+struct PlanJson<'a> {
+    #[serde(flatten)]
+    plan: &'a crate::ops::upgrade::Plan,
+    components: Vec<PlannedChange>,
 }

@@ -2,13 +2,12 @@
 
 use super::finish;
 use crate::core::error::Result;
-use crate::ops::report::Report;
+use crate::core::names::InstanceName;
 use crate::ops::Context;
 
-pub fn run(ctx: &Context, name: &str, release: Option<&str>, json: bool) -> Result<()> {
-    let mut report = Report::new(name, "rollback");
-    let result = crate::ops::rollback::rollback(ctx, name, release, &mut report);
-    finish(ctx, json, report, result, |done| {
+pub fn run(ctx: &Context, name: &InstanceName, release: Option<&str>, json: bool) -> Result<()> {
+    let result = crate::ops::rollback::rollback(ctx, name, release);
+    finish(json, name, "rollback", result, |done| {
         if !done.switched {
             println!(
                 "{} is already at release {}",

@@ -7,13 +7,14 @@ use serde_json::json;
 
 use super::print_json;
 use crate::core::error::Result;
+use crate::core::names::InstanceName;
 use crate::core::secrets::value_from_input;
 use crate::invalid;
 use crate::ops::Context;
 
 pub fn set(
     ctx: &Context,
-    name: &str,
+    name: &InstanceName,
     key: &str,
     from_file: Option<&Path>,
     json: bool,
@@ -49,7 +50,7 @@ pub fn set(
     Ok(())
 }
 
-pub fn list(ctx: &Context, name: &str, json: bool) -> Result<()> {
+pub fn list(ctx: &Context, name: &InstanceName, json: bool) -> Result<()> {
     let keys = crate::ops::secrets::list(ctx, name)?;
     if json {
         return print_json(&json!({"instance": name, "keys": keys}));
@@ -60,7 +61,7 @@ pub fn list(ctx: &Context, name: &str, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn remove(ctx: &Context, name: &str, key: &str, json: bool) -> Result<()> {
+pub fn remove(ctx: &Context, name: &InstanceName, key: &str, json: bool) -> Result<()> {
     let changed = crate::ops::secrets::remove(ctx, name, key)?;
     if json {
         return print_json(&json!({"instance": name, "key": key, "changed": changed}));

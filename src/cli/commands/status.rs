@@ -2,13 +2,14 @@
 
 use serde::Serialize;
 
+use crate::cli::render::pin_text;
 use crate::core::error::Result;
-use crate::core::lock::LockedComponent;
+use crate::core::names::InstanceName;
 use crate::core::names::ReleaseName;
 use crate::ops::status::InstanceStatus;
 use crate::ops::Context;
 
-pub fn run(ctx: &Context, name: Option<&str>, json: bool) -> Result<()> {
+pub fn run(ctx: &Context, name: Option<&InstanceName>, json: bool) -> Result<()> {
     let statuses = match name {
         Some(name) => vec![crate::ops::status::status(ctx, name)?],
         None => crate::ops::status::all(ctx)?,
@@ -75,7 +76,7 @@ fn print(status: &InstanceStatus) {
         println!(
             "    {name:width$}  {:6}  {:32}  {}",
             component.kind(),
-            component.short_pin(),
+            pin_text(component),
             component.origin(name)
         );
     }
@@ -87,7 +88,7 @@ fn print(status: &InstanceStatus) {
             let pinned = status
                 .components
                 .get(name)
-                .map(LockedComponent::short_pin)
+                .map(pin_text)
                 .unwrap_or_default();
             println!(
                 "    {name:width$}  {}  (by {}; pinned: {pinned})",

@@ -47,14 +47,6 @@ impl Installer {
         }
     }
 
-    pub fn parse(name: &str) -> Option<Self> {
-        match name.trim() {
-            "uv" => Some(Installer::Uv),
-            "pip" => Some(Installer::Pip),
-            _ => None,
-        }
-    }
-
     fn cache_bucket(self) -> Bucket {
         match self {
             Installer::Uv => Bucket::Uv,
@@ -307,7 +299,6 @@ pub struct PipMetadata {
 
 #[derive(Debug, serde::Deserialize)]
 pub struct PipDownloadInfo {
-    pub url: String,
     #[serde(default)]
     pub archive_info: Option<PipArchiveInfo>,
     #[serde(default)]

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::Context;
 use crate::core::error::Result;
 use crate::core::lock::LockFile;
+use crate::core::names::InstanceName;
 use crate::invalid;
 use items::{component_item, manifest_item, python_items};
 
@@ -101,7 +102,7 @@ pub struct Item {
 }
 
 /// The bill of materials of `release` (default: current) of instance `name`.
-pub fn sbom(ctx: &Context, name: &str, release: Option<&str>) -> Result<Bom> {
+pub fn sbom(ctx: &Context, name: &InstanceName, release: Option<&str>) -> Result<Bom> {
     let (instance, record) = ctx.existing_instance(name)?;
     let release = match release {
         Some(wanted) => instance.find_release(wanted)?,

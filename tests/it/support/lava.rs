@@ -113,3 +113,13 @@ pub fn missing_postgresql() -> Option<String> {
         "PostgreSQL's server binaries are not installed (apt-get install postgresql)".to_owned()
     })
 }
+
+/// Whether process `pid` runs: a zombie (exited, not reaped yet by init,
+/// the parent of every daemon) does not.
+pub fn running(pid: &str) -> bool {
+    std::fs::read_to_string(Path::new("/proc").join(pid).join("status")).is_ok_and(|status| {
+        !status
+            .lines()
+            .any(|l| l.starts_with("State:") && l.contains("(zombie)"))
+    })
+}

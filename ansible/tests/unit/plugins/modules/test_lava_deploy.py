@@ -148,6 +148,29 @@ def test_plan_result_of_nothing_to_do_has_no_diff():
     assert "diff" not in result
 
 
+def test_plan_result_of_a_refused_run_is_no_change_and_warns():
+    refusal = {"kind": "failed-before", "exit_code": 1, "error": "release 0002-r2 had exactly these pins and failed"}
+    plan = {"changed": False, "refusal": refusal, "components": [{"component": "lava", "change": "changed", "old": "1", "new": "2"}]}
+    result = lava_deploy.plan_result(plan, {"current": "0001-r1"}, "upgrade", "lab")
+    assert result["changed"] is False
+    assert result["action"] == "none"
+    assert result["refusal"] == refusal
+    assert result["warnings"] == ["upgrade would be refused (exit 1): release 0002-r2 had exactly these pins and failed"]
+    assert "diff" not in result
+
+
+def test_plan_args_ask_for_the_plan_of_the_run():
+    assert lava_deploy.plan_args("lab", params()) == ["plan", "lab", "--json"]
+    assert lava_deploy.plan_args("lab", params(retry_failed=True, cfg="x.toml")) == [
+        "plan",
+        "lab",
+        "--json",
+        "--cfg",
+        "x.toml",
+        "--retry-failed",
+    ]
+
+
 def test_plan_of_a_new_instance_says_not_installed():
     plan = {"changed": True, "installed": False, "components": [], "manifest": {"commit": "abc"}}
     result = lava_deploy.plan_result(plan, None, "install", "lab")
