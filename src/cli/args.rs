@@ -254,6 +254,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    /// of every subcommand and flag; for instance names as well, let the
+    /// shell load `COMPLETE=SHELL lava-deploy` instead (see the README)
+    Completions {
+        /// The shell the script is for
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages, one per subcommand, into DIR (for packaging)
+    #[command(hide = true)]
+    Man {
+        /// Where the `*.1` files go (created when missing)
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -269,6 +282,9 @@ pub enum SecretCommand {
         /// Read the value from this file instead of standard input
         #[arg(long, value_name = "FILE")]
         from_file: Option<PathBuf>,
+        /// Only say whether the value would change; write nothing
+        #[arg(long)]
+        check: bool,
         /// `{"instance", "key", "changed"}` on stdout
         #[arg(long)]
         json: bool,

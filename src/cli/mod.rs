@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod completion;
 mod logging;
 mod render;
 
@@ -17,6 +18,7 @@ use args::{Cli, Command, ManifestCommand, SecretCommand};
 
 /// The whole program: parse, run, map the outcome to an exit code.
 pub fn main() -> ExitCode {
+    completion::complete_if_asked();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -90,8 +92,9 @@ fn run(ctx: Context, command: &Command) -> Result<()> {
             name,
             key,
             from_file,
+            check,
             json,
-        }) => secret::set(&ctx, name, key, from_file.as_deref(), *json),
+        }) => secret::set(&ctx, name, key, from_file.as_deref(), *check, *json),
         Command::Secret(SecretCommand::List { name, json }) => secret::list(&ctx, name, *json),
         Command::Secret(SecretCommand::Rm { name, key, json }) => {
             secret::remove(&ctx, name, key, *json)
@@ -99,5 +102,14 @@ fn run(ctx: Context, command: &Command) -> Result<()> {
         Command::Exec { name, command } => exec::run(&ctx, name, command),
         Command::Stop { name, json } => control::stop(&ctx, name, *json),
         Command::Start { name, json } => control::start(&ctx, name, *json),
+        Command::Completions { shell } => {
+            completion::write_script(*shell, &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man { dir } => completion::write_man_pages(dir).map(|_| ()).map_err(|err| {
+            crate::core::error::Error::Failed(
+                err.context(format!("cannot write the man pages into {}", dir.display())),
+            )
+        }),
     }
 }

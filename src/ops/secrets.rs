@@ -32,6 +32,16 @@ pub fn set(ctx: &Context, name: &InstanceName, key: &str, value: &[u8]) -> Resul
     Ok(true)
 }
 
+/// `secret set NAME KEY --check`: whether `set` would change the stored
+/// value, with nothing written (no lock taken, no directory made): what
+/// Ansible's check mode asks without the value ever being shown.
+pub fn would_set(ctx: &Context, name: &InstanceName, key: &str, value: &[u8]) -> Result<bool> {
+    let instance = ctx.instance(name);
+    validate_key(key).map_err(Error::Invalid)?;
+    let value = validate_value(key, value).map_err(Error::Invalid)?;
+    Ok(instance.read_secrets()?.values.get(key) != Some(&value))
+}
+
 /// `secret rm NAME KEY`: whether there was such a secret.
 pub fn remove(ctx: &Context, name: &InstanceName, key: &str) -> Result<bool> {
     let instance = known_instance(ctx, name)?;

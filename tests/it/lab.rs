@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 
 use crate::support::{self, read_toml, Env, GitRepo};
 
+mod lava;
+mod registration;
+
 const SERVER: &str = r#"import http.server, pathlib, sys
 version = (pathlib.Path(__file__).parent / "VERSION").read_text().strip()
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -66,6 +69,21 @@ fn missing_tools(needs_namespaces: bool) -> Option<String> {
         return Some("/usr/sbin/sshd is not installed (Debian's openssh-server)".into());
     }
     None
+}
+
+/// Why the lab's hosts cannot be made here (tools, or no network
+/// namespaces), if they cannot.
+fn missing_for_hosts() -> Option<String> {
+    missing_tools(true).or_else(|| {
+        let probe = format!("lvlab{:x}-probe", std::process::id());
+        match try_namespace(&probe) {
+            Ok(()) => {
+                run_ok("ip", &["netns", "del", &probe]);
+                None
+            }
+            Err(why) => Some(format!("the lab needs network namespaces: {why}")),
+        }
+    })
 }
 
 fn run(program: &str, args: &[&str]) -> Output {
@@ -225,7 +243,7 @@ struct Host {
     sshd: Option<Child>,
 }
 
-/// Four hosts, the repositories they deploy from and the controller's files.
+/// The hosts, the repositories they deploy from and the controller's files.
 struct Lab {
     env: Env,
     hosts: Vec<Host>,
@@ -233,6 +251,10 @@ struct Lab {
     manifest: GitRepo,
     events: PathBuf,
     binary: PathBuf,
+    /// The hosts' network, once made.
+    bridge: Option<String>,
+    /// The controller's address on it.
+    gateway: Ipv4Addr,
 }
 
 impl Drop for Lab {
@@ -259,15 +281,18 @@ impl Drop for Lab {
                 .stderr(Stdio::null())
                 .status();
         }
+        if let Some(bridge) = &self.bridge {
+            let _ = Command::new("ip").args(["link", "del", bridge]).status();
+        }
         stop_processes_under(self.env.tmp.path());
     }
 }
 
 /// A /24 of 10.213.0.0/16 that no interface here uses, so two runs of this
 /// test (other worktrees on the same machine) do not meet.
-fn free_subnet() -> u8 {
+fn free_subnet(seq: u32) -> u8 {
     let addrs = run_ok("ip", &["-o", "-4", "addr", "show"]);
-    let start = (std::process::id() % 256) as u16;
+    let start = ((std::process::id() + 37 * seq) % 256) as u16;
     (0..256u16)
         .map(|i| ((start + i) % 256) as u8)
         .find(|x| !addrs.contains(&format!("10.213.{x}.")))
@@ -300,34 +325,50 @@ fn wait_for_port(addr: Ipv4Addr, port: u16, what: &str) {
 }
 
 impl Lab {
-    /// The lab, or None (said on stderr) where namespaces cannot be made.
-    fn new() -> Option<Lab> {
+    /// The hosts on one network: a bridge in this namespace (the
+    /// controller's side, `gateway`) and a veth from each host's namespace
+    /// plugged into it, so hosts reach each other and the controller
+    /// without any forwarding. Call `missing_for_hosts` first.
+    fn new(hosts: &[(&'static str, &'static str)]) -> Lab {
         let env = Env::new();
-        let tag = format!("{:x}", std::process::id());
-        let probe = format!("lvlab{tag}-probe");
-        let made =
-            try_namespace(&probe).map_err(|why| format!("the lab needs network namespaces: {why}"));
-        support::skip::available(made)?;
-        run_ok("ip", &["netns", "del", &probe]);
-        let subnet = free_subnet();
+        // Unique per Lab (tests of one process run at once) and per process.
+        static LABS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let seq = LABS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let tag = format!("{:x}{seq}", std::process::id());
+        let subnet = free_subnet(seq);
         let tmp = env.tmp.path().to_owned();
         let key = tmp.join("id_ed25519");
         ssh_keygen(&key);
         // sshd refuses to start without its privilege separation directory.
         std::fs::create_dir_all("/run/sshd").unwrap();
+        let bridge = format!("lv{tag}br");
         let mut lab = Lab {
             svc: service_repo(&env),
             manifest: env.git_repo("manifest"),
             events: tmp.join("events"),
             binary: stripped_binary(&tmp),
             hosts: Vec::new(),
+            bridge: None,
+            gateway: Ipv4Addr::new(10, 213, subnet, 1),
             env,
         };
+        run_ok("ip", &["link", "add", &bridge, "type", "bridge"]);
+        lab.bridge = Some(bridge.clone());
+        run_ok(
+            "ip",
+            &[
+                "addr",
+                "add",
+                &format!("{}/24", lab.gateway),
+                "dev",
+                &bridge,
+            ],
+        );
+        run_ok("ip", &["link", "set", &bridge, "up"]);
         let mut known_hosts = String::new();
-        for (i, (name, group)) in HOSTS.iter().enumerate() {
+        for (i, (name, group)) in hosts.iter().enumerate() {
             let ns = format!("lvlab{tag}-{i}");
-            let n = 4 * (i as u8 + 1);
-            let addr = Ipv4Addr::new(10, 213, subnet, n + 2);
+            let addr = Ipv4Addr::new(10, 213, subnet, 10 + i as u8);
             let host = Host {
                 name,
                 group,
@@ -343,8 +384,6 @@ impl Lab {
             let host = lab.hosts.last_mut().unwrap();
             try_namespace(&host.ns).unwrap();
             let peer = format!("lv{tag}n{i}");
-            let outside = format!("10.213.{subnet}.{}/30", n + 1);
-            let inside = format!("{addr}/30");
             run_ok(
                 "ip",
                 &[
@@ -352,16 +391,19 @@ impl Lab {
                 ],
             );
             run_ok("ip", &["link", "set", &peer, "netns", &host.ns]);
-            run_ok("ip", &["addr", "add", &outside, "dev", &host.veth]);
+            run_ok("ip", &["link", "set", &host.veth, "master", &bridge]);
             run_ok("ip", &["link", "set", &host.veth, "up"]);
             let in_ns = |args: &[&str]| {
                 let mut all = vec!["netns", "exec", &host.ns, "ip"];
                 all.extend(args);
                 run_ok("ip", &all);
             };
-            in_ns(&["addr", "add", &inside, "dev", &peer]);
+            in_ns(&["addr", "add", &format!("{addr}/24"), "dev", &peer]);
             in_ns(&["link", "set", &peer, "up"]);
             in_ns(&["link", "set", "lo", "up"]);
+            // A default route, as a host has (lava-dispatcher refuses to run
+            // a job without one); nothing is forwarded beyond the bridge.
+            in_ns(&["route", "add", "default", "via", &lab.gateway.to_string()]);
 
             let dir = tmp.join("hosts").join(name);
             std::fs::create_dir_all(&dir).unwrap();
@@ -416,7 +458,7 @@ impl Lab {
             wait_for_port(host.addr, 22, &format!("sshd of {}", host.name));
         }
         install_collection(&tmp.join("collections"));
-        Some(lab)
+        lab
     }
 
     fn tmp(&self) -> &Path {
@@ -426,6 +468,19 @@ impl Lab {
     /// The inventory, with `sick` carrying a host variable that breaks the
     /// check of manifests that look at it.
     fn write_inventory(&self, sick: Option<&str>) {
+        let host_vars = |host: &Host| {
+            if sick == Some(host.name) {
+                r#" lava_environment='{"LAB_SICK": "1"}'"#.to_owned()
+            } else {
+                String::new()
+            }
+        };
+        self.write_inventory_with(&host_vars, "");
+    }
+
+    /// The inventory of the `servers` and `workers` hosts, each with its
+    /// address and root and `host_vars`, then `all_vars` lines.
+    pub(crate) fn write_inventory_with(&self, host_vars: &dyn Fn(&Host) -> String, all_vars: &str) {
         let python = if Path::new("/usr/bin/python3").exists() {
             "/usr/bin/python3"
         } else {
@@ -441,9 +496,7 @@ impl Lab {
                     host.addr,
                     host.root.display()
                 ));
-                if sick == Some(host.name) {
-                    text.push_str(r#" lava_environment='{"LAB_SICK": "1"}'"#);
-                }
+                text.push_str(&host_vars(host));
                 text.push('\n');
             }
         }
@@ -457,6 +510,7 @@ impl Lab {
             key = tmp.join("id_ed25519").display(),
             known = tmp.join("known_hosts").display(),
         ));
+        text.push_str(all_vars);
         std::fs::write(tmp.join("inventory.ini"), text).unwrap();
     }
 
@@ -659,13 +713,11 @@ impl Run {
 
 #[test]
 fn a_lab_rolls_in_lockstep_and_stops_at_the_first_failed_check() {
-    if !support::require(missing_tools(true)) {
+    if !support::require(missing_for_hosts()) {
         return;
     }
     let started = Instant::now();
-    let Some(lab) = Lab::new() else {
-        return;
-    };
+    let lab = Lab::new(&HOSTS);
     eprintln!(
         "lab of {} hosts up in {:.1?}",
         HOSTS.len(),
@@ -820,6 +872,14 @@ impl Local {
     /// before the result (the diff) and the result, with `failed` set as
     /// the result line said (ad-hoc output drops the key).
     fn module(&self, args: serde_json::Value, flags: &[&str]) -> (String, serde_json::Value) {
+        let (run, value) = self.module_run(args, flags);
+        let before = run.stdout.split_once("localhost | ").unwrap().0;
+        (before.to_owned(), value)
+    }
+
+    /// The same, with the whole run (all ansible printed) instead of the
+    /// text before the result.
+    fn module_run(&self, args: serde_json::Value, flags: &[&str]) -> (Run, serde_json::Value) {
         let mut args = args;
         args["name"] = "x".into();
         args["root"] = self.env.root.to_string_lossy().into_owned().into();
@@ -835,7 +895,7 @@ impl Local {
             .output()
             .unwrap();
         let run = Run::from(out);
-        let (before, result) = run
+        let (_, result) = run
             .stdout
             .split_once("localhost | ")
             .unwrap_or_else(|| panic!("no result:\n{}", run.shown()));
@@ -843,7 +903,7 @@ impl Local {
         let mut value: serde_json::Value =
             serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}:\n{}", run.shown()));
         value["failed"] = (status == "FAILED!").into();
-        (before.to_owned(), value)
+        (run, value)
     }
 }
 
@@ -946,6 +1006,287 @@ fn the_module_installs_upgrades_plans_and_removes_one_instance() {
     assert!(!instance.exists());
     let (_, result) = local.module(absent, &[]);
     assert_eq!(result["changed"], false, "{result}");
+}
+
+#[test]
+fn the_module_sets_secrets_before_it_deploys_and_never_shows_them() {
+    if !support::require(missing_tools(false)) {
+        return;
+    }
+    let env = Env::new();
+    install_collection(&env.path("collections"));
+    let local = Local {
+        svc: service_repo(&env),
+        manifest: env.git_repo("manifest"),
+        events: env.path("events"),
+        env,
+    };
+    // The release's post-switch records a hash of the token it was given.
+    local.manifest.write(
+        "lava.toml",
+        &format!(
+            "[components.svc]\ngit = \"{}\"\nrev = \"v1\"\n\n[shared]\ndirs = [\"run\"]\n\n\
+             [secrets]\nrequired = [\"TOKEN\"]\n\n\
+             [hooks]\npost-switch = 'printf %s \"$TOKEN\" | sha256sum | cut -c1-64 > \"$LAVA_SHARED_DIR/run/token\"'\n",
+            local.svc.url()
+        ),
+    );
+    local.manifest.commit("r1");
+    local.manifest.tag("r1");
+    let instance = local.env.instance_dir("x");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let first = format!("first-token-{nanos:x}");
+    let second = format!("second-token-{nanos:x}");
+    let with_token = |token: &str| serde_json::json!({"manifest_branch": local.manifest.url(), "secrets": {"TOKEN": token}});
+    let deployed_hash = || std::fs::read_to_string(instance.join("shared/run/token")).unwrap();
+    let no_value = |run: &Run, result: &serde_json::Value| {
+        for token in [&first, &second] {
+            assert!(
+                !run.shown().contains(token.as_str()),
+                "a secret in the output:\n{}",
+                run.shown()
+            );
+            assert!(
+                !result.to_string().contains(token.as_str()),
+                "a secret in the result: {result}"
+            );
+        }
+    };
+
+    // Check mode on a new instance: the secret would be set, nothing is.
+    let (run, result) = local.module_run(with_token(&first), &["--check", "--diff", "-v"]);
+    no_value(&run, &result);
+    assert_eq!(result["changed"], true, "{result}");
+    assert!(
+        run.stdout.contains("~ secret TOKEN changed"),
+        "{}",
+        run.shown()
+    );
+    assert_eq!(
+        result["secrets"],
+        serde_json::json!([{"key": "TOKEN", "change": "changed"}])
+    );
+    assert!(!instance.exists(), "check mode wrote the instance");
+    assert!(
+        !run.shown().contains("would be refused"),
+        "the secret the module sets is not missing: {}",
+        run.shown()
+    );
+
+    // The run: set before the install (which requires it), deployed.
+    let (run, result) = local.module_run(with_token(&first), &["--diff", "-vvv"]);
+    no_value(&run, &result);
+    assert_eq!(result["failed"], false, "{}", run.shown());
+    assert_eq!(result["changed"], true);
+    assert_eq!(result["release"], "0001-r1");
+    assert_eq!(
+        result["invocation"]["module_args"]["secrets"],
+        serde_json::json!({"TOKEN": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"})
+    );
+    assert!(
+        run.stdout.contains("~ secret TOKEN changed"),
+        "{}",
+        run.shown()
+    );
+    assert_eq!(
+        deployed_hash().trim(),
+        crate::support::sha256_hex(first.as_bytes())
+    );
+
+    // The same value again: nothing to do, in check mode or not.
+    let (_, result) = local.module(with_token(&first), &["--check"]);
+    assert_eq!(result["changed"], false, "{result}");
+    let (_, result) = local.module(with_token(&first), &[]);
+    assert_eq!(result["changed"], false, "{result}");
+    assert_eq!(result["secrets"], serde_json::json!([]));
+
+    // A new value: check mode sees it and writes nothing; the run deploys it.
+    let stored = std::fs::read(instance.join("secrets")).unwrap();
+    let (run, result) = local.module_run(with_token(&second), &["--check", "--diff"]);
+    no_value(&run, &result);
+    assert_eq!(result["changed"], true, "{result}");
+    assert!(
+        run.stdout.contains("~ secret TOKEN changed"),
+        "{}",
+        run.shown()
+    );
+    assert_eq!(std::fs::read(instance.join("secrets")).unwrap(), stored);
+    let (run, result) = local.module_run(with_token(&second), &["--diff", "-v"]);
+    no_value(&run, &result);
+    assert_eq!(result["changed"], true, "{result}");
+    assert_eq!(
+        result["release"], "0002-r1",
+        "a changed secret is a new release"
+    );
+    assert_eq!(
+        deployed_hash().trim(),
+        crate::support::sha256_hex(second.as_bytes())
+    );
+
+    // Nowhere under the controller's side of the test but the secrets file.
+    let secrets_file = instance.join("secrets");
+    let mut stack = vec![local.env.tmp.path().to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() && path != secrets_file {
+                let bytes = std::fs::read(&path).unwrap();
+                for token in [&first, &second] {
+                    assert!(
+                        !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                        "a secret in {}",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+
+    // state: absent takes the secrets with the instance.
+    let mut absent = with_token(&second);
+    absent["state"] = "absent".into();
+    let (_, result) = local.module(absent, &[]);
+    assert_eq!(result["changed"], true, "{result}");
+    assert!(!instance.exists());
+}
+
+/// Stands in for `lava-worker`: writes its arguments and the token it read
+/// from its `--token-file` where `FAKE_LAVA_WORKER_ARGS` says, then runs
+/// until killed.
+const FAKE_LAVA_WORKER: &str = r#"#!/bin/sh
+token=""
+prev=""
+for arg in "$@"; do
+    if [ "$prev" = "--token-file" ]; then read -r token < "$arg"; fi
+    prev="$arg"
+done
+echo "$* token=$token" >> "$FAKE_LAVA_WORKER_ARGS"
+exec sleep 600
+"#;
+
+/// Running, that is: there and not a zombie (a killed daemon whose parent,
+/// init here, has not reaped it yet).
+fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("State:"))
+            .is_some_and(|state| !state.trim_start().starts_with('Z'))
+    })
+}
+
+#[test]
+fn the_worker_manifest_takes_its_server_and_name_from_the_lab_or_the_environment() {
+    let env = Env::new();
+    // The hooks of manifests/lava-worker.toml as shipped, with the LAVA
+    // tree swapped for a small one, lava-worker for a stand-in and no check
+    // (it asks a real server: tests/it/lava_lab.rs): what is tested is
+    // where the server's URL, the worker's name and its token come from,
+    // as the lab playbook gives them (lava-deploy's environment, a secret)
+    // or a lab's own manifest does (an extending file's [environment]).
+    let worker_toml = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/lava-worker.toml"),
+    )
+    .unwrap();
+    let tree = env.tagged_repo("tree", "README", &[("v1", "tree\n")]);
+    let manifest = env.git_repo("manifest");
+    let lab_worker = |environment: &str| {
+        format!(
+            "[manifest]\nextends = \"lava-worker.toml\"\n\n\
+             [components.lava]\nremove = true\n\n\
+             [components.tree]\ngit = \"{}\"\nrev = \"v1\"\n\n\
+             [environment]\n{environment}\n\n[hooks]\ncheck = []\n",
+            tree.url()
+        )
+    };
+    manifest.write("lava-worker.toml", &worker_toml);
+    manifest.write("lab-worker.toml", &lab_worker(""));
+    manifest.commit("r1");
+    manifest.tag("r1");
+
+    let fake_bin = env.path("fake-bin");
+    std::fs::create_dir_all(&fake_bin).unwrap();
+    let fake = fake_bin.join("lava-worker");
+    std::fs::write(&fake, FAKE_LAVA_WORKER).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let args_file = env.path("worker-args");
+    let path = format!(
+        "{}:{}",
+        fake_bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let lava = |args: &[&str]| {
+        env.cmd()
+            .env("PATH", &path)
+            .env("FAKE_LAVA_WORKER_ARGS", &args_file)
+            .env("LAVA_SERVER_URL", "http://from-environment.test:8000/")
+            .env("LAVA_WORKER_NAME", "w-env")
+            .args(args)
+            .assert()
+    };
+    let shared = env.instance_dir("w").join("shared");
+    let pid_file = shared.join("run/lava-worker.pid");
+    let _stop = StopUnder(env.tmp.path().to_owned());
+    let started = || {
+        let text = std::fs::read_to_string(&args_file).unwrap();
+        text.lines().last().unwrap().to_owned()
+    };
+
+    env.cmd()
+        .args(["secret", "set", "w", "LAVA_WORKER_TOKEN"])
+        .write_stdin("the-worker-token\n")
+        .assert()
+        .success();
+    lava(&[
+        "install",
+        "w",
+        "--manifest-branch",
+        &manifest.url(),
+        "--cfg",
+        "lab-worker.toml",
+    ])
+    .success();
+    let first_pid = std::fs::read_to_string(&pid_file).unwrap();
+    assert!(alive(&first_pid), "lava-worker runs after the install");
+    assert_eq!(
+        started(),
+        format!(
+            "--name w-env --url http://from-environment.test:8000/ \
+             --worker-dir {shared}/var/lib/lava-worker --log-file {shared}/var/log/lava-worker.log \
+             --level INFO --token-file /dev/fd/3 token=the-worker-token",
+            shared = shared.display()
+        )
+    );
+
+    // A lab's own [environment] wins over lava-deploy's environment.
+    manifest.write(
+        "lab-worker.toml",
+        &lab_worker(
+            "LAVA_SERVER_URL = \"http://lava.lab.test/\"\nLAVA_WORKER_NAME = \"w1\"\n\
+             LAVA_WORKER_WS_URL = \"http://lava.lab.test:8001/ws/\"",
+        ),
+    );
+    manifest.commit("r2");
+    manifest.tag("r2");
+    lava(&["upgrade", "w"]).success();
+    assert!(!alive(&first_pid), "the r1 worker was stopped for r2");
+    assert!(alive(&std::fs::read_to_string(&pid_file).unwrap()));
+    let line = started();
+    assert!(
+        line.starts_with("--name w1 --url http://lava.lab.test/ "),
+        "{line}"
+    );
+    assert!(
+        line.ends_with("--ws-url http://lava.lab.test:8001/ws/ token=the-worker-token"),
+        "{line}"
+    );
 }
 
 #[test]

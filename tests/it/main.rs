@@ -8,6 +8,8 @@ mod buildout;
 mod buildout_generated;
 mod buildout_linaro;
 mod buildout_oracle;
+mod completions;
+mod debian;
 mod faults;
 mod https;
 mod install;

@@ -519,6 +519,50 @@ fn exec_without_a_current_release_says_so() {
 }
 
 #[test]
+fn secret_set_check_says_whether_it_would_change_and_writes_nothing() {
+    let env = Env::new();
+    let check = |value: &str| {
+        let out = env
+            .cmd()
+            .args(["secret", "set", "x", "TOKEN", "--check", "--json"])
+            .write_stdin(value)
+            .assert()
+            .success();
+        assert!(
+            !contains(&out.get_output().stdout, value),
+            "the value is shown"
+        );
+        json_of(&out)["changed"].clone()
+    };
+    // Before anything exists: it would be set, and nothing is made.
+    assert_eq!(check("first-value"), true);
+    assert!(
+        !env.instance_dir("x").exists(),
+        "--check made the instance directory"
+    );
+    set_secret(&env, "x", "TOKEN", b"first-value").success();
+    let secrets = env.instance_dir("x").join("secrets");
+    let stored = std::fs::read(&secrets).unwrap();
+    assert_eq!(
+        check("first-value\n"),
+        false,
+        "the same value, as `set` reads it"
+    );
+    assert_eq!(check("second-value"), true);
+    assert_eq!(
+        std::fs::read(&secrets).unwrap(),
+        stored,
+        "--check wrote the file"
+    );
+    // The same rules as `set`.
+    env.cmd()
+        .args(["secret", "set", "x", "A=B", "--check"])
+        .write_stdin("v")
+        .assert()
+        .code(2);
+}
+
+#[test]
 fn required_secrets_are_a_union_through_extends_and_bad_keys_a_manifest_error() {
     let env = Env::new();
     let repo = env.git_repo("manifest");

@@ -106,6 +106,21 @@ options:
         V(0) waits as long as it takes. When omitted a busy instance fails
         the task at once.
     type: int
+  secrets:
+    description:
+      - Secrets of the instance, C(KEY) to value (for example the worker's
+        C(LAVA_WORKER_TOKEN)), set with C(lava-deploy secret set NAME KEY)
+        (the value on standard input, never on a command line) before the
+        install or upgrade, which then deploys them (a changed secret is a
+        new release). Keys the dict does not name are left as they are.
+      - The values are never returned, logged or shown in a diff (the
+        option is C(no_log)); a changed one is reported by key only, in
+        RV(secrets) and as C(~ secret KEY changed) in diff mode.
+      - In check mode each value is compared with the stored one
+        (C(secret set --check)) and nothing is written.
+      - Ignored with O(state=absent), which removes the secrets with the
+        instance.
+    type: dict
 attributes:
   check_mode:
     support: partial
@@ -127,6 +142,8 @@ notes:
     install would deploy (the binary's plan resolves them).
   - With O(state=absent) the binary runs the C(stop) hooks of the current
     release first; when they fail nothing is removed and the task fails.
+  - Secrets are set even when the install or upgrade then fails (they are
+    the instance's), and the next run finds them unchanged.
 """
 
 EXAMPLES = r"""
@@ -147,6 +164,14 @@ EXAMPLES = r"""
   lava.deploy.lava_deploy:
     name: lab
     retry_failed: true
+
+- name: A worker with the token its server made for it (no value is ever shown)
+  lava.deploy.lava_deploy:
+    name: lab
+    manifest_branch: "https://git.example.org/lab/manifest.git#production"
+    cfg: lava-worker.toml
+    secrets:
+      LAVA_WORKER_TOKEN: "{{ worker_token }}"
 
 - name: Remove an instance (the shared cache stays)
   lava.deploy.lava_deploy:
@@ -246,6 +271,16 @@ follows:
   returned: when the instance exists after the run (not in check mode)
   type: dict
   sample: {"branch": "https://git.example.org/lab/manifest.git#5f0c6e2d9a1b4c7e8f0a1b2c3d4e5f60718293a4"}
+secrets:
+  description:
+    - The secrets that changed, by key only (never a value), with
+      C(change) V(changed), V(added) or V(removed); in check mode, what
+      would change. Both those set by O(secrets) and those the new release
+      deploys.
+  returned: always with O(state=present)
+  type: list
+  elements: dict
+  sample: [{"key": "LAVA_WORKER_TOKEN", "change": "changed"}]
 stderr:
   description: The binary's progress and error output.
   returned: on failure
@@ -256,6 +291,7 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_text
 
 # Module options given to the binary as `--flag VALUE` after the
 # subcommands that read a manifest (install, upgrade, plan), in this order.
@@ -278,6 +314,7 @@ ARGUMENT_SPEC = dict(
     retry_failed=dict(type="bool", default=False),
     no_hooks=dict(type="bool", default=False),
     wait=dict(type="int"),
+    secrets=dict(type="dict", no_log=True),
 )
 
 
@@ -337,9 +374,10 @@ class Binary(object):
         self.path = path
         self.common = common_args(module.params)
 
-    def run(self, args):
-        """(rc, parsed JSON or None, stdout, stderr)."""
-        rc, out, err = self.module.run_command([self.path] + self.common + args)
+    def run(self, args, data=None):
+        """(rc, parsed JSON or None, stdout, stderr); `data` (bytes) goes
+        to the program's standard input as it is."""
+        rc, out, err = self.module.run_command([self.path] + self.common + args, data=data, binary_data=True)
         return rc, parse_json(out), out, err
 
     def run_json(self, args, what):
@@ -417,18 +455,77 @@ def diff_from_report(report, path):
     }
 
 
+def secret_args(name, key, check_mode):
+    """`secret set` of one key; the value goes on standard input."""
+    args = ["secret", "set", name, key, "--json"]
+    if check_mode:
+        args.append("--check")
+    return args
+
+
+def secret_lines(changes):
+    """`~ secret KEY changed` (`+`/`-` for added and removed) per key, the
+    way lava-deploy's plan shows them: never a value."""
+    signs = {"added": "+", "removed": "-"}
+    return "".join("%s secret %s %s\n" % (signs.get(c["change"], "~"), c["key"], c["change"]) for c in changes)
+
+
+def merge_secret_changes(first, second):
+    """One entry per key, sorted by key; an entry of `first` wins (what the
+    module set is said before what the release's lock differs by)."""
+    merged = {}
+    for change in list(first) + list(second):
+        merged.setdefault(change["key"], {"key": change["key"], "change": change["change"]})
+    return [merged[key] for key in sorted(merged)]
+
+
+def with_secret_diff(diff, changes):
+    """The component diff, then a prepared diff of the secrets (Ansible
+    shows a list of diffs one after the other); an empty component diff is
+    left out."""
+    if not changes:
+        return diff
+    secrets = {"prepared": secret_lines(changes)}
+    if diff and (diff.get("before") or diff.get("after")):
+        return [diff, secrets]
+    return [secrets]
+
+
+def set_secrets(binary, name, secrets, check_mode):
+    """`secret set NAME KEY --json` per key, sorted, the value on standard
+    input (`--check` in check mode: compared, nothing written). Returns the
+    keys that changed, or would, as `{"key", "change"}`."""
+    changes = []
+    for key in sorted(secrets or {}):
+        value = secrets[key]
+        if value is None:
+            raise Failure("secret %s of %s has no value (null): give one, or leave the key out" % (key, name))
+        rc, report, out, err = binary.run(secret_args(name, key, check_mode), data=to_text(value).encode("utf-8"))
+        if rc != 0 or report is None:
+            # The binary never prints a value; its error names the key.
+            raise Failure(
+                "lava-deploy secret set %s %s failed (exit %d): %s" % (name, key, rc, last_line(err) or out.strip()),
+                rc=rc,
+                stderr=err,
+            )
+        if report.get("changed"):
+            changes.append({"key": key, "change": "changed"})
+    return changes
+
+
 def action_for(entry):
     """An instance whose first install did not finish has no current
     release: `install` resumes it, `upgrade` would refuse it."""
     return "upgrade" if entry and entry.get("current") else "install"
 
 
-def plan_result(plan, entry, action, name):
+def plan_result(plan, entry, action, name, secret_changes=()):
     """The check-mode result of install or upgrade, from the binary's plan
     (which also answers for an instance that does not exist yet). `changed`
     includes a change of what the instance follows, as the run would
-    record it."""
-    changed = bool(plan.get("changed"))
+    record it, and the secrets `set_secrets` would change."""
+    secrets = merge_secret_changes(secret_changes, plan.get("secrets", []))
+    changed = bool(plan.get("changed")) or bool(secrets)
     changes = [
         {"component": c["component"], "old": c.get("old"), "new": c.get("new")}
         for c in plan.get("components", [])
@@ -442,8 +539,13 @@ def plan_result(plan, entry, action, name):
         changes=changes,
         service=plan.get("service", []),
         manifest=plan.get("manifest"),
+        secrets=secrets,
     )
     refusal = plan.get("refusal")
+    missing = set(plan.get("missing_secrets") or [])
+    if refusal and missing and missing <= set(c["key"] for c in secret_changes):
+        # Missing secrets the module sets before the run: not refused then.
+        refusal = None
     if refusal:
         # The real run would fail with this message (and change nothing,
         # which the plan's `changed` already says).
@@ -452,7 +554,7 @@ def plan_result(plan, entry, action, name):
             "%s would be refused (exit %s): %s" % (action, refusal.get("exit_code"), refusal.get("error"))
         ]
     if changed:
-        result["diff"] = diff_from_plan(plan, plan.get("path", name))
+        result["diff"] = with_secret_diff(diff_from_plan(plan, plan.get("path", name)), secrets)
     return result
 
 
@@ -472,9 +574,10 @@ def run_args(action, name, params):
     return args
 
 
-def run_result(action, name, rc, report, out, err):
+def run_result(action, name, rc, report, out, err, secret_changes=()):
     """The result of an install or upgrade from the binary's exit code and
-    `--json` report; raises Failure when it failed."""
+    `--json` report, with the secrets set before it; raises Failure when
+    it failed."""
     if report is None:
         raise Failure(
             "lava-deploy %s printed no report (exit %d): %s" % (action, rc, last_line(err)),
@@ -483,7 +586,8 @@ def run_result(action, name, rc, report, out, err):
             stderr=err,
         )
     result = dict(report)
-    changed = bool(result.pop("changed", False))
+    changed = bool(result.pop("changed", False)) or bool(secret_changes)
+    result["secrets"] = merge_secret_changes(secret_changes, report.get("secrets", []))
     if rc != 0:
         msg = report.get("error") or last_line(err) or "lava-deploy %s failed (exit %d)" % (action, rc)
         result.update(changed=changed, rc=rc, stderr=err)
@@ -493,7 +597,7 @@ def run_result(action, name, rc, report, out, err):
     # hosts.
     path = result.pop("path", None) or name
     if changed:
-        result["diff"] = diff_from_report(report, path)
+        result["diff"] = with_secret_diff(diff_from_report(report, path), result["secrets"])
     result["changed"] = changed
     return result
 
@@ -503,11 +607,14 @@ def present(module, binary):
     name = params["name"]
     entry = find_instance(binary, name)
     action = action_for(entry)
+    # Before the build: a required secret must be there, and a changed one
+    # is what makes the upgrade build.
+    secret_changes = set_secrets(binary, name, params.get("secrets"), module.check_mode)
     if module.check_mode:
         plan = binary.run_json(plan_args(name, params), "plan")
-        return plan_result(plan, entry, action, name)
+        return plan_result(plan, entry, action, name, secret_changes)
     rc, report, out, err = binary.run(run_args(action, name, params))
-    return run_result(action, name, rc, report, out, err)
+    return run_result(action, name, rc, report, out, err, secret_changes)
 
 
 def absent(module, binary):

@@ -17,6 +17,7 @@ pub fn set(
     name: &InstanceName,
     key: &str,
     from_file: Option<&Path>,
+    check: bool,
     json: bool,
 ) -> Result<()> {
     let input = match from_file {
@@ -38,11 +39,23 @@ pub fn set(
             input
         }
     };
-    let changed = crate::ops::secrets::set(ctx, name, key, value_from_input(&input))?;
+    let value = value_from_input(&input);
+    let changed = if check {
+        crate::ops::secrets::would_set(ctx, name, key, value)?
+    } else {
+        crate::ops::secrets::set(ctx, name, key, value)?
+    };
     if json {
         return print_json(&json!({"instance": name, "key": key, "changed": changed}));
     }
-    if changed {
+    if check {
+        let would = if changed {
+            "would be set"
+        } else {
+            "is unchanged"
+        };
+        println!("secret {key} of {name} {would} (--check: nothing written)");
+    } else if changed {
         println!("secret {key} of {name} set");
     } else {
         println!("secret {key} of {name} unchanged");

@@ -216,3 +216,78 @@ def test_run_result_without_a_report_raises_with_stderr():
         lava_deploy.run_result("install", "lab", 2, None, "", "error: invalid manifest\n")
     assert raised.value.msg == "lava-deploy install printed no report (exit 2): invalid manifest"
     assert raised.value.result["stderr"] == "error: invalid manifest\n"
+
+
+def test_secret_args_put_no_value_on_the_command_line():
+    assert lava_deploy.secret_args("w", "LAVA_WORKER_TOKEN", False) == [
+        "secret",
+        "set",
+        "w",
+        "LAVA_WORKER_TOKEN",
+        "--json",
+    ]
+    assert lava_deploy.secret_args("w", "T", True)[-1] == "--check"
+
+
+def test_secret_lines_name_keys_only():
+    changes = [
+        {"key": "A", "change": "changed"},
+        {"key": "B", "change": "added"},
+        {"key": "C", "change": "removed"},
+    ]
+    assert lava_deploy.secret_lines(changes) == "~ secret A changed\n+ secret B added\n- secret C removed\n"
+
+
+def test_merge_secret_changes_one_per_key_the_first_wins():
+    first = [{"key": "TOKEN", "change": "changed"}]
+    second = [{"key": "TOKEN", "change": "added"}, {"key": "DB", "change": "removed", "extra": 1}]
+    assert lava_deploy.merge_secret_changes(first, second) == [
+        {"key": "DB", "change": "removed"},
+        {"key": "TOKEN", "change": "changed"},
+    ]
+    assert lava_deploy.merge_secret_changes([], []) == []
+
+
+def test_with_secret_diff_adds_a_prepared_diff_and_drops_an_empty_one():
+    diff = {"before": "lava: 1\n", "after": "lava: 2\n"}
+    secrets = [{"key": "T", "change": "changed"}]
+    assert lava_deploy.with_secret_diff(diff, []) is diff
+    assert lava_deploy.with_secret_diff(diff, secrets) == [diff, {"prepared": "~ secret T changed\n"}]
+    assert lava_deploy.with_secret_diff({"before": "", "after": ""}, secrets) == [{"prepared": "~ secret T changed\n"}]
+
+
+def test_plan_result_counts_a_secret_that_would_change():
+    plan = {"changed": False, "components": [{"component": "lava", "change": "unchanged", "pin": "1"}]}
+    result = lava_deploy.plan_result(plan, {"current": "0001-x"}, "upgrade", "lab", [{"key": "T", "change": "changed"}])
+    assert result["changed"] is True
+    assert result["action"] == "upgrade"
+    assert result["secrets"] == [{"key": "T", "change": "changed"}]
+    assert result["diff"][-1] == {"prepared": "~ secret T changed\n"}
+
+
+def test_run_result_of_a_changed_secret_alone_is_a_change():
+    report = dict(REPORT, changed=False, changes=[], secrets=[])
+    result = lava_deploy.run_result("upgrade", "lab", 0, report, "{}", "", [{"key": "T", "change": "changed"}])
+    assert result["changed"] is True
+    assert result["secrets"] == [{"key": "T", "change": "changed"}]
+    assert result["diff"] == [{"prepared": "~ secret T changed\n"}]
+
+
+def test_secrets_option_is_no_log():
+    assert lava_deploy.ARGUMENT_SPEC["secrets"] == {"type": "dict", "no_log": True}
+
+
+def test_plan_refused_for_missing_secrets_the_module_sets_is_no_refusal():
+    plan = {
+        "changed": False,
+        "components": [],
+        "refusal": {"exit_code": 2, "error": "instance w needs the secret LAVA_WORKER_TOKEN"},
+        "missing_secrets": ["LAVA_WORKER_TOKEN"],
+    }
+    given = [{"key": "LAVA_WORKER_TOKEN", "change": "changed"}]
+    result = lava_deploy.plan_result(plan, None, "install", "w", given)
+    assert "refusal" not in result and "warnings" not in result
+    assert result["changed"] is True
+    refused = lava_deploy.plan_result(plan, None, "install", "w", [])
+    assert refused["refusal"]["exit_code"] == 2
+    assert "would be refused" in refused["warnings"][0]
