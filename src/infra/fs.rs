@@ -38,27 +38,32 @@ pub fn remove_path(path: &Path) -> Result<()> {
 
 /// Writes a file atomically: a temporary file beside it, renamed over it.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    temp.write_all(contents)
-        .and_then(|()| temp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", temp.path().display()))?;
-    temp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    write_temp_then_rename(path, contents, None)
 }
 
 /// Writes a file only its owner may read (`0600` from its first byte, the
 /// temporary file included), atomically like [`write_atomic`].
 pub fn write_atomic_private(path: &Path, contents: &[u8]) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
+    write_temp_then_rename(path, contents, Some(std::fs::Permissions::from_mode(0o600)))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")));
+    Ok(())
+}
+
+/// `contents` into a temporary sibling of `path` (with `permissions` from
+/// its creation, when given), synced, then renamed over `path`.
+fn write_temp_then_rename(
+    path: &Path,
+    contents: &[u8],
+    permissions: Option<std::fs::Permissions>,
+) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .permissions(std::fs::Permissions::from_mode(0o600))
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX);
+    if let Some(permissions) = permissions {
+        builder.permissions(permissions);
+    }
+    let mut temp = builder
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     temp.write_all(contents)
@@ -66,7 +71,6 @@ pub fn write_atomic_private(path: &Path, contents: &[u8]) -> Result<()> {
         .with_context(|| format!("cannot write {}", temp.path().display()))?;
     temp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    sync_dir(dir);
     Ok(())
 }
 

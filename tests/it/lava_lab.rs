@@ -9,9 +9,7 @@
 //! Opt-in (`--ignored`): it needs the package index; `.ci/run` runs it.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-use serde_json::Value;
+use std::time::Instant;
 
 use crate::support::{self, free_port, lava, stderr_of, Env, GitRepo};
 
@@ -108,107 +106,6 @@ fn device(port: u16, key: &Path, results: &Path) -> String {
         text = text.replace(from, &to);
     }
     text
-}
-
-struct Api {
-    base: String,
-    token: String,
-    client: reqwest::blocking::Client,
-}
-
-impl Api {
-    fn get(&self, path: &str) -> Value {
-        let answer = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .header("Authorization", format!("Token {}", self.token))
-            .send()
-            .unwrap();
-        assert!(
-            answer.status().is_success(),
-            "GET {path}: {}",
-            answer.status()
-        );
-        serde_json::from_slice(&answer.bytes().unwrap()).unwrap()
-    }
-
-    fn text(&self, path: &str) -> String {
-        let answer = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .unwrap();
-        assert!(
-            answer.status().is_success(),
-            "GET {path}: {}",
-            answer.status()
-        );
-        answer.text().unwrap()
-    }
-
-    fn status(&self, path: &str) -> u16 {
-        self.client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .unwrap()
-            .status()
-            .as_u16()
-    }
-
-    fn submit(&self, definition: &str) -> u64 {
-        let body = self
-            .client
-            .post(format!("{}/api/v0.2/jobs/", self.base))
-            .header("Authorization", format!("Token {}", self.token))
-            .header("Content-Type", "application/json")
-            .body(serde_json::json!({ "definition": definition }).to_string())
-            .send()
-            .unwrap()
-            .bytes()
-            .unwrap();
-        let answer: Value = serde_json::from_slice(&body).unwrap();
-        answer["job_ids"][0]
-            .as_u64()
-            .unwrap_or_else(|| panic!("not submitted: {answer}"))
-    }
-
-    /// Waits for the job to finish; returns it.
-    fn finished(&self, id: u64) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(300);
-        loop {
-            let job = self.get(&format!("/api/v0.2/jobs/{id}/"));
-            if job["state"] == "Finished" {
-                return job;
-            }
-            assert!(Instant::now() < deadline, "job {id} did not finish: {job}");
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-
-    /// (name, result) of the job's test cases of the given suite.
-    fn results(&self, id: u64, suite: &str) -> Vec<(String, String)> {
-        let suites = self.get(&format!("/api/v0.2/jobs/{id}/suites/"));
-        let suite_id = suites["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["name"].as_str().is_some_and(|n| n.ends_with(suite)))
-            .unwrap_or_else(|| panic!("no suite {suite}: {suites}"))["id"]
-            .clone();
-        let tests = self.get(&format!("/api/v0.2/jobs/{id}/tests/?limit=100"));
-        tests["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|t| t["suite"] == suite_id)
-            .map(|t| {
-                (
-                    t["name"].as_str().unwrap().to_owned(),
-                    t["result"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect()
-    }
 }
 
 /// The `/static/` paths a page links (`href="…"`, `src="…"`).
@@ -404,26 +301,21 @@ fn lava_lab_on_one_host_runs_a_job_on_a_device_of_the_branch() {
         "admin",
     ])
     .success();
-    let api = Api {
-        base: format!("http://127.0.0.1:{}", ports.http),
-        token: support::stdout_of(
-            &run(&[
-                "exec",
-                "lab",
-                "--",
-                "lava-server",
-                "manage",
-                "tokens",
-                "add",
-                "--user",
-                "admin",
-            ])
-            .success(),
-        )
-        .trim()
-        .to_owned(),
-        client: reqwest::blocking::Client::new(),
-    };
+    let token = support::stdout_of(
+        &run(&[
+            "exec",
+            "lab",
+            "--",
+            "lava-server",
+            "manage",
+            "tokens",
+            "add",
+            "--user",
+            "admin",
+        ])
+        .success(),
+    );
+    let api = lava::Api::new(&format!("http://127.0.0.1:{}", ports.http), token.trim());
     let listed = api.get(&format!("/api/v0.2/workers/{WORKER}/"));
     assert_eq!(listed["state"], "Online", "{listed}");
     assert_eq!(listed["version"], "2026.07", "{listed}");
@@ -458,7 +350,7 @@ fn lava_lab_on_one_host_runs_a_job_on_a_device_of_the_branch() {
     // The UI is styled: every stylesheet, script and image the home page
     // and the job's page link answers (issue 19: all of them were 404).
     for page in ["/".to_owned(), format!("/scheduler/job/{id}")] {
-        let html = api.text(&page);
+        let html = api.text(&page).unwrap();
         // LAVA still runs a job its schema refuses, but says so on its page.
         assert!(
             !html.contains("Invalid job definition"),
@@ -478,7 +370,7 @@ fn lava_lab_on_one_host_runs_a_job_on_a_device_of_the_branch() {
     // stylesheet has rules and bootstrap's style applies (screenshots in
     // target/test-artifacts/).
     for page in ["/".to_owned(), format!("/scheduler/job/{id}")] {
-        let report = support::browser::inspect(&format!("{}{page}", api.base));
+        let report = support::browser::inspect(&format!("{}{page}", api.base()));
         report.assert_styled();
         let navbar = report.navbar_background.as_deref();
         assert!(

@@ -14,9 +14,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-use serde_json::Value;
+use std::time::Instant;
 
 use super::{missing_for_hosts, run_ok, Host, Lab, INSTANCE};
 use crate::support::lava;
@@ -124,67 +122,6 @@ fn device(dut: &Host, key: &Path, results: &Path) -> String {
     }
     assert!(text.contains("'worker': 'worker1'"), "{text}");
     text
-}
-
-struct Api {
-    base: String,
-    token: String,
-    client: reqwest::blocking::Client,
-}
-
-impl Api {
-    fn get(&self, path: &str) -> Value {
-        let answer = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .header("Authorization", format!("Token {}", self.token))
-            .send()
-            .unwrap();
-        assert!(
-            answer.status().is_success(),
-            "GET {path}: {}",
-            answer.status()
-        );
-        serde_json::from_slice(&answer.bytes().unwrap()).unwrap()
-    }
-
-    fn text(&self, path: &str) -> String {
-        self.client
-            .get(format!("{}{path}", self.base))
-            .header("Authorization", format!("Token {}", self.token))
-            .send()
-            .and_then(|answer| answer.text())
-            .unwrap_or_else(|e| format!("GET {path}: {e}"))
-    }
-
-    fn submit(&self, definition: &str) -> u64 {
-        let body = self
-            .client
-            .post(format!("{}/api/v0.2/jobs/", self.base))
-            .header("Authorization", format!("Token {}", self.token))
-            .header("Content-Type", "application/json")
-            .body(serde_json::json!({ "definition": definition }).to_string())
-            .send()
-            .unwrap()
-            .bytes()
-            .unwrap();
-        let answer: Value = serde_json::from_slice(&body).unwrap();
-        answer["job_ids"][0]
-            .as_u64()
-            .unwrap_or_else(|| panic!("not submitted: {answer}"))
-    }
-
-    fn finished(&self, id: u64) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(300);
-        loop {
-            let job = self.get(&format!("/api/v0.2/jobs/{id}/"));
-            if job["state"] == "Finished" {
-                return job;
-            }
-            assert!(Instant::now() < deadline, "job {id} did not finish: {job}");
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
 }
 
 /// Every file under `dir` but those `skip` says, holding `needle`.
@@ -354,16 +291,8 @@ fn the_lab_playbook_makes_a_lab_that_runs_a_job_across_hosts() {
         "admin-pass",
         "admin",
     ]);
-    let api = Api {
-        base: server_url.trim_end_matches('/').to_owned(),
-        token: exec(&["lava-server", "manage", "tokens", "add", "--user", "admin"])
-            .trim()
-            .to_owned(),
-        client: reqwest::blocking::Client::builder()
-            .no_proxy()
-            .build()
-            .unwrap(),
-    };
+    let token = exec(&["lava-server", "manage", "tokens", "add", "--user", "admin"]);
+    let api = lava::Api::new(&server_url, token.trim());
     let listed = api.get("/api/v0.2/workers/worker1/");
     assert_eq!(listed["state"], "Online", "{listed}");
     assert_eq!(listed["version"], "2026.07", "{listed}");
@@ -377,7 +306,9 @@ fn the_lab_playbook_makes_a_lab_that_runs_a_job_across_hosts() {
     let job = api.finished(id);
     let job_seconds = submitted.elapsed();
     if job["health"] != "Complete" {
-        let log = api.text(&format!("/api/v0.2/jobs/{id}/logs/"));
+        let log = api
+            .text(&format!("/api/v0.2/jobs/{id}/logs/"))
+            .unwrap_or_else(|e| e);
         let worker_log =
             std::fs::read_to_string(worker.instance().join("shared/var/log/lava-worker.log"))
                 .unwrap_or_default();

@@ -47,10 +47,21 @@ pub struct StyleSheet {
 
 /// Why Chromium cannot be driven here (for `support::require`), or None.
 pub fn missing() -> Option<String> {
-    [CHROMIUM, CHROMEDRIVER]
+    if let Some(p) = [CHROMIUM, CHROMEDRIVER]
         .iter()
         .find(|p| !Path::new(p).is_file())
-        .map(|p| format!("{p} is not installed (apt-get install chromium chromium-driver)"))
+    {
+        return Some(format!(
+            "{p} is not installed (apt-get install chromium chromium-driver)"
+        ));
+    }
+    let python = super::test_python();
+    let has_selenium = std::process::Command::new(&python)
+        .args(["-c", "import selenium"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    (!has_selenium)
+        .then(|| format!("{python} cannot import selenium (tools/test installs it into its venv)"))
 }
 
 /// Where screenshots go: `target/test-artifacts/`.

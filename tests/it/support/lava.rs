@@ -5,6 +5,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use super::{Env, GitRepo};
 
@@ -122,4 +125,116 @@ pub fn running(pid: &str) -> bool {
             .lines()
             .any(|l| l.starts_with("State:") && l.contains("(zombie)"))
     })
+}
+
+/// LAVA's REST API as the lab's admin sees it (token authentication,
+/// never through a proxy: the servers are on this machine's addresses).
+pub struct Api {
+    base: String,
+    token: String,
+    client: reqwest::blocking::Client,
+}
+
+impl Api {
+    pub fn new(base: &str, token: &str) -> Self {
+        Api {
+            base: base.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            client: reqwest::blocking::Client::builder()
+                .no_proxy()
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// The server's address, `http://host:port` (no trailing slash).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, path: &str) -> reqwest::blocking::RequestBuilder {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header("Authorization", format!("Token {}", self.token))
+    }
+
+    pub fn get(&self, path: &str) -> Value {
+        let answer = self.request(path).send().unwrap();
+        assert!(
+            answer.status().is_success(),
+            "GET {path}: {}",
+            answer.status()
+        );
+        serde_json::from_slice(&answer.bytes().unwrap()).unwrap()
+    }
+
+    /// The text of a page, or why there is none (for diagnostics).
+    pub fn text(&self, path: &str) -> Result<String, String> {
+        match self.request(path).send() {
+            Ok(answer) if answer.status().is_success() => {
+                answer.text().map_err(|e| format!("GET {path}: {e}"))
+            }
+            Ok(answer) => Err(format!("GET {path}: {}", answer.status())),
+            Err(e) => Err(format!("GET {path}: {e}")),
+        }
+    }
+
+    pub fn status(&self, path: &str) -> u16 {
+        self.request(path).send().unwrap().status().as_u16()
+    }
+
+    pub fn submit(&self, definition: &str) -> u64 {
+        let body = self
+            .client
+            .post(format!("{}/api/v0.2/jobs/", self.base))
+            .header("Authorization", format!("Token {}", self.token))
+            .header("Content-Type", "application/json")
+            .body(serde_json::json!({ "definition": definition }).to_string())
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap();
+        let answer: Value = serde_json::from_slice(&body).unwrap();
+        answer["job_ids"][0]
+            .as_u64()
+            .unwrap_or_else(|| panic!("not submitted: {answer}"))
+    }
+
+    /// Waits for the job to finish (5 minutes at most); returns it.
+    pub fn finished(&self, id: u64) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let job = self.get(&format!("/api/v0.2/jobs/{id}/"));
+            if job["state"] == "Finished" {
+                return job;
+            }
+            assert!(Instant::now() < deadline, "job {id} did not finish: {job}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// (name, result) of the job's test cases of the given suite.
+    pub fn results(&self, id: u64, suite: &str) -> Vec<(String, String)> {
+        let suites = self.get(&format!("/api/v0.2/jobs/{id}/suites/"));
+        let suite_id = suites["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"].as_str().is_some_and(|n| n.ends_with(suite)))
+            .unwrap_or_else(|| panic!("no suite {suite}: {suites}"))["id"]
+            .clone();
+        let tests = self.get(&format!("/api/v0.2/jobs/{id}/tests/?limit=100"));
+        tests["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["suite"] == suite_id)
+            .map(|t| {
+                (
+                    t["name"].as_str().unwrap().to_owned(),
+                    t["result"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
 }
