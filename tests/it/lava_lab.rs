@@ -301,7 +301,7 @@ fn lava_lab_on_one_host_runs_a_job_on_a_device_of_the_branch() {
         "admin",
     ])
     .success();
-    let token = support::stdout_of(
+    let admin_token = support::stdout_of(
         &run(&[
             "exec",
             "lab",
@@ -315,7 +315,10 @@ fn lava_lab_on_one_host_runs_a_job_on_a_device_of_the_branch() {
         ])
         .success(),
     );
-    let api = lava::Api::new(&format!("http://127.0.0.1:{}", ports.http), token.trim());
+    let api = lava::Api::new(
+        &format!("http://127.0.0.1:{}", ports.http),
+        admin_token.trim(),
+    );
     let listed = api.get(&format!("/api/v0.2/workers/{WORKER}/"));
     assert_eq!(listed["state"], "Online", "{listed}");
     assert_eq!(listed["version"], "2026.07", "{listed}");

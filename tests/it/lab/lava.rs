@@ -291,8 +291,8 @@ fn the_lab_playbook_makes_a_lab_that_runs_a_job_across_hosts() {
         "admin-pass",
         "admin",
     ]);
-    let token = exec(&["lava-server", "manage", "tokens", "add", "--user", "admin"]);
-    let api = lava::Api::new(&server_url, token.trim());
+    let admin_token = exec(&["lava-server", "manage", "tokens", "add", "--user", "admin"]);
+    let api = lava::Api::new(&server_url, admin_token.trim());
     let listed = api.get("/api/v0.2/workers/worker1/");
     assert_eq!(listed["state"], "Online", "{listed}");
     assert_eq!(listed["version"], "2026.07", "{listed}");
