@@ -156,6 +156,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What was done to an instance: one line per install, upgrade, rollback, … (oldest first)
+    History {
+        #[arg(value_parser = InstanceName::parse)]
+        name: InstanceName,
+        /// The entries as a JSON array
+        #[arg(long)]
+        json: bool,
+        /// Only the last N entries
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+    },
     /// New release from the current release's lock plus the overrides now in local/
     Rebuild {
         #[arg(value_parser = InstanceName::parse)]

@@ -3,6 +3,7 @@
 //! below this layer sees clap or prints results.
 
 mod args;
+mod color;
 mod commands;
 mod completion;
 mod logging;
@@ -64,6 +65,7 @@ fn run(ctx: Context, command: &Command) -> Result<()> {
         } => plan::run(&ctx, name, &source.request(), *retry_failed, *json),
         Command::Status { name, json } => status::run(&ctx, name.as_ref(), *json),
         Command::List { json } => status::list(&ctx, *json),
+        Command::History { name, json, limit } => history::run(&ctx, name, *json, *limit),
         Command::Prune { name, keep } => maintain::prune(&ctx, name, *keep),
         Command::Remove { name, yes } => maintain::remove(&ctx, name, *yes),
         Command::Verify { name } => maintain::verify(&ctx, name),

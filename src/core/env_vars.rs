@@ -35,3 +35,10 @@ pub const LAVA_MANIFEST_SIGNERS: &str = "LAVA_MANIFEST_SIGNERS";
 /// A list of revoked keys (OpenSSH KRL or public keys) that the manifest
 /// signature must not be made with (`--manifest-revoked`).
 pub const LAVA_MANIFEST_REVOKED: &str = "LAVA_MANIFEST_REVOKED";
+/// Who runs lava-deploy, for the history: the user `sudo` was run by, else `USER`.
+pub const SUDO_USER: &str = "SUDO_USER";
+pub const USER: &str = "USER";
+/// Set and not empty: no color in the output, even on a terminal.
+pub const NO_COLOR: &str = "NO_COLOR";
+/// Set and not `0`: color even when stdout is not a terminal (unless `NO_COLOR`).
+pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";

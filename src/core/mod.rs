@@ -6,6 +6,7 @@ pub mod archive_format;
 pub mod decision;
 pub mod env_vars;
 pub mod error;
+pub mod history;
 pub mod lock;
 pub mod model;
 pub mod names;

@@ -1,14 +1,20 @@
 //! Named pauses for fault-injection tests: with `LAVA_FAILPOINT=NAME`, the
 //! run stops at that point (saying so on stderr) long enough to be killed,
 //! or, with `LAVA_FAILPOINT_RELEASE=FILE`, until that file exists (then it
-//! goes on). Points: `fetch`, `extract`, `env`, `before-switch`.
+//! goes on). Points: `fetch`, `extract`, `env`, `before-switch`, `append`
+//! (halfway through a history line).
 
 use std::time::{Duration, Instant};
 
 use crate::core::env_vars::{LAVA_FAILPOINT, LAVA_FAILPOINT_RELEASE};
 
+/// Whether the run is to pause at `name`.
+pub fn armed(name: &str) -> bool {
+    std::env::var(LAVA_FAILPOINT).is_ok_and(|wanted| wanted == name)
+}
+
 pub fn hit(name: &str) {
-    if !std::env::var(LAVA_FAILPOINT).is_ok_and(|wanted| wanted == name) {
+    if !armed(name) {
         return;
     }
     eprintln!("failpoint {name} reached");

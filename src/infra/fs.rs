@@ -99,6 +99,45 @@ pub fn swap_symlink(target: &Path, link: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Appends `line` (which ends with a newline) to `path` in one `write`
+/// with `O_APPEND`, then `fsync`s it: a log that is never rewritten. When
+/// the file does not end with a newline (a crash cut the last write short),
+/// one is written first, so the torn line spoils only itself. The caller
+/// serialises appends (the instance lock). The failpoint `append` writes
+/// half the line, then pauses, so a test can kill the run mid-write.
+pub fn append_line(path: &Path, line: &[u8]) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)?;
+    let length = file.metadata()?.len();
+    let mut bytes = Vec::with_capacity(line.len() + 1);
+    if length > 0 {
+        let mut last = [0u8; 1];
+        file.file()
+            .read_exact_at(&mut last, length - 1)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if last[0] != b'\n' {
+            bytes.push(b'\n');
+        }
+    }
+    bytes.extend_from_slice(line);
+    let mut file = file;
+    let mut rest = &bytes[..];
+    if crate::infra::failpoint::armed("append") {
+        let (half, after) = bytes.split_at(bytes.len() / 2);
+        file.write_all(half)?;
+        file.sync_data()?;
+        crate::infra::failpoint::hit("append");
+        rest = after;
+    }
+    file.write_all(rest)?;
+    file.sync_data()?;
+    Ok(())
+}
+
 /// Best effort: makes a rename in `dir` durable.
 pub fn sync_dir(dir: &Path) {
     if let Ok(file) = std::fs::File::open(dir) {

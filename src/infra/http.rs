@@ -221,19 +221,44 @@ fn untrusted_certificate(err: &reqwest::Error) -> Option<String> {
 /// and making one loads the system's CA certificates. `timeout` bounds the
 /// whole request, connecting included.
 pub fn probe(url: &str, timeout: Duration) -> std::result::Result<u16, String> {
+    match probe_client()?.get(url).timeout(timeout).send() {
+        Ok(response) if response.status().is_success() => Ok(response.status().as_u16()),
+        Ok(response) => Err(format!("{url} answered {}", response.status())),
+        Err(err) => Err(format!("{url}: {:#}", anyhow::Error::new(err))),
+    }
+}
+
+/// A GET whose answer must be 2xx, read whole but at most `limit` bytes,
+/// within `timeout` in all.
+pub fn get_small(url: &str, timeout: Duration, limit: u64) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Read;
+    let failed = |err: reqwest::Error| format!("{url}: {:#}", anyhow::Error::new(err));
+    let response = probe_client()?
+        .get(url)
+        .timeout(timeout)
+        .send()
+        .map_err(failed)?;
+    if !response.status().is_success() {
+        return Err(format!("{url} answered {}", response.status()));
+    }
+    let mut body = Vec::new();
+    response
+        .take(limit)
+        .read_to_end(&mut body)
+        .map_err(|err| format!("{url}: {err}"))?;
+    Ok(body)
+}
+
+/// The client of health checks: no retries, a timeout per request.
+fn probe_client() -> std::result::Result<&'static reqwest::blocking::Client, String> {
     static CLIENT: std::sync::OnceLock<reqwest::Result<reqwest::blocking::Client>> =
         std::sync::OnceLock::new();
-    let client = CLIENT
+    CLIENT
         .get_or_init(|| {
             reqwest::blocking::Client::builder()
                 .user_agent(concat!("lava-deploy/", env!("CARGO_PKG_VERSION")))
                 .build()
         })
         .as_ref()
-        .map_err(|err| format!("cannot set up the HTTP client: {err}"))?;
-    match client.get(url).timeout(timeout).send() {
-        Ok(response) if response.status().is_success() => Ok(response.status().as_u16()),
-        Ok(response) => Err(format!("{url} answered {}", response.status())),
-        Err(err) => Err(format!("{url}: {:#}", anyhow::Error::new(err))),
-    }
+        .map_err(|err| format!("cannot set up the HTTP client: {err}"))
 }

@@ -302,6 +302,19 @@ pub fn release_environment(
     Ok((vars.with_secrets(&secrets), secrets.redactor()))
 }
 
+/// A release's `check-url` as its check gets it (`None`: it has none).
+pub fn check_url(
+    instance: &Instance,
+    release: &ReleaseName,
+    service: &Service,
+) -> Result<Option<String>> {
+    let Some(url) = &service.hooks.check_url else {
+        return Ok(None);
+    };
+    let vars = Variables::new(instance, release, service, None, Phase::Check.name())?;
+    vars.expand_url(url).map(Some)
+}
+
 fn path_text(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }

@@ -38,7 +38,7 @@ fn install_tracked(
     // before the first install): a failure leaves exactly that again.
     let created = !instance.dir.exists();
     let only_secrets = !created && !instance.exists() && instance.holds_only_secrets()?;
-    let lock = instance.lock("install", ctx.settings.wait)?;
+    let lock = ctx.lock_instance(&instance, "install")?;
     // Another install may have finished while we were starting.
     refuse_healthy(&instance)?;
 

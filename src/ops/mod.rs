@@ -9,6 +9,7 @@ pub mod control;
 pub mod deploy;
 pub mod develop;
 pub mod exec;
+pub mod history;
 pub mod hooks;
 pub mod install;
 pub mod maintain;
@@ -27,7 +28,7 @@ pub mod upgrade;
 pub mod verify;
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -82,6 +83,8 @@ pub struct Context {
     pub cache: Cache,
     pub git: GitCache,
     downloader: OnceLock<Downloader>,
+    /// The instance lock this run holds, until its history line is written.
+    held: Mutex<Option<history::Held>>,
 }
 
 impl Context {
@@ -95,6 +98,7 @@ impl Context {
             cache,
             git,
             downloader: OnceLock::new(),
+            held: Mutex::new(None),
         }
     }
 
@@ -172,6 +176,32 @@ impl Context {
         Ok(locked)
     }
 
+    /// Takes the instance lock for `command` (its history's action); the
+    /// context keeps it until [`history::record`] has written the
+    /// command's line (the lock is released then, not when the caller's
+    /// copy goes).
+    pub fn lock_instance(
+        &self,
+        instance: &Instance,
+        command: &str,
+    ) -> crate::core::error::Result<Arc<InstanceLock>> {
+        let lock = Arc::new(instance.lock(command, self.settings.wait)?);
+        let held = history::Held {
+            instance: instance.clone(),
+            action: command.to_owned(),
+            before: instance.current_release().map(|r| r.to_string()),
+            _lock: Arc::clone(&lock),
+        };
+        *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Some(held);
+        Ok(lock)
+    }
+
+    /// The lock kept by [`Context::lock_instance`], handed over to be
+    /// released once the history line is written.
+    fn release_held(&self) -> Option<history::Held> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
     /// The same without the recovery (`rollback` decides `current` itself;
     /// `prune` leaves the pending marker to the next deployment).
     pub fn lock_existing_as_is(
@@ -180,7 +210,7 @@ impl Context {
         command: &str,
     ) -> crate::core::error::Result<Locked> {
         let (instance, _) = self.existing_instance(name)?;
-        let lock = instance.lock(command, self.settings.wait)?;
+        let lock = self.lock_instance(&instance, command)?;
         // Read again under the lock: another command may have changed it.
         let record = instance.read_record()?;
         Ok(Locked {
@@ -195,5 +225,5 @@ impl Context {
 pub struct Locked {
     pub instance: Instance,
     pub record: InstanceRecord,
-    _lock: InstanceLock,
+    _lock: Arc<InstanceLock>,
 }

@@ -1,7 +1,8 @@
 //! What a changing command did, handed back whole: the typed result with
 //! its [`Trail`] on success, or the error with the trail so far on failure
 //! (a rollback, the hooks that ran, the release that failed). The CLI
-//! builds its `--json` report from this, in one place.
+//! builds its `--json` report from this, in one place; `tracked` appends
+//! the command's line to the instance's history before its lock goes.
 
 use serde::Serialize;
 
@@ -29,6 +30,8 @@ pub struct Trail {
     pub hooks: Vec<HookRun>,
     pub rolled_back: bool,
     pub failed_release: Option<String>,
+    /// Releases removed (`prune`).
+    pub removed: Vec<String>,
 }
 
 /// One hook command that ran.
@@ -110,9 +113,18 @@ pub fn tracked<T>(
     name: &InstanceName,
     run: impl FnOnce(&mut Trail) -> crate::core::error::Result<T>,
 ) -> Tracked<T> {
+    let started = super::history::Started::now();
     let mut trail = Trail::default();
     let result = run(&mut trail);
     let standing = Standing::read(ctx, name);
+    // Still under the instance lock, which goes once the line is written.
+    super::history::record(
+        ctx,
+        &started,
+        &trail,
+        standing.manifest.as_ref().map(|m| m.commit.clone()),
+        result.as_ref().err(),
+    );
     match result {
         Ok(done) => Ok(Outcome {
             done,

@@ -1,11 +1,13 @@
 //! `status [NAME]` and `list`: what is deployed.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::Context;
+use super::{hooks, Context};
 use crate::core::error::Result;
+use crate::core::history::{History, HistoryEntry, HistoryOutcome};
 use crate::core::lock::{LockedComponent, LockedManifest, LockedOverride};
 use crate::core::names::{ComponentName, InstanceName, ReleaseName};
 use crate::core::record::SourceRecord;
@@ -28,13 +30,125 @@ pub struct InstanceStatus {
     /// A deployment that was interrupted between its switch and the end of
     /// its check; the next `upgrade` finishes it or rolls back.
     pub interrupted: Option<String>,
+    /// When `current` last moved (the symlink's time).
+    pub since: Option<String>,
+    /// The instance at a glance (see [`Health`]).
+    pub health: Health,
+    /// The last health check of the current release, from the history.
+    pub last_check: Option<LastCheck>,
+    /// The last line of the history.
+    pub last: Option<HistoryEntry>,
+    /// The current release's `check-url` asked now (`status` only, not
+    /// `list`; a short timeout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Answer>,
 }
 
+/// What needs attention first, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Health {
+    /// A deployment was killed between its switch and its check.
+    Interrupted,
+    /// No release serves (the first install did not finish).
+    NotInstalled,
+    /// `stop` was the last command.
+    Stopped,
+    /// The last check of the current release failed.
+    CheckFailed,
+    /// The last command's new release failed and the previous one serves.
+    RolledBack,
+    /// The last command failed.
+    LastFailed,
+    Ok,
+}
+
+impl Health {
+    pub fn name(self) -> &'static str {
+        match self {
+            Health::Interrupted => "INTERRUPTED",
+            Health::NotInstalled => "not-installed",
+            Health::Stopped => "stopped",
+            Health::CheckFailed => "check-failed",
+            Health::RolledBack => "rolled-back",
+            Health::LastFailed => "last-failed",
+            Health::Ok => "ok",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LastCheck {
+    pub ok: bool,
+    pub seconds: f64,
+    /// When the command that ran it started, and which it was.
+    pub time: String,
+    pub action: String,
+}
+
+/// The answer of `check-url` now; `version` when it is a JSON object with
+/// a string `version` (the built-in LAVA manifests' check-url).
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    pub url: String,
+    pub ok: bool,
+    pub seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// How long `status` waits for the check-url.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
+
 impl InstanceStatus {
-    pub fn read(instance: &Instance) -> Result<Self> {
+    /// `ask`: also ask the current release's check-url.
+    pub fn read(instance: &Instance, ask: bool) -> Result<Self> {
         let record = instance.read_record()?;
         let current = instance.current_lock()?;
+        let history = match instance.read_history() {
+            Ok(history) => history,
+            Err(err) => {
+                tracing::warn!("{err:#}");
+                History::default()
+            }
+        };
+        let release = current.as_ref().map(|(r, _)| r.to_string());
+        let last = history.entries.last().cloned();
+        let last_check = history.entries.iter().rev().find_map(|entry| {
+            let check = entry.check.as_ref()?;
+            (Some(&check.release) == release.as_ref()).then(|| LastCheck {
+                ok: check.ok,
+                seconds: check.seconds,
+                time: entry.time.clone(),
+                action: entry.action.clone(),
+            })
+        });
+        let health = health(
+            record.pending.is_some(),
+            current.is_some(),
+            last.as_ref(),
+            last_check.as_ref(),
+        );
+        let answer = match (&current, ask && health != Health::Stopped) {
+            (Some((release, lock)), true) => hooks::check_url(instance, release, &lock.service)
+                .ok()
+                .flatten()
+                .map(|url| ask_url(&url)),
+            _ => None,
+        };
+        let since = std::fs::symlink_metadata(instance.current_link())
+            .and_then(|meta| meta.modified())
+            .ok()
+            .filter(|_| current.is_some())
+            .map(crate::core::time::rfc3339);
         Ok(InstanceStatus {
+            since,
+            health,
+            last_check,
+            last,
+            answer,
             name: instance.name.to_string(),
             path: instance.dir.display().to_string(),
             releases: instance.releases()?,
@@ -62,17 +176,68 @@ impl InstanceStatus {
     }
 }
 
-/// One instance, which must exist.
-pub fn status(ctx: &Context, name: &InstanceName) -> Result<InstanceStatus> {
-    let (instance, _) = ctx.existing_instance(name)?;
-    InstanceStatus::read(&instance)
+fn health(
+    interrupted: bool,
+    installed: bool,
+    last: Option<&HistoryEntry>,
+    check: Option<&LastCheck>,
+) -> Health {
+    let last_was = |action: &str, outcome: HistoryOutcome| {
+        last.is_some_and(|l| l.action == action && l.outcome == outcome)
+    };
+    if interrupted {
+        Health::Interrupted
+    } else if !installed {
+        Health::NotInstalled
+    } else if last_was("stop", HistoryOutcome::Ok) {
+        Health::Stopped
+    } else if check.is_some_and(|c| !c.ok) {
+        Health::CheckFailed
+    } else if last.is_some_and(|l| l.outcome == HistoryOutcome::RolledBack) {
+        Health::RolledBack
+    } else if last.is_some_and(|l| l.outcome == HistoryOutcome::Failed) {
+        Health::LastFailed
+    } else {
+        Health::Ok
+    }
 }
 
-/// Every instance under the root.
-pub fn all(ctx: &Context) -> Result<Vec<InstanceStatus>> {
+/// One GET of the check-url, never long.
+fn ask_url(url: &str) -> Answer {
+    let started = Instant::now();
+    let answer = crate::infra::http::get_small(url, ANSWER_TIMEOUT, 64 * 1024);
+    let seconds = (started.elapsed().as_secs_f64() * 100.0).round() / 100.0;
+    match answer {
+        Ok(body) => Answer {
+            url: url.to_owned(),
+            ok: true,
+            seconds,
+            version: serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("version")?.as_str().map(str::to_owned)),
+            error: None,
+        },
+        Err(error) => Answer {
+            url: url.to_owned(),
+            ok: false,
+            seconds,
+            version: None,
+            error: Some(error),
+        },
+    }
+}
+
+/// One instance, which must exist; its check-url is asked.
+pub fn status(ctx: &Context, name: &InstanceName) -> Result<InstanceStatus> {
+    let (instance, _) = ctx.existing_instance(name)?;
+    InstanceStatus::read(&instance, true)
+}
+
+/// Every instance under the root; `ask`: their check-urls too.
+pub fn all(ctx: &Context, ask: bool) -> Result<Vec<InstanceStatus>> {
     ctx.root
         .instance_names()?
         .iter()
-        .map(|name| InstanceStatus::read(&ctx.root.instance(name)))
+        .map(|name| InstanceStatus::read(&ctx.root.instance(name), ask))
         .collect()
 }

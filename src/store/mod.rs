@@ -1,8 +1,10 @@
 //! The store: the on-disk layout of the contract. The root holds `cache/`,
-//! `instances/` and `locks/`; an instance holds its record, `local/`,
+//! `instances/`, `locks/` and `removed/` (the histories of removed
+//! instances); an instance holds its record, `history.jsonl`, `local/`,
 //! `shared/`, `logs/` and `code/` with one directory per release and the
 //! `current` symlink that is switched atomically.
 
+pub mod history;
 mod instance;
 mod secrets;
 

@@ -11,6 +11,7 @@ mod buildout_oracle;
 mod completions;
 mod debian;
 mod faults;
+mod history;
 mod https;
 mod install;
 mod lab;

@@ -40,8 +40,11 @@ pub fn remove(ctx: &Context, name: &InstanceName, yes: bool) -> Result<()> {
             return Ok(());
         }
     }
-    crate::ops::maintain::remove(ctx, &instance)?;
+    let kept = crate::ops::maintain::remove(ctx, &instance)?;
     println!("removed instance {name} (the shared cache is kept)");
+    if let Some(kept) = kept {
+        println!("its history is kept in {}", kept.display());
+    }
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 pub mod control;
 pub mod develop;
 pub mod exec;
+pub mod history;
 pub mod install;
 pub mod maintain;
 pub mod manifest;

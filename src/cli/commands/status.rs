@@ -2,17 +2,19 @@
 
 use serde::Serialize;
 
+use crate::cli::color::{Paint, Tone};
 use crate::cli::render::pin_text;
 use crate::core::error::Result;
 use crate::core::names::InstanceName;
 use crate::core::names::ReleaseName;
-use crate::ops::status::InstanceStatus;
+use crate::ops::status::{Health, InstanceStatus};
 use crate::ops::Context;
 
 pub fn run(ctx: &Context, name: Option<&InstanceName>, json: bool) -> Result<()> {
+    let paint = Paint::stdout();
     let statuses = match name {
         Some(name) => vec![crate::ops::status::status(ctx, name)?],
-        None => crate::ops::status::all(ctx)?,
+        None => crate::ops::status::all(ctx, true)?,
     };
     if json {
         return match name {
@@ -27,12 +29,12 @@ pub fn run(ctx: &Context, name: Option<&InstanceName>, json: bool) -> Result<()>
         if index > 0 {
             println!();
         }
-        print(status);
+        print(status, &paint);
     }
     Ok(())
 }
 
-fn print(status: &InstanceStatus) {
+fn print(status: &InstanceStatus, paint: &Paint) {
     println!("instance {}  ({})", status.name, status.path);
     println!(
         "  current:    {}",
@@ -41,6 +43,34 @@ fn print(status: &InstanceStatus) {
             .as_ref()
             .map_or("none (install did not finish)", |r| r.as_str())
     );
+    if let Some(since) = &status.since {
+        println!("  since:      {since}");
+    }
+    println!("  health:     {}", health_text(status.health, paint));
+    if let Some(check) = &status.last_check {
+        let result = match check.ok {
+            true => "passed".to_owned(),
+            false => paint.tone(Tone::Bad, "FAILED"),
+        };
+        println!(
+            "  last check: {result} in {:.1} s ({} at {})",
+            check.seconds, check.action, check.time
+        );
+    }
+    if let Some(answer) = &status.answer {
+        let said = match (&answer.version, &answer.error) {
+            (_, Some(error)) => paint.tone(Tone::Bad, &format!("no answer: {error}")),
+            (Some(version), None) => format!("version {version}"),
+            (None, None) => "ok".to_owned(),
+        };
+        println!(
+            "  answering:  {said} ({} in {:.2} s)",
+            answer.url, answer.seconds
+        );
+    }
+    if let Some(last) = &status.last {
+        println!("  last:       {}", super::history::line(last, paint));
+    }
     let cfg = status.follows.cfg.as_deref().unwrap_or("default");
     println!("  follows:    {} (file: {cfg})", status.follows.branch);
     if let Some(signers) = &status.follows.signers {
@@ -59,16 +89,19 @@ fn print(status: &InstanceStatus) {
         .releases
         .iter()
         .map(|r| match status.failed.contains_key(r) {
-            true => format!("{r} (failed)"),
+            true => format!("{r} {}", paint.tone(Tone::Bad, "(failed)")),
             false => r.to_string(),
         })
         .collect();
     println!("  releases:   {}", releases.join(", "));
     for (release, why) in &status.failed {
-        println!("  failed:     {release}: {why}");
+        println!(
+            "  {}     {release}: {why}",
+            paint.tone(Tone::Bad, "failed:")
+        );
     }
     if let Some(interrupted) = &status.interrupted {
-        println!("  INTERRUPTED: {interrupted}");
+        println!("  {} {interrupted}", paint.tone(Tone::Bad, "INTERRUPTED:"));
     }
     println!("  components:");
     let width = status.components.keys().map(|n| n.len()).max().unwrap_or(0);
@@ -99,20 +132,34 @@ fn print(status: &InstanceStatus) {
     }
 }
 
+/// The health, colored when it needs attention.
+fn health_text(health: Health, paint: &Paint) -> String {
+    let tone = match health {
+        Health::Ok => Tone::Good,
+        Health::Stopped | Health::RolledBack | Health::LastFailed => Tone::Warn,
+        Health::Interrupted | Health::NotInstalled | Health::CheckFailed => Tone::Bad,
+    };
+    paint.tone(tone, health.name())
+}
+
 #[derive(Serialize)]
 struct ListEntry {
     name: String,
     current: Option<ReleaseName>,
     follows: String,
+    health: Health,
+    since: Option<String>,
 }
 
 pub fn list(ctx: &Context, json: bool) -> Result<()> {
-    let entries: Vec<ListEntry> = crate::ops::status::all(ctx)?
+    let entries: Vec<ListEntry> = crate::ops::status::all(ctx, false)?
         .into_iter()
         .map(|s| ListEntry {
             name: s.name,
             current: s.current,
             follows: s.follows.branch,
+            health: s.health,
+            since: s.since,
         })
         .collect();
     if json {
@@ -121,10 +168,19 @@ pub fn list(ctx: &Context, json: bool) -> Result<()> {
     if entries.is_empty() {
         println!("no instances under {}", ctx.root.path.display());
     }
+    let paint = Paint::stdout();
     let width = entries.iter().map(|e| e.name.len()).max().unwrap_or(0);
+    let health_width = entries
+        .iter()
+        .map(|e| e.health.name().len())
+        .max()
+        .unwrap_or(0);
     for entry in entries {
+        // Padded before it is colored: escape codes have no width.
+        let health = format!("{:health_width$}", entry.health.name());
+        let health = health.replace(entry.health.name(), &health_text(entry.health, &paint));
         println!(
-            "{:width$}  {:24}  {}",
+            "{:width$}  {:24}  {health}  {}",
             entry.name,
             entry
                 .current

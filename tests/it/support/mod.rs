@@ -81,6 +81,8 @@ impl Env {
         }
         cmd.env_remove("LAVA_FAILPOINT")
             .env_remove("LAVA_FAILPOINT_RELEASE")
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("HOME", self.tmp.path())
             .arg("--root")

@@ -1,0 +1,170 @@
+//! The deploy history: one line per changing command, appended to
+//! `instances/<name>/history.jsonl` while the command still holds the
+//! instance lock. The lock a command takes through
+//! [`Context::lock_instance`] stays with the context until [`record`]
+//! (called by `outcome::tracked`, and by `remove`) has written the line;
+//! only then is it released. `history NAME` reads it back.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use super::outcome::Trail;
+use super::Context;
+use crate::core::error::{Error, Result};
+use crate::core::history::{CheckRun, History, HistoryEntry, HistoryOutcome};
+use crate::core::names::InstanceName;
+use crate::core::service::Phase;
+use crate::store::{Instance, InstanceLock};
+
+/// The lock a changing command holds, kept until its line is written.
+#[derive(Debug)]
+pub struct Held {
+    pub(super) instance: Instance,
+    pub(super) action: String,
+    /// `current` when the lock was taken.
+    pub(super) before: Option<String>,
+    pub(super) _lock: Arc<InstanceLock>,
+}
+
+/// When a command started.
+#[derive(Debug, Clone, Copy)]
+pub struct Started {
+    at: SystemTime,
+    clock: Instant,
+}
+
+impl Started {
+    pub fn now() -> Self {
+        Started {
+            at: SystemTime::now(),
+            clock: Instant::now(),
+        }
+    }
+}
+
+/// Appends the line of the command that holds `ctx`'s lock, if it changed
+/// something or failed (exit 1), then releases the lock. A command that
+/// held no lock (refused before, or busy), or whose instance is gone (a
+/// first install that left nothing), or that found nothing to do or was
+/// refused (exit 2) without changing anything, leaves no line. A line that cannot be written is a warning: what the command did
+/// stands.
+pub fn record(
+    ctx: &Context,
+    started: &Started,
+    trail: &Trail,
+    commit: Option<String>,
+    error: Option<&Error>,
+) {
+    let Some(held) = ctx.release_held() else {
+        return;
+    };
+    // A refusal (bad input, a manifest error: exit 2) that changed nothing
+    // is not history.
+    let failed = matches!(error, Some(Error::Failed(_)));
+    if !held.instance.exists() || !(trail.changed || failed) {
+        return;
+    }
+    let entry = entry(&held, started, trail, commit, error);
+    if let Err(err) = held.instance.append_history(&entry) {
+        tracing::warn!(
+            "the history of instance {} misses this `{}`: {err:#}",
+            held.instance.name,
+            held.action
+        );
+    }
+    drop(held);
+}
+
+fn entry(
+    held: &Held,
+    started: &Started,
+    trail: &Trail,
+    commit: Option<String>,
+    error: Option<&Error>,
+) -> HistoryEntry {
+    let outcome = match error {
+        None => HistoryOutcome::Ok,
+        Some(_) if trail.rolled_back => HistoryOutcome::RolledBack,
+        Some(_) => HistoryOutcome::Failed,
+    };
+    HistoryEntry {
+        time: crate::core::time::rfc3339(started.at),
+        user: user(),
+        host: host(),
+        command: std::env::args_os()
+            .map(|word| word.to_string_lossy().into_owned())
+            .collect(),
+        action: held.action.clone(),
+        from: held.before.clone(),
+        // A removed instance serves nothing (its line is written just before it goes).
+        to: match (held.action.as_str(), error) {
+            ("remove", None) => None,
+            _ => held.instance.current_release().map(|r| r.to_string()),
+        },
+        commit,
+        outcome,
+        seconds: (started.clock.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        failed_release: trail.failed_release.clone(),
+        check: last_check(trail),
+        error: error.map(|err| {
+            err.to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        }),
+        removed: trail.removed.clone(),
+    }
+}
+
+/// The last health check in the trail: the check runs of one release at
+/// the end of its hooks (earlier attempts of a retried check are not kept).
+fn last_check(trail: &Trail) -> Option<CheckRun> {
+    let last = trail.hooks.iter().rev().find(|h| h.phase == Phase::Check)?;
+    let runs: Vec<_> = trail
+        .hooks
+        .iter()
+        .rev()
+        .skip_while(|h| !std::ptr::eq(*h, last))
+        .take_while(|h| h.phase == Phase::Check && h.release == last.release)
+        .collect();
+    Some(CheckRun {
+        release: last.release.clone(),
+        ok: runs.iter().all(|h| h.ok),
+        seconds: (runs.iter().map(|h| h.seconds).sum::<f64>() * 10.0).round() / 10.0,
+    })
+}
+
+/// Who runs lava-deploy: the user behind `sudo` first.
+fn user() -> String {
+    use crate::core::env_vars::{SUDO_USER, USER};
+    [SUDO_USER, USER]
+        .iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .find(|name| !name.is_empty())
+        // SAFETY: getuid(2) cannot fail and touches no memory.
+        .unwrap_or_else(|| format!("uid {}", unsafe { libc::getuid() }))
+}
+
+fn host() -> String {
+    let mut buffer = [0u8; 256];
+    // SAFETY: gethostname(2) writes at most `len` bytes into the buffer.
+    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    if status != 0 {
+        return "unknown".to_owned();
+    }
+    let end = buffer.iter().position(|b| *b == 0).unwrap_or(buffer.len());
+    String::from_utf8_lossy(&buffer[..end]).into_owned()
+}
+
+/// `history NAME`: the entries, oldest first (the last `limit` of them),
+/// and the lines that could not be read.
+pub fn history(ctx: &Context, name: &InstanceName, limit: Option<usize>) -> Result<History> {
+    let (instance, _) = ctx.existing_instance(name)?;
+    let mut history = instance.read_history()?;
+    if let Some(limit) = limit {
+        let skip = history.entries.len().saturating_sub(limit);
+        history.entries.drain(..skip);
+    }
+    Ok(history)
+}
