@@ -8,12 +8,10 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use super::outcome::Trail;
 use super::Context;
 use crate::core::error::{Error, Result};
 use crate::core::history::{CheckRun, History, HistoryEntry, HistoryOutcome};
 use crate::core::names::InstanceName;
-use crate::core::service::Phase;
 use crate::store::{Instance, InstanceLock};
 
 /// The lock a changing command holds, kept until its line is written.
@@ -24,6 +22,21 @@ pub struct Held {
     /// `current` when the lock was taken.
     pub(super) before: Option<String>,
     pub(super) _lock: Arc<InstanceLock>,
+}
+
+/// What a command did, as its line needs it (`outcome::Trail::summary`).
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// `current` or the instance record changed.
+    pub changed: bool,
+    pub rolled_back: bool,
+    pub failed_release: Option<String>,
+    /// The last health check that ran.
+    pub check: Option<CheckRun>,
+    /// Releases removed (`prune`).
+    pub removed: Vec<String>,
+    /// The manifest commit of the release `current` points at after.
+    pub commit: Option<String>,
 }
 
 /// When a command started.
@@ -48,23 +61,17 @@ impl Started {
 /// first install that left nothing), or that found nothing to do or was
 /// refused (exit 2) without changing anything, leaves no line. A line that cannot be written is a warning: what the command did
 /// stands.
-pub fn record(
-    ctx: &Context,
-    started: &Started,
-    trail: &Trail,
-    commit: Option<String>,
-    error: Option<&Error>,
-) {
+pub fn record(ctx: &Context, started: &Started, summary: Summary, error: Option<&Error>) {
     let Some(held) = ctx.release_held() else {
         return;
     };
     // A refusal (bad input, a manifest error: exit 2) that changed nothing
     // is not history.
     let failed = matches!(error, Some(Error::Failed(_)));
-    if !held.instance.exists() || !(trail.changed || failed) {
+    if !held.instance.exists() || !(summary.changed || failed) {
         return;
     }
-    let entry = entry(&held, started, trail, commit, error);
+    let entry = entry(&held, started, summary, error);
     if let Err(err) = held.instance.append_history(&entry) {
         tracing::warn!(
             "the history of instance {} misses this `{}`: {err:#}",
@@ -75,16 +82,10 @@ pub fn record(
     drop(held);
 }
 
-fn entry(
-    held: &Held,
-    started: &Started,
-    trail: &Trail,
-    commit: Option<String>,
-    error: Option<&Error>,
-) -> HistoryEntry {
+fn entry(held: &Held, started: &Started, summary: Summary, error: Option<&Error>) -> HistoryEntry {
     let outcome = match error {
         None => HistoryOutcome::Ok,
-        Some(_) if trail.rolled_back => HistoryOutcome::RolledBack,
+        Some(_) if summary.rolled_back => HistoryOutcome::RolledBack,
         Some(_) => HistoryOutcome::Failed,
     };
     HistoryEntry {
@@ -101,11 +102,11 @@ fn entry(
             ("remove", None) => None,
             _ => held.instance.current_release().map(|r| r.to_string()),
         },
-        commit,
+        commit: summary.commit,
         outcome,
         seconds: (started.clock.elapsed().as_secs_f64() * 10.0).round() / 10.0,
-        failed_release: trail.failed_release.clone(),
-        check: last_check(trail),
+        failed_release: summary.failed_release,
+        check: summary.check,
         error: error.map(|err| {
             err.to_string()
                 .lines()
@@ -113,26 +114,8 @@ fn entry(
                 .unwrap_or_default()
                 .to_owned()
         }),
-        removed: trail.removed.clone(),
+        removed: summary.removed,
     }
-}
-
-/// The last health check in the trail: the check runs of one release at
-/// the end of its hooks (earlier attempts of a retried check are not kept).
-fn last_check(trail: &Trail) -> Option<CheckRun> {
-    let last = trail.hooks.iter().rev().find(|h| h.phase == Phase::Check)?;
-    let runs: Vec<_> = trail
-        .hooks
-        .iter()
-        .rev()
-        .skip_while(|h| !std::ptr::eq(*h, last))
-        .take_while(|h| h.phase == Phase::Check && h.release == last.release)
-        .collect();
-    Some(CheckRun {
-        release: last.release.clone(),
-        ok: runs.iter().all(|h| h.ok),
-        seconds: (runs.iter().map(|h| h.seconds).sum::<f64>() * 10.0).round() / 10.0,
-    })
 }
 
 /// Who runs lava-deploy: the user behind `sudo` first.

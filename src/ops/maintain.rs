@@ -46,7 +46,7 @@ pub fn remove(ctx: &Context, instance: &Instance) -> Result<Option<PathBuf>> {
             ))
         });
         if let Err(err) = stopped {
-            super::history::record(ctx, &started, &trail, None, Some(&err));
+            super::history::record(ctx, &started, trail.summary(None), Some(&err));
             return Err(err);
         }
     }
@@ -59,7 +59,7 @@ pub fn remove(ctx: &Context, instance: &Instance) -> Result<Option<PathBuf>> {
     // The line goes in before the copy, and the lock stays until the
     // instance is gone.
     let lock_kept = std::sync::Arc::clone(&lock);
-    super::history::record(ctx, &started, &trail, commit, None);
+    super::history::record(ctx, &started, trail.summary(commit), None);
     let now = crate::core::time::compact_utc(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

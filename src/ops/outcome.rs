@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::Context;
 use crate::core::error::Error;
+use crate::core::history::CheckRun;
 use crate::core::lock::{ComponentChange, LockedManifest, SecretChange};
 use crate::core::names::InstanceName;
 use crate::core::record::SourceRecord;
@@ -45,6 +46,35 @@ pub struct HookRun {
 }
 
 impl Trail {
+    /// What the history keeps of it.
+    pub fn summary(&self, commit: Option<String>) -> super::history::Summary {
+        super::history::Summary {
+            changed: self.changed,
+            rolled_back: self.rolled_back,
+            failed_release: self.failed_release.clone(),
+            check: self.last_check(),
+            removed: self.removed.clone(),
+            commit,
+        }
+    }
+
+    /// The last health check: the check runs of one release at the end of
+    /// its hooks (earlier attempts of a retried check are not kept).
+    fn last_check(&self) -> Option<CheckRun> {
+        let last = self.hooks.iter().rposition(|h| h.phase == Phase::Check)?;
+        let release = &self.hooks[last].release;
+        let runs: Vec<&HookRun> = self.hooks[..=last]
+            .iter()
+            .rev()
+            .take_while(|h| h.phase == Phase::Check && &h.release == release)
+            .collect();
+        Some(CheckRun {
+            release: release.clone(),
+            ok: runs.iter().all(|h| h.ok),
+            seconds: (runs.iter().map(|h| h.seconds).sum::<f64>() * 10.0).round() / 10.0,
+        })
+    }
+
     /// The components that changed, from a lock diff.
     pub fn set_changes(&mut self, changes: &[ComponentChange]) {
         self.changes = changes.iter().filter(|c| c.is_change()).cloned().collect();
@@ -118,13 +148,8 @@ pub fn tracked<T>(
     let result = run(&mut trail);
     let standing = Standing::read(ctx, name);
     // Still under the instance lock, which goes once the line is written.
-    super::history::record(
-        ctx,
-        &started,
-        &trail,
-        standing.manifest.as_ref().map(|m| m.commit.clone()),
-        result.as_ref().err(),
-    );
+    let commit = standing.manifest.as_ref().map(|m| m.commit.clone());
+    super::history::record(ctx, &started, trail.summary(commit), result.as_ref().err());
     match result {
         Ok(done) => Ok(Outcome {
             done,

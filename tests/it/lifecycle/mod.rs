@@ -7,6 +7,7 @@ use predicates::prelude::*;
 
 use crate::support::{stderr_of, stdout_of, Env, GitRepo};
 
+mod history;
 mod stop;
 
 const SERVER: &str = r#"import http.server, pathlib, sys
