@@ -50,6 +50,8 @@ pub enum HistoryOutcome {
     /// A new release failed its post-switch or check and the previous one
     /// was put back (the automatic rollback).
     RolledBack,
+    /// SIGINT or SIGTERM stopped it (what it was building is removed).
+    Interrupted,
 }
 
 impl HistoryOutcome {
@@ -58,6 +60,7 @@ impl HistoryOutcome {
             HistoryOutcome::Ok => "ok",
             HistoryOutcome::Failed => "failed",
             HistoryOutcome::RolledBack => "rolled-back",
+            HistoryOutcome::Interrupted => "interrupted",
         }
     }
 }

@@ -17,6 +17,11 @@ static IN_PROGRESS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// pid is the group id), so the group takes whatever it started too.
 static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
+/// What to do last when interrupted (the history's line of the command),
+/// given the signal's name; at most one, taken by whoever comes first.
+type LastWord = Box<dyn FnOnce(&str) + Send>;
+static LAST_WORD: Mutex<Option<LastWord>> = Mutex::new(None);
+
 /// How long stopped children get to exit on SIGTERM before SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
 
@@ -48,6 +53,9 @@ pub fn install_handlers() {
             let paths = lock(&IN_PROGRESS).clone();
             for path in paths {
                 let _ = crate::infra::fs::remove_path(&path);
+            }
+            if let Some(last_word) = lock(&LAST_WORD).take() {
+                last_word(name);
             }
             std::process::exit(128 + signal);
         }
@@ -101,6 +109,18 @@ impl Drop for ChildGuard {
     fn drop(&mut self) {
         lock(&CHILDREN).retain(|&pid| pid != self.0);
     }
+}
+
+/// Sets what an interrupt does last, after the unfinished work is removed
+/// (replacing what was set).
+pub fn set_last_word(last_word: LastWord) {
+    *lock(&LAST_WORD) = Some(last_word);
+}
+
+/// Takes back what [`set_last_word`] set: `false` when an interrupt took
+/// it first (it is running it now, and the process is about to exit).
+pub fn take_last_word() -> bool {
+    lock(&LAST_WORD).take().is_some()
 }
 
 /// Marks `path` as unfinished work of this run.

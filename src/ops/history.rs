@@ -65,6 +65,10 @@ pub fn record(ctx: &Context, started: &Started, summary: Summary, error: Option<
     let Some(held) = ctx.release_held() else {
         return;
     };
+    if !crate::infra::interrupt::take_last_word() {
+        // A signal came first: its line is being written.
+        return;
+    }
     // A refusal (bad input, a manifest error: exit 2) that changed nothing
     // is not history.
     let failed = matches!(error, Some(Error::Failed(_)));
@@ -82,8 +86,57 @@ pub fn record(ctx: &Context, started: &Started, summary: Summary, error: Option<
     drop(held);
 }
 
+/// Has a SIGINT or SIGTERM while `held` is held append the command's
+/// line (`interrupted`) before the process exits.
+pub(super) fn on_interrupt(held: &Held, started: Started) {
+    let instance = held.instance.clone();
+    let action = held.action.clone();
+    let before = held.before.clone();
+    crate::infra::interrupt::set_last_word(Box::new(move |signal| {
+        if !instance.exists() {
+            return;
+        }
+        let summary = Summary::default();
+        let error = format!("interrupted by {signal}");
+        let mut entry = entry_of(&instance, &action, before, &started, summary, Some(error));
+        entry.outcome = HistoryOutcome::Interrupted;
+        let _ = instance.append_history(&entry);
+    }));
+}
+
 fn entry(held: &Held, started: &Started, summary: Summary, error: Option<&Error>) -> HistoryEntry {
-    let outcome = match error {
+    let first_line = error.map(|err| {
+        err.to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    });
+    let remove_done = held.action == "remove" && error.is_none();
+    let mut entry = entry_of(
+        &held.instance,
+        &held.action,
+        held.before.clone(),
+        started,
+        summary,
+        first_line,
+    );
+    if remove_done {
+        // A removed instance serves nothing (its line is written just before it goes).
+        entry.to = None;
+    }
+    entry
+}
+
+fn entry_of(
+    instance: &Instance,
+    action: &str,
+    before: Option<String>,
+    started: &Started,
+    summary: Summary,
+    error: Option<String>,
+) -> HistoryEntry {
+    let outcome = match &error {
         None => HistoryOutcome::Ok,
         Some(_) if summary.rolled_back => HistoryOutcome::RolledBack,
         Some(_) => HistoryOutcome::Failed,
@@ -95,25 +148,15 @@ fn entry(held: &Held, started: &Started, summary: Summary, error: Option<&Error>
         command: std::env::args_os()
             .map(|word| word.to_string_lossy().into_owned())
             .collect(),
-        action: held.action.clone(),
-        from: held.before.clone(),
-        // A removed instance serves nothing (its line is written just before it goes).
-        to: match (held.action.as_str(), error) {
-            ("remove", None) => None,
-            _ => held.instance.current_release().map(|r| r.to_string()),
-        },
+        action: action.to_owned(),
+        from: before,
+        to: instance.current_release().map(|r| r.to_string()),
         commit: summary.commit,
         outcome,
         seconds: (started.clock.elapsed().as_secs_f64() * 10.0).round() / 10.0,
         failed_release: summary.failed_release,
         check: summary.check,
-        error: error.map(|err| {
-            err.to_string()
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .to_owned()
-        }),
+        error,
         removed: summary.removed,
     }
 }

@@ -85,6 +85,8 @@ pub struct Context {
     downloader: OnceLock<Downloader>,
     /// The instance lock this run holds, until its history line is written.
     held: Mutex<Option<history::Held>>,
+    /// When the run started (the time of an interrupted command's line).
+    started: history::Started,
 }
 
 impl Context {
@@ -99,6 +101,7 @@ impl Context {
             git,
             downloader: OnceLock::new(),
             held: Mutex::new(None),
+            started: history::Started::now(),
         }
     }
 
@@ -192,6 +195,7 @@ impl Context {
             before: instance.current_release().map(|r| r.to_string()),
             _lock: Arc::clone(&lock),
         };
+        history::on_interrupt(&held, self.started);
         *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Some(held);
         Ok(lock)
     }

@@ -58,7 +58,7 @@ pub enum Health {
     CheckFailed,
     /// The last command's new release failed and the previous one serves.
     RolledBack,
-    /// The last command failed.
+    /// The last command failed or was interrupted.
     LastFailed,
     Ok,
 }
@@ -195,7 +195,12 @@ fn health(
         Health::CheckFailed
     } else if last.is_some_and(|l| l.outcome == HistoryOutcome::RolledBack) {
         Health::RolledBack
-    } else if last.is_some_and(|l| l.outcome == HistoryOutcome::Failed) {
+    } else if last.is_some_and(|l| {
+        matches!(
+            l.outcome,
+            HistoryOutcome::Failed | HistoryOutcome::Interrupted
+        )
+    }) {
         Health::LastFailed
     } else {
         Health::Ok

@@ -378,3 +378,33 @@ fn color_only_on_a_terminal_or_when_forced_and_never_with_no_color() {
     let plain = on_pty(true);
     assert!(plain.contains("ok") && !plain.contains('\x1b'), "{plain}");
 }
+
+#[test]
+fn an_interrupted_command_says_so_in_its_line() {
+    let env = Env::new();
+    let tool = env.tagged_repo("tool", "V", &[("v1", "1"), ("v2", "2")]);
+    let manifest = env.manifest_repo(&git_component("tool", &tool, "v1"), Some("r1"));
+    env.install_from("x", &manifest).success();
+    publish(&manifest, &git_component("tool", &tool, "v2"), "r2");
+    let mut child = env.spawn_paused("before-switch", &["upgrade", "x"]);
+    // SAFETY: kill(2) of our own child by pid.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let entries = history(&env, "x");
+    assert_eq!(field(&entries, "action"), ["install", "upgrade"]);
+    let last = &entries[1];
+    assert_eq!(last["outcome"], "interrupted");
+    assert_eq!(last["error"], "interrupted by SIGINT");
+    assert_eq!(last["from"], "0001-r1");
+    assert_eq!(last["to"], "0001-r1");
+    // Killed after it marked the switch pending: status says so too.
+    let list = stdout_of(&env.run(&["list"]).success());
+    assert!(list.contains("  INTERRUPTED  "), "{list}");
+    // The next upgrade goes on as usual and has its own line.
+    env.run(&["upgrade", "x"]).success();
+    assert_eq!(history(&env, "x").len(), 3);
+}

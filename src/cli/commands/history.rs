@@ -62,7 +62,7 @@ pub fn line(entry: &HistoryEntry, paint: &Paint) -> String {
 pub fn outcome_text(outcome: HistoryOutcome, paint: &Paint) -> String {
     let tone = match outcome {
         HistoryOutcome::Ok => return outcome.name().to_owned(),
-        HistoryOutcome::Failed => Tone::Bad,
+        HistoryOutcome::Failed | HistoryOutcome::Interrupted => Tone::Bad,
         HistoryOutcome::RolledBack => Tone::Warn,
     };
     paint.tone(tone, outcome.name())
