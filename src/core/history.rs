@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub struct HistoryEntry {
     /// When the command started (RFC 3339, UTC).
     pub time: String,
-    /// Who ran it: `SUDO_USER`, else `USER`, else the uid.
+    /// Who ran it: `SUDO_USER`, else `USER`, else the uid's account name.
     pub user: String,
     pub host: String,
     /// The command line, word by word.

@@ -161,15 +161,43 @@ fn entry_of(
     }
 }
 
-/// Who runs lava-deploy: the user behind `sudo` first.
+/// Who runs lava-deploy: the user behind `sudo` first, then `USER`, then
+/// the account of the uid.
 fn user() -> String {
     use crate::core::env_vars::{SUDO_USER, USER};
     [SUDO_USER, USER]
         .iter()
         .filter_map(|var| std::env::var(var).ok())
         .find(|name| !name.is_empty())
-        // SAFETY: getuid(2) cannot fail and touches no memory.
-        .unwrap_or_else(|| format!("uid {}", unsafe { libc::getuid() }))
+        .unwrap_or_else(|| {
+            // SAFETY: getuid(2) cannot fail and touches no memory.
+            let uid = unsafe { libc::getuid() };
+            account_name(uid).unwrap_or_else(|| format!("uid {uid}"))
+        })
+}
+
+/// The account name of `uid` (the password database), if it has one.
+fn account_name(uid: libc::uid_t) -> Option<String> {
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buffer = vec![0 as libc::c_char; 4096];
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: getpwuid_r(3) writes the entry's strings into `buffer`, of
+    // the length given, and sets `found` to `&entry` or null.
+    let status = unsafe {
+        libc::getpwuid_r(
+            uid,
+            &mut entry,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        )
+    };
+    if status != 0 || found.is_null() || entry.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: pw_name points at a NUL-terminated string inside `buffer`.
+    let name = unsafe { std::ffi::CStr::from_ptr(entry.pw_name) };
+    Some(name.to_string_lossy().into_owned())
 }
 
 fn host() -> String {
