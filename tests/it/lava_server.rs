@@ -133,6 +133,16 @@ fn lava_server_2026_07_deploys_serves_and_upgrades_as_a_no_op() {
         report["manifest"]["commit"].as_str(),
         Some(branch.head().as_str())
     );
+    // `status` says which LAVA answers, and how the last check went.
+    let status = lava::cmd(&env)
+        .args(["status", "lab", "--json"])
+        .assert()
+        .success();
+    let status: serde_json::Value = serde_json::from_str(&stdout_of(&status)).unwrap();
+    assert_eq!(status["answer"]["version"], "2026.07", "{status:#}");
+    assert_eq!(status["health"], "ok");
+    assert_eq!(status["last_check"]["ok"], true);
+    assert_eq!(status["last_check"]["action"], "install");
 
     // Removing the instance stops every daemon and the cluster (the
     // manifest's `stop` hook).
