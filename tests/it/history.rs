@@ -199,6 +199,26 @@ fn remove_keeps_the_history_beside_the_roots_records() {
     // A new instance of that name starts a history of its own.
     env.install_from("x", &manifest).success();
     assert_eq!(field(&history(&env, "x"), "action"), ["install"]);
+
+    // A stop hook that fails: nothing removed, a failed line.
+    publish(
+        &manifest,
+        &format!(
+            "{}\n[hooks]\nstop = 'exit 3'\n",
+            git_component("tool", &tool, "v1")
+        ),
+        "r2",
+    );
+    env.run(&["upgrade", "x"]).success();
+    env.run(&["remove", "x", "--yes"]).code(1);
+    let entries = history(&env, "x");
+    assert_eq!(field(&entries, "action"), ["install", "upgrade", "remove"]);
+    assert_eq!(entries[2]["outcome"], "failed");
+    assert_eq!(entries[2]["to"], "0002-r2");
+    assert!(entries[2]["error"]
+        .as_str()
+        .unwrap()
+        .contains("not removed"));
 }
 
 #[test]
