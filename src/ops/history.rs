@@ -59,8 +59,8 @@ impl Started {
 /// something or failed (exit 1), then releases the lock. A command that
 /// held no lock (refused before, or busy), or whose instance is gone (a
 /// first install that left nothing), or that found nothing to do or was
-/// refused (exit 2) without changing anything, leaves no line. A line that cannot be written is a warning: what the command did
-/// stands.
+/// refused (exit 2) without changing anything, leaves no line. A line
+/// that cannot be written is a warning: what the command did stands.
 pub fn record(ctx: &Context, started: &Started, summary: Summary, error: Option<&Error>) {
     let Some(held) = ctx.release_held() else {
         return;

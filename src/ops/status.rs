@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{hooks, Context};
 use crate::core::error::Result;
 use crate::core::history::{History, HistoryEntry, HistoryOutcome};
-use crate::core::lock::{LockedComponent, LockedManifest, LockedOverride};
+use crate::core::lock::{LockFile, LockedComponent, LockedManifest, LockedOverride};
 use crate::core::names::{ComponentName, InstanceName, ReleaseName};
 use crate::core::record::SourceRecord;
 use crate::store::Instance;
@@ -30,6 +30,15 @@ pub struct InstanceStatus {
     /// A deployment that was interrupted between its switch and the end of
     /// its check; the next `upgrade` finishes it or rolls back.
     pub interrupted: Option<String>,
+    /// The instance at a glance: health, since, last check, answer.
+    #[serde(flatten)]
+    pub glance: Glance,
+}
+
+/// How the instance is, from its record, its history and (for `status`)
+/// its check-url asked now.
+#[derive(Debug, Clone, Serialize)]
+pub struct Glance {
     /// When `current` last moved (the symlink's time).
     pub since: Option<String>,
     /// The instance at a glance (see [`Health`]).
@@ -42,6 +51,62 @@ pub struct InstanceStatus {
     /// `list`; a short timeout).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answer: Option<Answer>,
+}
+
+impl Glance {
+    /// `ask`: also ask the current release's check-url (not when stopped).
+    fn read(
+        instance: &Instance,
+        interrupted: bool,
+        current: Option<&(ReleaseName, LockFile)>,
+        ask: bool,
+    ) -> Self {
+        let history = match instance.read_history() {
+            Ok(history) => history,
+            Err(err) => {
+                tracing::warn!("{err:#}");
+                History::default()
+            }
+        };
+        let release = current.map(|(r, _)| r.to_string());
+        let last = history.entries.last().cloned();
+        let last_check = history.entries.iter().rev().find_map(|entry| {
+            let check = entry.check.as_ref()?;
+            (Some(&check.release) == release.as_ref()).then(|| LastCheck {
+                ok: check.ok,
+                seconds: check.seconds,
+                time: entry.time.clone(),
+                action: entry.action.clone(),
+            })
+        });
+        let health = health(
+            interrupted,
+            current.is_some(),
+            last.as_ref(),
+            last_check.as_ref(),
+        );
+        let answer = match current {
+            Some((release, lock)) if ask && health != Health::Stopped => {
+                hooks::check_url(instance, release, &lock.service)
+                    .ok()
+                    .flatten()
+                    .map(|url| ask_url(&url))
+            }
+            _ => None,
+        };
+        let since = std::fs::symlink_metadata(instance.current_link())
+            .and_then(|meta| meta.modified())
+            .ok()
+            .filter(|_| current.is_some())
+            .map(crate::core::time::rfc3339);
+        Glance {
+            since,
+            health,
+            last_check,
+            last,
+            answer,
+        }
+    }
 }
 
 /// What needs attention first, in this order.
@@ -107,48 +172,9 @@ impl InstanceStatus {
     pub fn read(instance: &Instance, ask: bool) -> Result<Self> {
         let record = instance.read_record()?;
         let current = instance.current_lock()?;
-        let history = match instance.read_history() {
-            Ok(history) => history,
-            Err(err) => {
-                tracing::warn!("{err:#}");
-                History::default()
-            }
-        };
-        let release = current.as_ref().map(|(r, _)| r.to_string());
-        let last = history.entries.last().cloned();
-        let last_check = history.entries.iter().rev().find_map(|entry| {
-            let check = entry.check.as_ref()?;
-            (Some(&check.release) == release.as_ref()).then(|| LastCheck {
-                ok: check.ok,
-                seconds: check.seconds,
-                time: entry.time.clone(),
-                action: entry.action.clone(),
-            })
-        });
-        let health = health(
-            record.pending.is_some(),
-            current.is_some(),
-            last.as_ref(),
-            last_check.as_ref(),
-        );
-        let answer = match (&current, ask && health != Health::Stopped) {
-            (Some((release, lock)), true) => hooks::check_url(instance, release, &lock.service)
-                .ok()
-                .flatten()
-                .map(|url| ask_url(&url)),
-            _ => None,
-        };
-        let since = std::fs::symlink_metadata(instance.current_link())
-            .and_then(|meta| meta.modified())
-            .ok()
-            .filter(|_| current.is_some())
-            .map(crate::core::time::rfc3339);
+        let glance = Glance::read(instance, record.pending.is_some(), current.as_ref(), ask);
         Ok(InstanceStatus {
-            since,
-            health,
-            last_check,
-            last,
-            answer,
+            glance,
             name: instance.name.to_string(),
             path: instance.dir.display().to_string(),
             releases: instance.releases()?,

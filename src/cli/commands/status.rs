@@ -43,11 +43,11 @@ fn print(status: &InstanceStatus, paint: &Paint) {
             .as_ref()
             .map_or("none (install did not finish)", |r| r.as_str())
     );
-    if let Some(since) = &status.since {
+    if let Some(since) = &status.glance.since {
         println!("  since:      {since}");
     }
-    println!("  health:     {}", health_text(status.health, paint));
-    if let Some(check) = &status.last_check {
+    println!("  health:     {}", health_text(status.glance.health, paint));
+    if let Some(check) = &status.glance.last_check {
         let result = match check.ok {
             true => "passed".to_owned(),
             false => paint.tone(Tone::Bad, "FAILED"),
@@ -57,7 +57,7 @@ fn print(status: &InstanceStatus, paint: &Paint) {
             check.seconds, check.action, check.time
         );
     }
-    if let Some(answer) = &status.answer {
+    if let Some(answer) = &status.glance.answer {
         let said = match (&answer.version, &answer.error) {
             (_, Some(error)) => paint.tone(Tone::Bad, &format!("no answer: {error}")),
             (Some(version), None) => format!("version {version}"),
@@ -68,7 +68,7 @@ fn print(status: &InstanceStatus, paint: &Paint) {
             answer.url, answer.seconds
         );
     }
-    if let Some(last) = &status.last {
+    if let Some(last) = &status.glance.last {
         println!("  last:       {}", super::history::line(last, paint));
     }
     let cfg = status.follows.cfg.as_deref().unwrap_or("default");
@@ -158,8 +158,8 @@ pub fn list(ctx: &Context, json: bool) -> Result<()> {
             name: s.name,
             current: s.current,
             follows: s.follows.branch,
-            health: s.health,
-            since: s.since,
+            health: s.glance.health,
+            since: s.glance.since,
         })
         .collect();
     if json {
