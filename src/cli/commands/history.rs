@@ -30,8 +30,9 @@ pub fn run(ctx: &Context, name: &InstanceName, json: bool, limit: Option<usize>)
         return Ok(());
     }
     let paint = Paint::stdout();
+    let who = history.entries.iter().map(|e| who(e).chars().count()).max();
     for entry in &history.entries {
-        println!("{}", line(entry, &paint));
+        println!("{}", line(entry, &paint, who.unwrap_or(0)));
         if let Some(error) = &entry.error {
             println!("    {error}");
         }
@@ -39,8 +40,13 @@ pub fn run(ctx: &Context, name: &InstanceName, json: bool, limit: Option<usize>)
     Ok(())
 }
 
-/// `TIME  USER@HOST  ACTION  FROM → TO  OUTCOME  SECONDS`.
-pub fn line(entry: &HistoryEntry, paint: &Paint) -> String {
+fn who(entry: &HistoryEntry) -> String {
+    format!("{}@{}", entry.user, entry.host)
+}
+
+/// `TIME  USER@HOST  ACTION  FROM → TO  OUTCOME  SECONDS`, `USER@HOST`
+/// padded to `who_width`.
+pub fn line(entry: &HistoryEntry, paint: &Paint, who_width: usize) -> String {
     let releases = match (&entry.from, &entry.to) {
         (from, to) if from == to => to.clone().unwrap_or_else(|| "-".to_owned()),
         (from, to) => format!(
@@ -54,8 +60,11 @@ pub fn line(entry: &HistoryEntry, paint: &Paint) -> String {
         outcome.push_str(&format!(" ({failed} failed)"));
     }
     format!(
-        "{}  {}@{}  {:9}  {releases}  {outcome}  {:.1} s",
-        entry.time, entry.user, entry.host, entry.action, entry.seconds
+        "{}  {:who_width$}  {:9}  {releases}  {outcome}  {:.1} s",
+        entry.time,
+        who(entry),
+        entry.action,
+        entry.seconds
     )
 }
 

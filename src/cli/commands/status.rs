@@ -69,7 +69,7 @@ fn print(status: &InstanceStatus, paint: &Paint) {
         );
     }
     if let Some(last) = &status.glance.last {
-        println!("  last:       {}", super::history::line(last, paint));
+        println!("  last:       {}", super::history::line(last, paint, 0));
     }
     let cfg = status.follows.cfg.as_deref().unwrap_or("default");
     println!("  follows:    {} (file: {cfg})", status.follows.branch);
