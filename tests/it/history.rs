@@ -428,3 +428,28 @@ fn an_interrupted_command_says_so_in_its_line() {
     env.run(&["upgrade", "x"]).success();
     assert_eq!(history(&env, "x").len(), 3);
 }
+
+#[test]
+fn the_line_is_written_under_the_instance_lock() {
+    let env = Env::new();
+    let tool = env.tagged_repo("tool", "V", &[("v1", "1"), ("v2", "2")]);
+    let manifest = env.manifest_repo(&git_component("tool", &tool, "v1"), Some("r1"));
+    env.install_from("x", &manifest).success();
+    publish(&manifest, &git_component("tool", &tool, "v2"), "r2");
+    let go_on = env.path("go-on");
+    let mut child = env.spawn_paused_with("append", &["upgrade", "x"], |cmd| {
+        cmd.env("LAVA_FAILPOINT_RELEASE", &go_on);
+    });
+    // Halfway through its line, the upgrade still holds the lock.
+    let busy = env.run(&["rollback", "x"]).code(3);
+    assert!(stderr_of(&busy).contains("running `upgrade`"), "{busy:?}");
+    std::fs::write(&go_on, "").unwrap();
+    assert!(child.wait().unwrap().success());
+    env.run(&["rollback", "x"]).success();
+    let entries = history(&env, "x");
+    assert_eq!(
+        field(&entries, "action"),
+        ["install", "upgrade", "rollback"]
+    );
+    assert_eq!(lines_of(&env, "x").len(), 3);
+}
