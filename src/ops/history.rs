@@ -214,7 +214,16 @@ fn host() -> String {
 /// `history NAME`: the entries, oldest first (the last `limit` of them),
 /// and the lines that could not be read.
 pub fn history(ctx: &Context, name: &InstanceName, limit: Option<usize>) -> Result<History> {
-    let (instance, _) = ctx.existing_instance(name)?;
+    let (instance, _) = ctx.existing_instance(name).map_err(|err| {
+        let kept = ctx.root.kept_histories(name);
+        match (err, kept.last()) {
+            (Error::Invalid(message), Some(last)) => Error::Invalid(format!(
+                "{message}; the history of the instance removed last is {}",
+                last.display()
+            )),
+            (err, _) => err,
+        }
+    })?;
     let mut history = instance.read_history()?;
     if let Some(limit) = limit {
         let skip = history.entries.len().saturating_sub(limit);

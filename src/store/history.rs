@@ -45,6 +45,24 @@ impl Root {
         self.path.join("removed")
     }
 
+    /// The kept histories of removed instances called `name`, oldest first.
+    pub fn kept_histories(&self, name: &crate::core::names::InstanceName) -> Vec<PathBuf> {
+        let prefix = format!("{name}-");
+        let mut kept: Vec<PathBuf> = crate::infra::fs::dir_names_if_exists(&self.removed_dir())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|file| {
+                file.strip_prefix(&prefix).is_some_and(|rest| {
+                    rest.ends_with(".history.jsonl")
+                        && rest.starts_with(|c: char| c.is_ascii_digit())
+                })
+            })
+            .map(|file| self.removed_dir().join(file))
+            .collect();
+        kept.sort();
+        kept
+    }
+
     /// Copies an instance's history to `removed/<name>-<time>.history.jsonl`
     /// before the instance goes; returns that path (`None`: no history).
     pub fn keep_history(&self, instance: &Instance, time: &str) -> anyhow::Result<Option<PathBuf>> {

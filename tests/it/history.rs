@@ -188,6 +188,14 @@ fn remove_keeps_the_history_beside_the_roots_records() {
     let kept = std::path::Path::new(kept);
     assert_eq!(kept.parent().unwrap(), env.root.join("removed"));
     assert!(!env.instance_dir("x").exists());
+    let gone = env.run(&["history", "x"]).code(2);
+    assert!(
+        stderr_of(&gone).contains(&format!(
+            "the history of the instance removed last is {}",
+            kept.display()
+        )),
+        "{gone:?}"
+    );
     let text = std::fs::read_to_string(kept).unwrap();
     let entries: Vec<Value> = text
         .lines()
