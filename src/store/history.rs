@@ -52,9 +52,14 @@ impl Root {
             .unwrap_or_default()
             .into_iter()
             .filter(|file| {
-                file.strip_prefix(&prefix).is_some_and(|rest| {
-                    rest.ends_with(".history.jsonl")
-                        && rest.starts_with(|c: char| c.is_ascii_digit())
+                // `<name>-YYYYMMDDHHMMSSZ.history.jsonl`, not another name's.
+                let stamp = file
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.strip_suffix(".history.jsonl"));
+                stamp.is_some_and(|stamp| {
+                    stamp.len() == 15
+                        && stamp.ends_with('Z')
+                        && stamp[..14].bytes().all(|b| b.is_ascii_digit())
                 })
             })
             .map(|file| self.removed_dir().join(file))
