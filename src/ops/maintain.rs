@@ -56,9 +56,8 @@ pub fn remove(ctx: &Context, instance: &Instance) -> Result<Option<PathBuf>> {
         .ok()
         .flatten()
         .map(|(_, lock)| lock.manifest.commit);
-    // The line goes in before the copy, and the lock stays until the
-    // instance is gone.
-    let lock_kept = std::sync::Arc::clone(&lock);
+    // The line goes in before the copy; `lock` keeps the instance locked
+    // until it is gone.
     super::history::record(ctx, &started, trail.summary(commit), None);
     let now = crate::core::time::compact_utc(
         std::time::SystemTime::now()
@@ -71,7 +70,6 @@ pub fn remove(ctx: &Context, instance: &Instance) -> Result<Option<PathBuf>> {
     std::fs::rename(&instance.dir, &doomed)
         .with_context(|| format!("cannot remove {}", instance.dir.display()))?;
     drop(lock);
-    drop(lock_kept);
     crate::infra::fs::remove_path(&doomed)?;
     Ok(kept)
 }
